@@ -1,0 +1,92 @@
+//! Placement persistence over Diesel, one code path for SQLite, PostgreSQL
+//! and MySQL/MariaDB. Query functions take a connection so callers compose
+//! them inside one transaction; [`Database`] runs such a unit of work with
+//! retries of transient failures.
+
+pub mod aggregates;
+pub mod conn;
+pub mod error;
+pub mod inventories;
+pub mod migrate;
+pub mod providers;
+pub mod resource_classes;
+pub mod schema;
+pub mod sync;
+pub mod traits;
+pub mod tx;
+pub mod url;
+pub mod usages;
+
+pub use conn::{DbConnection, Pool};
+pub use error::{StorageError, StorageResult};
+pub use url::{Backend, DatabaseUrl};
+
+use chrono::NaiveDateTime;
+
+/// The current time as the schema stores it: naive UTC.
+pub fn now() -> NaiveDateTime {
+    chrono::Utc::now().naive_utc()
+}
+
+/// A pool of connections and the units of work run on it.
+#[derive(Clone)]
+pub struct Database {
+    pool: Pool,
+    backend: Backend,
+}
+
+impl Database {
+    /// Connect (lazily: the pool opens connections on demand).
+    pub fn open(url: &str, max_connections: u32) -> Result<Database, StorageError> {
+        let url = DatabaseUrl::parse(url).map_err(StorageError::Schema)?;
+        let backend = url.backend;
+        let pool = conn::build_pool(url, max_connections)?;
+        Ok(Database { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Run read-only work in one transaction.
+    pub fn read<T>(
+        &self,
+        work: impl FnMut(&mut DbConnection) -> StorageResult<T>,
+    ) -> StorageResult<T> {
+        tx::run(&self.pool, tx::Mode::Read, work)
+    }
+
+    /// Run work that writes in one transaction, retried from the start on
+    /// transient failures.
+    pub fn write<T>(
+        &self,
+        work: impl FnMut(&mut DbConnection) -> StorageResult<T>,
+    ) -> StorageResult<T> {
+        tx::run(&self.pool, tx::Mode::Write, work)
+    }
+
+    /// Run work on a connection outside any transaction (migrations).
+    pub fn with_connection<T>(
+        &self,
+        work: impl FnOnce(&mut DbConnection) -> StorageResult<T>,
+    ) -> StorageResult<T> {
+        let mut conn = self.pool.get()?;
+        work(&mut conn)
+    }
+
+    /// Migrate to head if asked, check the schema, then sync the standard
+    /// traits and resource classes, as upstream does at start-up.
+    pub fn prepare(&self, sync_schema: bool) -> StorageResult<()> {
+        self.with_connection(|conn| {
+            if sync_schema {
+                migrate::upgrade(conn).map(|_| ()).or_else(|e| {
+                    // Another process may have migrated concurrently.
+                    migrate::require_head(conn).map_err(|_| e)
+                })?;
+            }
+            migrate::require_head(conn)
+        })?;
+        self.write(|conn| sync::sync_resource_classes(conn).map(|_| ()))?;
+        self.write(|conn| sync::sync_traits(conn).map(|_| ()))
+    }
+}

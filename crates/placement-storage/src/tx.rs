@@ -1,0 +1,89 @@
+//! Transactions with bounded retries of transient failures. Each attempt
+//! is a fresh transaction that re-reads everything it checks.
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+
+use crate::conn::{DbConnection, Pool};
+use crate::error::{StorageError, StorageResult};
+use crate::url::Backend;
+
+/// How many times a transaction is attempted before its error is returned.
+pub const MAX_ATTEMPTS: u32 = 10;
+
+/// Whether a transaction writes. SQLite write transactions take the write
+/// lock at BEGIN, so two writers never deadlock upgrading shared locks.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Read,
+    Write,
+}
+
+/// Run `work` in a transaction on a pooled connection, retrying transient
+/// database failures in a new transaction.
+pub fn run<T>(
+    pool: &Pool,
+    mode: Mode,
+    mut work: impl FnMut(&mut DbConnection) -> StorageResult<T>,
+) -> StorageResult<T> {
+    let mut attempt = 1;
+    loop {
+        let result = pool
+            .get()
+            .map_err(StorageError::from)
+            .and_then(|mut conn| in_transaction(&mut conn, mode, &mut work));
+        match result {
+            Err(e) if e.is_transient() && attempt < MAX_ATTEMPTS => {
+                log::debug!("retrying transaction after transient error (attempt {attempt}): {e}");
+                std::thread::sleep(backoff(attempt));
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+fn backoff(attempt: u32) -> Duration {
+    // Small, growing and jittered so racing writers spread out.
+    let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0] % 8);
+    Duration::from_millis(u64::from(attempt) * 5 + jitter)
+}
+
+/// Run `work` inside BEGIN/COMMIT on `conn`, rolling back on error (and on
+/// panic, so a pooled connection never keeps an open transaction).
+pub fn in_transaction<T>(
+    conn: &mut DbConnection,
+    mode: Mode,
+    work: impl FnOnce(&mut DbConnection) -> StorageResult<T>,
+) -> StorageResult<T> {
+    let begin = match (conn.backend(), mode) {
+        (Backend::Sqlite, Mode::Write) => "BEGIN IMMEDIATE",
+        _ => "BEGIN",
+    };
+    conn.batch_execute(begin)?;
+    let mut tx = OpenTransaction {
+        conn,
+        finished: false,
+    };
+    let value = work(tx.conn)?;
+    tx.conn.batch_execute("COMMIT")?;
+    tx.finished = true;
+    Ok(value)
+}
+
+/// Rolls back on drop unless committed.
+struct OpenTransaction<'a> {
+    conn: &'a mut DbConnection,
+    finished: bool,
+}
+
+impl Drop for OpenTransaction<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            if let Err(e) = self.conn.batch_execute("ROLLBACK") {
+                log::warn!("rollback failed: {e}");
+            }
+        }
+    }
+}
