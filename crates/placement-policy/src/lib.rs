@@ -1,1 +1,218 @@
-//! placement-policy
+//! Policy enforcement with oslo.policy semantics: upstream's default rules
+//! (from `policies/defaults.yaml`), operator overrides from a YAML or JSON
+//! policy file, deprecated defaults honoured until `enforce_new_defaults`,
+//! and scope checks. Rules are evaluated by Casbin with the model in
+//! `policies/model.conf`.
+
+mod check;
+mod translate;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+use casbin::{CoreApi, DefaultModel, Enforcer, MemoryAdapter, MgmtApi};
+use serde::{Deserialize, Serialize};
+
+const MODEL: &str = include_str!("../../../policies/model.conf");
+const DEFAULTS: &str = include_str!("../../../policies/defaults.yaml");
+
+/// The `[oslo_policy]` options this crate honours.
+#[derive(Clone, Debug, Default)]
+pub struct PolicyConfig {
+    pub policy_file: Option<PathBuf>,
+    pub enforce_scope: bool,
+    pub enforce_new_defaults: bool,
+}
+
+/// Who is asking, as the auth layer established it.
+#[derive(Clone, Debug, Default, Serialize, Hash)]
+pub struct Credentials {
+    pub user_id: String,
+    pub project_id: Option<String>,
+    pub roles: Vec<String>,
+    /// `all` for a system-scoped request.
+    pub system_scope: Option<String>,
+}
+
+/// What the action is on; `project_id` for most Placement rules.
+pub type Target = BTreeMap<String, String>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("cannot read policy file {0}: {1}")]
+    Read(String, String),
+    #[error("policy file {0} is not a map of rule names to check strings: {1}")]
+    Parse(String, String),
+    #[error("policy engine: {0}")]
+    Engine(String),
+}
+
+/// A refusal; the message is upstream's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Policy does not allow {0} to be performed.")]
+pub struct Denied(pub String);
+
+#[derive(Deserialize)]
+struct RuleDefault {
+    check: String,
+    #[serde(default)]
+    scope_types: Option<Vec<String>>,
+    #[serde(default)]
+    deprecated: Option<String>,
+}
+
+/// Loaded rules, ready to answer `authorize`.
+pub struct Policy {
+    enforcer: Enforcer,
+    scope_types: HashMap<String, Vec<String>>,
+    enforce_scope: bool,
+}
+
+impl Policy {
+    pub async fn load(config: &PolicyConfig) -> Result<Policy, PolicyError> {
+        let defaults: BTreeMap<String, RuleDefault> =
+            serde_yaml::from_str(DEFAULTS).map_err(|e| PolicyError::Parse("defaults".into(), e.to_string()))?;
+        let overrides = match &config.policy_file {
+            Some(path) if path.exists() => read_overrides(path)?,
+            _ => BTreeMap::new(),
+        };
+        let mut checks: HashMap<String, String> = HashMap::new();
+        let mut scope_types = HashMap::new();
+        for (name, rule) in &defaults {
+            let effective = match (&rule.deprecated, config.enforce_new_defaults) {
+                (Some(old), false) if *old != rule.check => format!("({}) or ({old})", rule.check),
+                _ => rule.check.clone(),
+            };
+            checks.insert(name.clone(), effective);
+            if let Some(scopes) = &rule.scope_types {
+                scope_types.insert(name.clone(), scopes.clone());
+            }
+        }
+        for (name, check) in overrides {
+            checks.insert(name, check);
+        }
+        let model = DefaultModel::from_str(MODEL).await.map_err(|e| PolicyError::Engine(e.to_string()))?;
+        let mut enforcer = Enforcer::new(model, MemoryAdapter::default())
+            .await
+            .map_err(|e| PolicyError::Engine(e.to_string()))?;
+        let lines: Vec<Vec<String>> = checks
+            .keys()
+            .map(|name| vec![name.clone(), translate::rule_expression(name, &checks)])
+            .collect();
+        enforcer.add_policies(lines).await.map_err(|e| PolicyError::Engine(e.to_string()))?;
+        Ok(Policy { enforcer, scope_types, enforce_scope: config.enforce_scope })
+    }
+
+    /// Check `rule` for these credentials on `target`.
+    pub fn authorize(&self, rule: &str, creds: &Credentials, target: &Target) -> Result<(), Denied> {
+        let denied = || Denied(rule.to_string());
+        if self.enforce_scope {
+            if let Some(scopes) = self.scope_types.get(rule) {
+                let scope = if creds.system_scope.is_some() { "system" } else { "project" };
+                if !scopes.iter().any(|s| s == scope) {
+                    return Err(denied());
+                }
+            }
+        }
+        let subject = Subject::from(creds);
+        match self.enforcer.enforce((subject, target.clone(), rule)) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(denied()),
+            Err(e) => {
+                log::error!("policy check {rule} failed to evaluate: {e}");
+                Err(denied())
+            }
+        }
+    }
+}
+
+/// The credentials as rules see them: lower-cased roles and every
+/// attribute a check may name, as oslo.context provides them.
+#[derive(Serialize, Hash)]
+struct Subject {
+    user_id: String,
+    project_id: String,
+    roles: Vec<String>,
+    system_scope: String,
+    is_admin_project: String,
+}
+
+impl From<&Credentials> for Subject {
+    fn from(c: &Credentials) -> Self {
+        Subject {
+            user_id: c.user_id.clone(),
+            project_id: c.project_id.clone().unwrap_or_default(),
+            roles: c.roles.iter().map(|r| r.to_lowercase()).collect(),
+            system_scope: c.system_scope.clone().unwrap_or_default(),
+            is_admin_project: "True".to_string(),
+        }
+    }
+}
+
+fn read_overrides(path: &std::path::Path) -> Result<BTreeMap<String, String>, PolicyError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| PolicyError::Read(shown.clone(), e.to_string()))?;
+    if text.trim().is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    // YAML is a superset of JSON, so one parser reads both file forms.
+    let parsed: Option<BTreeMap<String, String>> =
+        serde_yaml::from_str(&text).map_err(|e| PolicyError::Parse(shown, e.to_string()))?;
+    Ok(parsed.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn creds(roles: &[&str], project: Option<&str>, system: bool) -> Credentials {
+        Credentials {
+            user_id: "u".into(),
+            project_id: project.map(str::to_string),
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+            system_scope: system.then(|| "all".to_string()),
+        }
+    }
+
+    async fn policy(file: Option<&str>, new_defaults: bool) -> Policy {
+        let path = file.map(|text| {
+            let path = std::env::temp_dir().join(format!("policy-{}.yaml", std::process::id()));
+            std::fs::write(&path, text).unwrap();
+            path
+        });
+        Policy::load(&PolicyConfig { policy_file: path, enforce_scope: true, enforce_new_defaults: new_defaults })
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn legacy_defaults_admit_admin_and_service_only() {
+        let p = policy(None, false).await;
+        let none = Target::new();
+        assert!(p.authorize("placement:resource_providers:list", &creds(&["admin"], Some("p"), false), &none).is_ok());
+        assert!(p.authorize("placement:resource_providers:list", &creds(&["service"], Some("p"), false), &none).is_ok());
+        let err = p.authorize("placement:resource_providers:list", &creds(&["member"], Some("p"), false), &none);
+        assert_eq!(err.unwrap_err().to_string(), "Policy does not allow placement:resource_providers:list to be performed.");
+    }
+
+    #[tokio::test]
+    async fn system_scope_is_refused_by_project_scoped_rules() {
+        let p = policy(None, false).await;
+        assert!(p.authorize("placement:traits:list", &creds(&["admin"], None, true), &Target::new()).is_err());
+    }
+
+    #[tokio::test]
+    async fn project_reader_may_read_own_usages() {
+        let p = policy(None, true).await;
+        let target = Target::from([("project_id".to_string(), "p1".to_string())]);
+        assert!(p.authorize("placement:usages", &creds(&["reader"], Some("p1"), false), &target).is_ok());
+        assert!(p.authorize("placement:usages", &creds(&["reader"], Some("p2"), false), &target).is_err());
+    }
+
+    #[tokio::test]
+    async fn overrides_replace_defaults() {
+        let p = policy(Some("placement:traits:list: '@'\nadmin_api: 'role:admin'\n"), false).await;
+        assert!(p.authorize("placement:traits:list", &creds(&[], Some("p"), false), &Target::new()).is_ok());
+        assert!(p.authorize("placement:traits:show", &creds(&[], Some("p"), false), &Target::new()).is_err());
+    }
+}
