@@ -1,1 +1,1 @@
-fn main() {}
+//! End-to-end tests (filled in below).

@@ -1,1 +1,46 @@
-fn main() {}
+//! `placement-api [--config-file FILE]... [--host H] [--port P]`: serve the
+//! Placement API (default 127.0.0.1:8778).
+
+use actix_web::{App, HttpServer};
+use placement_server::{build_state, cli, init_logging, load_config, open_database};
+
+const USAGE: &str = "usage: placement-api [--config-file FILE]... [--config-dir DIR]... [--host HOST] [--port PORT]";
+
+fn main() {
+    let cli = match cli::parse(std::env::args().skip(1)) {
+        Ok(cli) if cli.help => {
+            println!("{USAGE}");
+            return;
+        }
+        Ok(cli) if cli.version => {
+            println!("placement-api {}", env!("CARGO_PKG_VERSION"));
+            return;
+        }
+        Ok(cli) => cli,
+        Err(e) => fail(&format!("{e}\n{USAGE}")),
+    };
+    let config = load_config(&cli).unwrap_or_else(|e| fail(&e));
+    init_logging(&config);
+    let db = open_database(&config).unwrap_or_else(|e| fail(&e));
+    if let Err(e) = db.prepare(config.database.sync_on_startup) {
+        fail(&format!("database not ready: {e}"));
+    }
+    let host = cli.host.clone().unwrap_or_else(|| "127.0.0.1".to_string());
+    let port = cli.port.unwrap_or(8778);
+    let result = actix_web::rt::System::new().block_on(async move {
+        let state = build_state(&config, db).await.unwrap_or_else(|e| fail(&e));
+        let server = HttpServer::new(move || App::new().configure(placement_api::configure(state.clone())))
+            .bind((host.as_str(), port))
+            .unwrap_or_else(|e| fail(&format!("cannot listen on {host}:{port}: {e}")));
+        log::info!("placement-api listening on {host}:{port}");
+        server.run().await
+    });
+    if let Err(e) = result {
+        fail(&format!("server error: {e}"));
+    }
+}
+
+fn fail(message: &str) -> ! {
+    eprintln!("placement-api: {message}");
+    std::process::exit(1)
+}

@@ -1,0 +1,308 @@
+//! The request pipeline, in upstream's middleware order: request id and
+//! logging, CORS, authentication, microversion negotiation, the body
+//! content check, routing, then the handler on the blocking pool.
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use percent_encoding::percent_decode_str;
+use placement_model::Microversion;
+use placement_model::microversion::VersionError;
+use placement_policy::Credentials;
+
+use crate::context::{Ctx, Reply};
+use crate::error::{ApiError, RenderContext};
+use crate::routes;
+use crate::state::{AppState, AuthStrategy};
+
+/// Everything about the request the pipeline and renderer need.
+struct Incoming {
+    request_id: String,
+    method: String,
+    path: String,
+    accept: String,
+    content_type: Option<String>,
+    headers: HeaderMap,
+    base_url: String,
+}
+
+impl Incoming {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// The single actix service: every request comes through here.
+pub async fn dispatch(req: HttpRequest, body: web::Bytes, state: web::Data<Arc<AppState>>) -> HttpResponse {
+    let state = state.get_ref().clone();
+    let accept = match req.headers().get("accept").and_then(|v| v.to_str().ok()) {
+        None | Some("") | Some("*/*") => "application/json".to_string(),
+        Some(a) => a.to_string(),
+    };
+    let incoming = Incoming {
+        request_id: format!("req-{}", uuid::Uuid::new_v4()),
+        method: req.method().as_str().to_string(),
+        path: percent_decode_str(req.path()).decode_utf8_lossy().into_owned(),
+        accept,
+        content_type: req.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string),
+        headers: req.headers().clone(),
+        base_url: {
+            let info = req.connection_info();
+            format!("{}://{}", info.scheme(), info.host())
+        },
+    };
+    let global_id = incoming.header("x-openstack-request-id").filter(|id| is_request_id(id)).map(str::to_string);
+
+    let (mut response, version) = match &state.cors {
+        Some(_) if incoming.method == "OPTIONS" => (HttpResponse::Ok().finish(), None),
+        _ => handle(&state, &incoming, req.query_string(), body).await,
+    };
+    if let Some(cors) = &state.cors {
+        if incoming.method == "OPTIONS" {
+            for (k, v) in crate::cors::preflight(cors, &incoming.headers) {
+                set_header(response.headers_mut(), &k, &v);
+            }
+        } else {
+            crate::cors::decorate(cors, &incoming.headers, response.headers_mut());
+        }
+    }
+    set_header(response.headers_mut(), "x-openstack-request-id", &incoming.request_id);
+    set_header(response.headers_mut(), "openstack-request-id", &incoming.request_id);
+    log::info!(
+        "[{}{}] {} \"{} {}{}\" status: {} microversion: {}",
+        incoming.request_id,
+        global_id.map(|g| format!(" global {g}")).unwrap_or_default(),
+        req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "-".into()),
+        incoming.method,
+        req.path(),
+        if req.query_string().is_empty() { String::new() } else { format!("?{}", req.query_string()) },
+        response.status().as_u16(),
+        version.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
+    );
+    response
+}
+
+/// `req-` followed by a UUID, the only inbound request id accepted.
+fn is_request_id(id: &str) -> bool {
+    id.strip_prefix("req-").is_some_and(|u| uuid::Uuid::parse_str(u).is_ok())
+}
+
+fn set_header(headers: &mut HeaderMap, name: &str, value: &str) {
+    if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::from_str(value)) {
+        headers.insert(n, v);
+    }
+}
+
+fn render(err: &ApiError, incoming: &Incoming, version: Option<Microversion>, version_failed: bool) -> HttpResponse {
+    let ctx = RenderContext {
+        accept: &incoming.accept,
+        method: &incoming.method,
+        content_type: incoming.content_type.as_deref().filter(|c| !c.is_empty()).unwrap_or("None"),
+        request_id: &incoming.request_id,
+        version,
+        version_failed,
+    };
+    let rendered = err.render(&ctx);
+    let mut builder = HttpResponse::build(err.status);
+    builder.content_type(rendered.content_type);
+    for (k, v) in &err.headers {
+        builder.insert_header((*k, v.as_str()));
+    }
+    if let Some(v) = version {
+        builder.insert_header(("openstack-api-version", format!("placement {v}")));
+        if !err.escaped {
+            builder.insert_header(("vary", "openstack-api-version"));
+        }
+    }
+    builder.body(rendered.body)
+}
+
+fn authenticate(state: &AppState, incoming: &Incoming) -> Result<Credentials, ApiError> {
+    match state.auth {
+        AuthStrategy::NoAuth2 => {}
+    }
+    let Some(token) = incoming.header("x-auth-token") else {
+        let mut e = ApiError::new(StatusCode::UNAUTHORIZED, "");
+        e.plain_webob = true;
+        return Err(e);
+    };
+    let (user, project) = match token.split_once(':') {
+        Some((u, p)) if !p.is_empty() => (u, p),
+        Some((u, _)) => (u, u),
+        None => (token, token),
+    };
+    let roles = match incoming.header("x-roles") {
+        Some(r) => r.split(',').map(str::to_string).collect(),
+        None if user == "admin" => vec!["admin".to_string()],
+        None => Vec::new(),
+    };
+    let system = incoming.header("openstack-system-scope").filter(|s| !s.is_empty());
+    Ok(Credentials {
+        user_id: user.to_string(),
+        project_id: if system.is_some() { None } else { Some(project.to_string()) },
+        roles,
+        system_scope: system.map(str::to_string),
+    })
+}
+
+async fn handle(
+    state: &Arc<AppState>,
+    incoming: &Incoming,
+    query: &str,
+    body: web::Bytes,
+) -> (HttpResponse, Option<Microversion>) {
+    let creds = if incoming.path == "/" {
+        Credentials::default()
+    } else {
+        match authenticate(state, incoming) {
+            Ok(c) => c,
+            Err(e) => return (render(&e, incoming, None, false), None),
+        }
+    };
+    let requested = incoming.header("openstack-api-version").and_then(Microversion::from_header);
+    let version = match Microversion::negotiate(requested) {
+        Ok(v) => v,
+        Err(VersionError::Malformed(msg)) => {
+            let e = ApiError::bad_request(format!("Invalid microversion: {msg}"));
+            return (render(&e, incoming, None, true), None);
+        }
+        Err(VersionError::Unacceptable(text)) => {
+            let e = ApiError::new(
+                StatusCode::NOT_ACCEPTABLE,
+                format!("Invalid microversion: Unacceptable version header: {text}"),
+            );
+            return (render(&e, incoming, None, true), None);
+        }
+    };
+    let respond = |result: Result<Reply, ApiError>| match result {
+        Ok(reply) => (build(reply, version, &incoming.base_url), Some(version)),
+        Err(e) => (render(&e, incoming, Some(version), false), Some(version)),
+    };
+    if let Err(e) = check_content(incoming, body.len()) {
+        return respond(Err(e.escaped()));
+    }
+    let Some((route, params)) = routes::find(&incoming.path) else {
+        return respond(Err(ApiError::not_found("").escaped()));
+    };
+    let for_method: Vec<&routes::Endpoint> =
+        route.endpoints.iter().filter(|e| e.method == incoming.method).collect();
+    if for_method.is_empty() {
+        let mut e = ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "The method specified is not allowed for this resource.");
+        e.headers.push(("allow", route.allow()));
+        return respond(Err(e));
+    }
+    let Some(endpoint) = for_method.iter().find(|e| e.min <= version.minor && version.minor <= e.max) else {
+        let status = StatusCode::from_u16(for_method[0].outside).unwrap_or(StatusCode::NOT_FOUND);
+        return respond(Err(ApiError::new(status, "")));
+    };
+    let (query, query_ok) = parse_query(query);
+    let ctx = Ctx {
+        state: state.clone(),
+        version,
+        creds,
+        request_id: incoming.request_id.clone(),
+        params,
+        query,
+        query_ok,
+        body,
+        content_type: incoming.content_type.clone(),
+        accept: incoming.accept.clone(),
+    };
+    let handler = endpoint.handler;
+    let request_id = incoming.request_id.clone();
+    let result = match web::block(move || handler(&ctx)).await {
+        Ok(result) => result,
+        Err(e) => Err(ApiError::internal(&request_id, format!("handler failed: {e}"))),
+    };
+    if let Err(e) = &result {
+        if e.status.is_server_error() {
+            log::error!("[{}] {} {}: {}", incoming.request_id, incoming.method, incoming.path, e.message);
+        }
+    }
+    respond(result)
+}
+
+/// A body needs a content type (webob's rule, checked before routing).
+fn check_content(incoming: &Incoming, body_len: usize) -> Result<(), ApiError> {
+    let declared = match incoming.header("content-length") {
+        Some(v) => v.trim().parse::<u64>().map_err(|_| ApiError::bad_request("content-length header must be an integer"))?,
+        None => body_len as u64,
+    };
+    if declared > 0 && incoming.content_type.as_deref().is_none_or(str::is_empty) {
+        return Err(ApiError::bad_request("content-type header required when content-length > 0"));
+    }
+    Ok(())
+}
+
+/// Split a query string like Python's `parse_qsl(keep_blank_values=True)`.
+fn parse_query(query: &str) -> (Vec<(String, String)>, bool) {
+    let mut ok = true;
+    let mut decode = |s: &str| {
+        let plus = s.replace('+', " ");
+        match percent_decode_str(&plus).decode_utf8() {
+            Ok(v) => v.into_owned(),
+            Err(_) => {
+                ok = false;
+                String::new()
+            }
+        }
+    };
+    let pairs = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => (decode(k), decode(v)),
+            None => (decode(p), String::new()),
+        })
+        .collect();
+    (pairs, ok)
+}
+
+fn http_date(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+fn build(reply: Reply, version: Microversion, base_url: &str) -> HttpResponse {
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
+    let mut builder = HttpResponse::build(status);
+    if let Some(location) = &reply.location {
+        builder.insert_header(("location", format!("{base_url}{location}")));
+    }
+    if let Some(t) = reply.last_modified {
+        builder.insert_header(("last-modified", http_date(t)));
+    }
+    if reply.cache_control {
+        builder.insert_header(("cache-control", "no-cache"));
+    }
+    builder.insert_header(("openstack-api-version", format!("placement {version}")));
+    builder.insert_header(("vary", "openstack-api-version"));
+    match reply.body {
+        Some(body) => builder.content_type("application/json").body(body.to_string()),
+        None => builder.finish(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_strings_decode_like_python() {
+        let (q, ok) = parse_query("name=%e2%98%83&member_of=a&member_of=b&x&y=1+2");
+        assert!(ok);
+        assert_eq!(q[0], ("name".into(), "☃".into()));
+        assert_eq!(q[2], ("member_of".into(), "b".into()));
+        assert_eq!(q[3], ("x".into(), String::new()));
+        assert_eq!(q[4], ("y".into(), "1 2".into()));
+        assert!(!parse_query("name=%ff").1);
+    }
+
+    #[test]
+    fn only_well_formed_request_ids_are_trusted() {
+        assert!(is_request_id("req-8b5a1bd6-6a69-4ac6-9a8e-1f0f2bdc7c8e"));
+        assert!(!is_request_id("8b5a1bd6-6a69-4ac6-9a8e-1f0f2bdc7c8e"));
+        assert!(!is_request_id("req-<script>"));
+    }
+}

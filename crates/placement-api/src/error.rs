@@ -1,0 +1,282 @@
+//! HTTP errors in upstream's shapes. Every error a handler returns is an
+//! [`ApiError`]; rendering follows webob: the body is JSON
+//! (`{"errors": [...]}`), HTML or plain text as the `Accept` header prefers,
+//! and the detail is webob's explanation followed by our message.
+
+use actix_web::http::StatusCode;
+use placement_model::error::ErrorCode;
+use placement_model::{DomainError, Microversion};
+use placement_storage::StorageError;
+use serde_json::json;
+
+use crate::accept;
+
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+    pub code: ErrorCode,
+    pub headers: Vec<(&'static str, String)>,
+    /// Raised past the handler wrapper upstream: no `vary` header.
+    pub escaped: bool,
+    /// Use webob's own JSON shape (`message`/`code`/`title`), as the
+    /// authentication layer does.
+    pub plain_webob: bool,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+            code: ErrorCode::Default,
+            headers: Vec::new(),
+            escaped: false,
+            plain_webob: false,
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, message)
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, message)
+    }
+
+    pub fn with_code(mut self, code: ErrorCode) -> Self {
+        self.code = code;
+        self
+    }
+
+    pub fn escaped(mut self) -> Self {
+        self.escaped = true;
+        self
+    }
+
+    pub fn internal(request_id: &str, what: impl std::fmt::Display) -> Self {
+        log::error!("[{request_id}] Placement API unexpected error: {what}");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, what.to_string())
+    }
+}
+
+/// Domain errors outside a handler's own mapping: not-found is a 404
+/// raised past the handler, anything else a 400 or 409 by kind.
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        let status = match &e {
+            DomainError::ProviderNotFound(_)
+            | DomainError::ResourceClassNotFound(_)
+            | DomainError::TraitNotFound(_)
+            | DomainError::InventoryNotFound(_) => StatusCode::NOT_FOUND,
+            DomainError::ProviderConcurrentUpdate
+            | DomainError::ResourceClassExists(_)
+            | DomainError::ResourceClassInUse(_)
+            | DomainError::TraitInUse(_)
+            | DomainError::InventoryInUse { .. }
+            | DomainError::ProviderInUse
+            | DomainError::CannotDeleteParent
+            | DomainError::DuplicateProvider { .. } => StatusCode::CONFLICT,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let err = ApiError::new(status, e.to_string()).with_code(e.code());
+        if status == StatusCode::NOT_FOUND { err.escaped() } else { err }
+    }
+}
+
+/// Storage failures: domain outcomes as above; an exhausted pool or lost
+/// database is 503; anything else a 500 (logged where it is rendered).
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::Domain(d) => d.into(),
+            StorageError::Unavailable(msg) => {
+                log::error!("database unavailable: {msg}");
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "The database is unavailable.")
+            }
+            other => {
+                log::error!("database error: {other}");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, other.to_string())
+            }
+        }
+    }
+}
+
+/// What rendering needs to know of the request.
+pub struct RenderContext<'a> {
+    pub accept: &'a str,
+    pub method: &'a str,
+    pub content_type: &'a str,
+    pub request_id: &'a str,
+    pub version: Option<Microversion>,
+    /// Version negotiation failed: say which versions exist.
+    pub version_failed: bool,
+}
+
+fn title(status: StatusCode) -> &'static str {
+    status.canonical_reason().unwrap_or("Error")
+}
+
+fn explanation(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "The server could not comply with the request since it is either malformed or otherwise incorrect.",
+        401 => {
+            "This server could not verify that you are authorized to access the document you requested. \
+             Either you supplied the wrong credentials (e.g., bad password), or your browser does not \
+             understand how to supply the credentials required."
+        }
+        403 => "Access was denied to this resource.",
+        404 => "The resource could not be found.",
+        409 => "There was a conflict when trying to complete your request.",
+        500 => "The server has either erred or is incapable of performing the requested operation.",
+        503 => "The server is currently unavailable. Please try again at a later time.",
+        _ => "",
+    }
+}
+
+/// webob's body template, before tags are stripped or escaped.
+fn body_template(status: StatusCode, detail: &str, ctx: &RenderContext<'_>) -> String {
+    match status.as_u16() {
+        405 => format!("The method {} is not allowed for this resource. <br /><br />\n{detail}", ctx.method),
+        406 => format!(
+            "The resource could not be generated that was acceptable to your browser\n(content of type {}. \
+             <br /><br />\n{detail}",
+            ctx.accept
+        ),
+        415 => format!(
+            "The request media type {} is not supported by this server.\n<br /><br />\n{detail}",
+            ctx.content_type
+        ),
+        _ => format!("{}<br /><br />\n{detail}\n\n", explanation(status)),
+    }
+}
+
+/// webob's `strip_tags`.
+fn strip_tags(text: &str) -> String {
+    let text = text.replace('\n', " ").replace('\r', "");
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(start) = rest.find('<') {
+        out.push_str(&rest[..start]);
+        let tag = &rest[start..];
+        let Some(end) = tag.find('>') else {
+            out.push_str(tag);
+            rest = "";
+            break;
+        };
+        if tag[1..end].trim_start().to_ascii_lowercase().starts_with("br") {
+            out.push('\n');
+        }
+        rest = &tag[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#x27;")
+}
+
+/// A rendered error: status, content type and body.
+pub struct RenderedError {
+    pub content_type: &'static str,
+    pub body: String,
+}
+
+impl ApiError {
+    pub fn render(&self, ctx: &RenderContext<'_>) -> RenderedError {
+        let status_line = format!("{} {}", self.status.as_u16(), title(self.status));
+        let best = accept::acceptable(ctx.accept, &["text/html", "application/json"]);
+        match best.first().copied() {
+            Some("text/html") => {
+                let body = body_template(self.status, &html_escape(&self.message), ctx);
+                RenderedError {
+                    content_type: "text/html; charset=UTF-8",
+                    body: format!(
+                        "<html>\n <head>\n  <title>{status_line}</title>\n </head>\n <body>\n  <h1>{status_line}</h1>\n  {body}\n </body>\n</html>"
+                    ),
+                }
+            }
+            Some("application/json") => {
+                let raw = body_template(self.status, &self.message, ctx);
+                let body = if self.plain_webob {
+                    json!({"message": raw, "code": status_line, "title": title(self.status)})
+                } else {
+                    let mut error = serde_json::Map::new();
+                    error.insert("status".into(), json!(self.status.as_u16()));
+                    error.insert("title".into(), json!(title(self.status)));
+                    error.insert("detail".into(), json!(strip_tags(&raw)));
+                    if ctx.version.is_some_and(|v| v.at_least(23)) {
+                        error.insert("code".into(), json!(self.code.as_str()));
+                    }
+                    error.insert("request_id".into(), json!(ctx.request_id));
+                    if self.status == StatusCode::NOT_ACCEPTABLE && ctx.version_failed {
+                        error.insert("max_version".into(), json!(Microversion::MAX.to_string()));
+                        error.insert("min_version".into(), json!(Microversion::MIN.to_string()));
+                    }
+                    json!({"errors": [error]})
+                };
+                RenderedError { content_type: "application/json", body: body.to_string() }
+            }
+            _ => {
+                let raw = body_template(self.status, &self.message, ctx);
+                RenderedError {
+                    content_type: "text/plain; charset=UTF-8",
+                    body: format!("{status_line}\n\n{}", strip_tags(&raw)),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(version: Option<Microversion>) -> RenderContext<'static> {
+        RenderContext {
+            accept: "application/json",
+            method: "DELETE",
+            content_type: "None",
+            request_id: "req-1",
+            version,
+            version_failed: false,
+        }
+    }
+
+    #[test]
+    fn json_detail_follows_webob_and_code_starts_at_1_23() {
+        let e = ApiError::not_found("No resource provider with uuid x found");
+        let body = e.render(&ctx(Some(Microversion::new(1, 23)))).body;
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["errors"][0]["detail"], "The resource could not be found.\n\n No resource provider with uuid x found  ");
+        assert_eq!(v["errors"][0]["code"], "placement.undefined_code");
+        let body = e.render(&ctx(Some(Microversion::new(1, 22)))).body;
+        assert!(!body.contains("\"code\""));
+    }
+
+    #[test]
+    fn method_not_allowed_names_the_method() {
+        let e = ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "The method specified is not allowed for this resource.");
+        let v: serde_json::Value = serde_json::from_str(&e.render(&ctx(None)).body).unwrap();
+        assert_eq!(
+            v["errors"][0]["detail"],
+            "The method DELETE is not allowed for this resource. \n\n The method specified is not allowed for this resource."
+        );
+    }
+
+    #[test]
+    fn plain_text_and_html_follow_accept() {
+        let e = ApiError::bad_request("X");
+        let mut c = ctx(None);
+        c.accept = "text/plain";
+        let r = e.render(&c);
+        assert_eq!(r.body, "400 Bad Request\n\nThe server could not comply with the request since it is either malformed or otherwise incorrect.\n\n X  ");
+        c.accept = "text/html";
+        assert!(e.render(&c).body.starts_with("<html>"));
+    }
+}

@@ -1,0 +1,166 @@
+//! `/traits`, `/traits/{name}` and `/resource_providers/{uuid}/traits`.
+
+use std::collections::BTreeSet;
+
+use placement_model::error::ErrorCode;
+use placement_model::DomainError;
+use placement_storage::traits::{self as store, Trait, TraitListFilter};
+use placement_storage::{providers, StorageError};
+use serde_json::{json, Value};
+
+use crate::context::{latest, parse_json, Ctx, Reply};
+use crate::error::ApiError;
+use crate::schema::{requests, validator};
+
+fn names_json(traits: &[Trait]) -> Value {
+    Value::Array(traits.iter().map(|t| json!(t.name)).collect())
+}
+
+fn modified(traits: &[Trait]) -> Option<chrono::NaiveDateTime> {
+    latest(traits.iter().map(|t| t.updated_at.or(t.created_at)))
+}
+
+#[utoipa::path(get, path = "/traits", responses((status = 200)))]
+pub fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
+    ctx.require_json_accept()?;
+    ctx.authorize("placement:traits:list")?;
+    ctx.validate_query(requests::list_traits())?;
+    let mut filter = TraitListFilter::default();
+    if let Some(name) = ctx.query_last("name") {
+        let Some((op, value)) = name.split_once(':') else {
+            return Err(ApiError::bad_request(format!(
+                "Badly formatted name parameter. Expected name query string parameter in form: \
+                 ?name=[in|startswith]:[name1,name2|prefix]. Got: \"{name}\""
+            )));
+        };
+        match op {
+            "in" => filter.name_in = Some(value.split(',').map(str::to_string).collect()),
+            "startswith" => filter.prefix = Some(value.to_string()),
+            _ => {}
+        }
+    }
+    if let Some(associated) = ctx.query_last("associated") {
+        filter.associated = match associated.to_ascii_lowercase().as_str() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => {
+                return Err(ApiError::bad_request(
+                    "The query parameter \"associated\" only accepts \"true\" or \"false\"",
+                ));
+            }
+        };
+    }
+    let traits = ctx.read(|c| store::list(c, &filter))?;
+    Ok(Reply::json(json!({"traits": names_json(&traits)})).modified(ctx.version, modified(&traits)))
+}
+
+#[utoipa::path(get, path = "/traits/{name}", responses((status = 204), (status = 404)))]
+pub fn show(ctx: &Ctx) -> Result<Reply, ApiError> {
+    ctx.authorize("placement:traits:show")?;
+    let name = ctx.param("name");
+    let found = ctx.read(|c| store::find(c, name))?;
+    let t = found.ok_or_else(|| ApiError::not_found(DomainError::TraitNotFound(name.to_string()).to_string()))?;
+    Ok(Reply::empty(204).modified(ctx.version, t.created_at))
+}
+
+#[utoipa::path(put, path = "/traits/{name}", responses((status = 201), (status = 204)))]
+pub fn ensure(ctx: &Ctx) -> Result<Reply, ApiError> {
+    ctx.authorize("placement:traits:update")?;
+    let name = ctx.param("name");
+    if validator::validate(&json!(name), requests::custom_trait()).is_err() {
+        return Err(ApiError::bad_request(
+            "The trait is invalid. A valid trait must be no longer than 255 characters, start with the \
+             prefix \"CUSTOM_\" and use following characters: \"A\"-\"Z\", \"0\"-\"9\" and \"_\"",
+        ));
+    }
+    let (t, created) = ctx.write(|c| store::ensure(c, name))?;
+    Ok(Reply::empty(if created { 201 } else { 204 })
+        .location(format!("/traits/{}", t.name))
+        .modified(ctx.version, t.created_at))
+}
+
+#[utoipa::path(delete, path = "/traits/{name}", responses((status = 204)))]
+pub fn delete(ctx: &Ctx) -> Result<Reply, ApiError> {
+    ctx.authorize("placement:traits:delete")?;
+    let name = ctx.param("name");
+    ctx.db().write(|c| store::delete(c, name)).map_err(|e| match e {
+        StorageError::Domain(d @ DomainError::TraitNotFound(_)) => ApiError::not_found(d.to_string()),
+        StorageError::Domain(d @ DomainError::TraitCannotDeleteStandard(_)) => ApiError::bad_request(d.to_string()),
+        StorageError::Domain(d @ DomainError::TraitInUse(_)) => ApiError::conflict(d.to_string()),
+        other => other.into(),
+    })?;
+    Ok(Reply::empty(204))
+}
+
+#[utoipa::path(get, path = "/resource_providers/{uuid}/traits", responses((status = 200)))]
+pub fn of_provider(ctx: &Ctx) -> Result<Reply, ApiError> {
+    ctx.require_json_accept()?;
+    ctx.authorize("placement:resource_providers:traits:list")?;
+    let uuid = ctx.param("uuid");
+    let (rp, traits) = ctx
+        .db()
+        .read(|c| {
+            let rp = providers::get(c, uuid)?;
+            let traits = store::of_provider(c, rp.id)?;
+            Ok((rp, traits))
+        })
+        .map_err(|e| match e {
+            StorageError::Domain(d @ DomainError::ProviderNotFound(_)) => {
+                ApiError::not_found(format!("No resource provider with uuid {uuid} found: {d}"))
+            }
+            other => other.into(),
+        })?;
+    let body = json!({"traits": names_json(&traits), "resource_provider_generation": rp.generation});
+    Ok(Reply::json(body).modified(ctx.version, modified(&traits)))
+}
+
+#[utoipa::path(put, path = "/resource_providers/{uuid}/traits", responses((status = 200)))]
+pub fn replace_for_provider(ctx: &Ctx) -> Result<Reply, ApiError> {
+    ctx.require_json_content()?;
+    ctx.authorize("placement:resource_providers:traits:update")?;
+    let uuid = ctx.param("uuid");
+    let data = parse_json(&ctx.body, requests::set_provider_traits())?;
+    let generation = data["resource_provider_generation"].as_i64().unwrap_or(-1);
+    let wanted: Vec<String> =
+        data["traits"].as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect();
+    let outcome = ctx.write(|c| {
+        let rp = providers::get(c, uuid)?;
+        if i64::from(rp.generation) != generation {
+            return Ok(Err(ApiError::conflict(
+                "Resource provider's generation already changed. Please update the generation and try again.",
+            )
+            .with_code(ErrorCode::ConcurrentUpdate)));
+        }
+        let filter = TraitListFilter { name_in: Some(wanted.clone()), ..Default::default() };
+        let found = store::list(c, &filter)?;
+        let known: BTreeSet<&str> = found.iter().map(|t| t.name.as_str()).collect();
+        let missing: BTreeSet<&str> = wanted.iter().map(String::as_str).filter(|n| !known.contains(n)).collect();
+        if !missing.is_empty() {
+            let names = missing.into_iter().collect::<Vec<_>>().join(", ");
+            return Ok(Err(ApiError::bad_request(format!("No such trait {names}"))));
+        }
+        let new_generation = store::set_for_provider(c, rp.id, rp.generation, &found)?;
+        Ok(Ok((new_generation, found)))
+    })?;
+    let (generation, traits) = outcome?;
+    let body = json!({"traits": names_json(&traits), "resource_provider_generation": generation});
+    Ok(Reply::json(body).modified(ctx.version, modified(&traits)))
+}
+
+#[utoipa::path(delete, path = "/resource_providers/{uuid}/traits", responses((status = 204)))]
+pub fn delete_for_provider(ctx: &Ctx) -> Result<Reply, ApiError> {
+    ctx.authorize("placement:resource_providers:traits:delete")?;
+    let uuid = ctx.param("uuid");
+    ctx.db()
+        .write(|c| {
+            let rp = providers::get(c, uuid)?;
+            store::set_for_provider(c, rp.id, rp.generation, &[])
+        })
+        .map_err(|e| match e {
+            StorageError::Domain(d @ DomainError::ProviderConcurrentUpdate) => {
+                ApiError::conflict(d.to_string()).with_code(ErrorCode::ConcurrentUpdate)
+            }
+            other => other.into(),
+        })?;
+    Ok(Reply::empty(204))
+}

@@ -1,0 +1,181 @@
+//! The route table: every path, its methods, and for each method the
+//! handlers with the microversion window each serves.
+
+use crate::context::{Ctx, Reply};
+use crate::error::ApiError;
+use crate::handlers::{aggregates, inventories, resource_classes, resource_providers, root, traits, usages};
+
+pub type Handler = fn(&Ctx) -> Result<Reply, ApiError>;
+
+/// A handler and the versions (1.min to 1.max) it serves. Outside them
+/// the method answers `outside` (404 unless upstream says 405).
+#[derive(Clone, Copy)]
+pub struct Endpoint {
+    pub method: &'static str,
+    pub handler: Handler,
+    pub min: u16,
+    pub max: u16,
+    pub outside: u16,
+}
+
+const LATEST: u16 = placement_model::Microversion::MAX.minor;
+
+const fn any(method: &'static str, handler: Handler) -> Endpoint {
+    Endpoint { method, handler, min: 0, max: LATEST, outside: 404 }
+}
+
+const fn from(method: &'static str, min: u16, handler: Handler) -> Endpoint {
+    Endpoint { method, handler, min, max: LATEST, outside: 404 }
+}
+
+const fn window(method: &'static str, min: u16, max: u16, handler: Handler) -> Endpoint {
+    Endpoint { method, handler, min, max, outside: 404 }
+}
+
+pub struct Route {
+    pub pattern: &'static str,
+    pub endpoints: &'static [Endpoint],
+}
+
+pub static ROUTES: &[Route] = &[
+    Route { pattern: "/", endpoints: &[any("GET", root::home)] },
+    Route {
+        pattern: "/resource_classes",
+        endpoints: &[from("GET", 2, resource_classes::list), from("POST", 2, resource_classes::create)],
+    },
+    Route {
+        pattern: "/resource_classes/{name}",
+        endpoints: &[
+            from("GET", 2, resource_classes::show),
+            window("PUT", 2, 6, resource_classes::rename),
+            from("PUT", 7, resource_classes::ensure),
+            from("DELETE", 2, resource_classes::delete),
+        ],
+    },
+    Route {
+        pattern: "/resource_providers",
+        endpoints: &[any("GET", resource_providers::list), any("POST", resource_providers::create)],
+    },
+    Route {
+        pattern: "/resource_providers/{uuid}",
+        endpoints: &[
+            any("GET", resource_providers::show),
+            any("DELETE", resource_providers::delete),
+            any("PUT", resource_providers::update),
+        ],
+    },
+    Route {
+        pattern: "/resource_providers/{uuid}/inventories",
+        endpoints: &[
+            any("GET", inventories::list),
+            any("POST", inventories::create),
+            any("PUT", inventories::replace),
+            Endpoint { method: "DELETE", handler: inventories::delete_all, min: 5, max: LATEST, outside: 405 },
+        ],
+    },
+    Route {
+        pattern: "/resource_providers/{uuid}/inventories/{resource_class}",
+        endpoints: &[
+            any("GET", inventories::show),
+            any("PUT", inventories::update),
+            any("DELETE", inventories::delete),
+        ],
+    },
+    Route { pattern: "/resource_providers/{uuid}/usages", endpoints: &[any("GET", usages::of_provider)] },
+    Route {
+        pattern: "/resource_providers/{uuid}/aggregates",
+        endpoints: &[from("GET", 1, aggregates::list), from("PUT", 1, aggregates::replace)],
+    },
+    Route {
+        pattern: "/resource_providers/{uuid}/allocations",
+        endpoints: &[any("GET", crate::handlers::not_yet)],
+    },
+    Route { pattern: "/allocations", endpoints: &[from("POST", 13, crate::handlers::not_yet)] },
+    Route {
+        pattern: "/allocations/{consumer_uuid}",
+        endpoints: &[
+            any("GET", crate::handlers::not_yet),
+            any("PUT", crate::handlers::not_yet),
+            any("DELETE", crate::handlers::not_yet),
+        ],
+    },
+    Route { pattern: "/allocation_candidates", endpoints: &[from("GET", 10, crate::handlers::not_yet)] },
+    Route { pattern: "/traits", endpoints: &[from("GET", 6, traits::list)] },
+    Route {
+        pattern: "/traits/{name}",
+        endpoints: &[from("GET", 6, traits::show), from("PUT", 6, traits::ensure), from("DELETE", 6, traits::delete)],
+    },
+    Route {
+        pattern: "/resource_providers/{uuid}/traits",
+        endpoints: &[
+            from("GET", 6, traits::of_provider),
+            from("PUT", 6, traits::replace_for_provider),
+            from("DELETE", 6, traits::delete_for_provider),
+        ],
+    },
+    Route { pattern: "/usages", endpoints: &[from("GET", 9, usages::totals)] },
+    Route { pattern: "/reshaper", endpoints: &[from("POST", 30, crate::handlers::not_yet)] },
+];
+
+/// Find the route for a (decoded) path and its parameters.
+pub fn find(path: &str) -> Option<(&'static Route, Vec<(&'static str, String)>)> {
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    ROUTES.iter().find_map(|route| {
+        let pattern: Vec<&str> = route.pattern.split('/').skip(1).collect();
+        if pattern.len() != segments.len() {
+            return None;
+        }
+        let mut params = Vec::new();
+        for (p, s) in pattern.iter().zip(&segments) {
+            match p.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                Some(name) => params.push((name, (*s).to_string())),
+                None if p == s => {}
+                None => return None,
+            }
+        }
+        Some((route, params))
+    })
+}
+
+impl Route {
+    /// `Allow` header value: the route's methods in declaration order.
+    pub fn allow(&self) -> String {
+        let mut methods: Vec<&str> = Vec::new();
+        for e in self.endpoints {
+            if !methods.contains(&e.method) {
+                methods.push(e.method);
+            }
+        }
+        methods.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_windows_of_a_method_never_overlap() {
+        for route in ROUTES {
+            for (i, a) in route.endpoints.iter().enumerate() {
+                assert!(a.min <= a.max, "{} {}", route.pattern, a.method);
+                for b in &route.endpoints[i + 1..] {
+                    if a.method == b.method {
+                        assert!(a.max < b.min || b.max < a.min, "{} {} overlaps", route.pattern, a.method);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn paths_match_patterns_and_capture_parameters() {
+        let (route, params) = find("/resource_providers/abc/inventories/VCPU").unwrap();
+        assert_eq!(route.pattern, "/resource_providers/{uuid}/inventories/{resource_class}");
+        assert_eq!(params, vec![("uuid", "abc".to_string()), ("resource_class", "VCPU".to_string())]);
+        assert_eq!(find("/").unwrap().0.pattern, "/");
+        assert!(find("/barnabas").is_none());
+        assert!(find("/resource_providers/x/cows").is_none());
+        assert_eq!(find("/resource_providers").unwrap().0.allow(), "GET, POST");
+    }
+}

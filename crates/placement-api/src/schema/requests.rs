@@ -1,0 +1,173 @@
+//! The request body and query schemas, per microversion. Each function
+//! builds its schema once.
+
+use std::sync::OnceLock;
+
+use serde_json::{json, Value};
+
+/// `[A-Z0-9_]+`: resource class and trait names.
+pub const NAME_PATTERN: &str = "^[A-Z0-9_]+$";
+/// `CUSTOM_[A-Z0-9_]+`.
+pub const CUSTOM_PATTERN: &str = "^CUSTOM_[A-Z0-9_]+$";
+pub const MAX_INT: i64 = placement_model::inventory::MAX_INT;
+pub const MAX_FLOAT: f64 = placement_model::inventory::MAX_ALLOCATION_RATIO;
+
+macro_rules! schema {
+    ($name:ident, $body:expr) => {
+        pub fn $name() -> &'static Value {
+            static SCHEMA: OnceLock<Value> = OnceLock::new();
+            SCHEMA.get_or_init(|| $body)
+        }
+    };
+}
+
+fn with_property(mut base: Value, name: &str, schema: Value) -> Value {
+    if let Some(props) = base.get_mut("properties").and_then(Value::as_object_mut) {
+        props.insert(name.to_string(), schema);
+    }
+    base
+}
+
+fn without_property(mut base: Value, name: &str) -> Value {
+    if let Some(props) = base.get_mut("properties").and_then(Value::as_object_mut) {
+        props.remove(name);
+    }
+    base
+}
+
+fn provider_base() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "maxLength": 200},
+            "uuid": {"type": "string", "format": "uuid"}
+        },
+        "required": ["name"],
+        "additionalProperties": false
+    })
+}
+
+fn parent_uuid() -> Value {
+    json!({"anyOf": [{"type": "string", "format": "uuid"}, {"type": "null"}]})
+}
+
+schema!(post_provider, provider_base());
+schema!(put_provider, without_property(provider_base(), "uuid"));
+schema!(post_provider_1_14, with_property(provider_base(), "parent_provider_uuid", parent_uuid()));
+schema!(put_provider_1_14, without_property(post_provider_1_14().clone(), "uuid"));
+
+fn list_providers_base() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "uuid": {"type": "string", "format": "uuid"}
+        },
+        "additionalProperties": false
+    })
+}
+
+schema!(list_providers_1_0, list_providers_base());
+schema!(list_providers_1_3, with_property(list_providers_base(), "member_of", json!({"type": "string"})));
+schema!(list_providers_1_4, with_property(list_providers_1_3().clone(), "resources", json!({"type": "string"})));
+schema!(
+    list_providers_1_14,
+    with_property(list_providers_1_4().clone(), "in_tree", json!({"type": "string", "format": "uuid"}))
+);
+schema!(list_providers_1_18, with_property(list_providers_1_14().clone(), "required", json!({"type": "string"})));
+
+fn bounded_int(min: i64) -> Value {
+    json!({"type": "integer", "maximum": MAX_INT, "minimum": min})
+}
+
+fn inventory_base() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "resource_provider_generation": {"type": "integer"},
+            "total": bounded_int(1),
+            "reserved": bounded_int(0),
+            "min_unit": bounded_int(1),
+            "max_unit": bounded_int(1),
+            "step_size": bounded_int(1),
+            "allocation_ratio": {"type": "number", "maximum": MAX_FLOAT}
+        },
+        "required": ["total", "resource_provider_generation"],
+        "additionalProperties": false
+    })
+}
+
+schema!(put_inventory, inventory_base());
+schema!(post_inventory, {
+    let mut s = with_property(inventory_base(), "resource_class", json!({"type": "string", "pattern": NAME_PATTERN}));
+    s["required"] = json!(["total", "resource_class"]);
+    s
+});
+schema!(put_inventories, {
+    let mut record = inventory_base();
+    record["required"] = json!(["total"]);
+    json!({
+        "type": "object",
+        "properties": {
+            "resource_provider_generation": {"type": "integer"},
+            "inventories": {"type": "object", "patternProperties": {NAME_PATTERN: record}}
+        },
+        "required": ["resource_provider_generation", "inventories"],
+        "additionalProperties": false
+    })
+});
+
+schema!(resource_class_name, json!({
+    "type": "object",
+    "properties": {"name": {"type": "string", "pattern": CUSTOM_PATTERN, "maxLength": 255}},
+    "required": ["name"],
+    "additionalProperties": false
+}));
+
+schema!(custom_trait, json!({"type": "string", "minLength": 1, "maxLength": 255, "pattern": CUSTOM_PATTERN}));
+schema!(set_provider_traits, json!({
+    "type": "object",
+    "properties": {
+        "traits": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 255}},
+        "resource_provider_generation": {"type": "integer"}
+    },
+    "required": ["traits", "resource_provider_generation"],
+    "additionalProperties": false
+}));
+schema!(list_traits, json!({
+    "type": "object",
+    "properties": {"name": {"type": "string"}, "associated": {"type": "string"}},
+    "additionalProperties": false
+}));
+
+fn aggregate_list() -> Value {
+    json!({"type": "array", "items": {"type": "string", "format": "uuid"}, "uniqueItems": true})
+}
+
+schema!(put_aggregates_1_1, aggregate_list());
+schema!(put_aggregates_1_19, json!({
+    "type": "object",
+    "properties": {"aggregates": aggregate_list(), "resource_provider_generation": {"type": "integer"}},
+    "required": ["aggregates", "resource_provider_generation"],
+    "additionalProperties": false
+}));
+
+fn usages_base() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "project_id": {"type": "string", "minLength": 1, "maxLength": 255},
+            "user_id": {"type": "string", "minLength": 1, "maxLength": 255}
+        },
+        "required": ["project_id"],
+        "additionalProperties": false
+    })
+}
+
+schema!(usages_1_9, usages_base());
+schema!(usages_1_38, with_property(usages_base(), "consumer_type", json!({
+    "type": "string",
+    "pattern": "^[A-Z0-9_]+$|^all|^unknown$",
+    "minLength": 1,
+    "maxLength": 255
+})));

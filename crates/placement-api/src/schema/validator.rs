@@ -1,0 +1,430 @@
+//! A JSON Schema validator for the keywords Placement's request schemas
+//! use, reporting the error Python's jsonschema would pick (`best_match`)
+//! in the same words, so 400 responses read like upstream's.
+
+use std::cmp::Ordering;
+
+use regex::Regex;
+use serde_json::{Map, Value};
+
+use super::pyrepr::{pretty, repr, str_repr};
+
+/// One step of a path into an instance or a schema.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    Key(String),
+    Index(usize),
+}
+
+impl Step {
+    fn render(&self) -> String {
+        match self {
+            Step::Key(k) => format!("[{}]", str_repr(k)),
+            Step::Index(i) => format!("[{i}]"),
+        }
+    }
+}
+
+impl PartialOrd for Step {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Step {
+    fn cmp(&self, other: &Self) -> Ordering {
+        match (self, other) {
+            (Step::Key(a), Step::Key(b)) => a.cmp(b),
+            (Step::Index(a), Step::Index(b)) => a.cmp(b),
+            (Step::Index(_), Step::Key(_)) => Ordering::Less,
+            (Step::Key(_), Step::Index(_)) => Ordering::Greater,
+        }
+    }
+}
+
+/// A validation failure, with what `str(ValidationError)` shows.
+#[derive(Clone, Debug)]
+pub struct SchemaError {
+    pub message: String,
+    pub keyword: String,
+    pub path: Vec<Step>,
+    pub schema_path: Vec<Step>,
+    pub schema: Value,
+    pub instance: Value,
+    context: Vec<SchemaError>,
+}
+
+impl SchemaError {
+    /// The full text of Python's `str(ValidationError)`.
+    pub fn describe(&self) -> String {
+        let schema_at: String = self.schema_path.iter().map(Step::render).collect();
+        let instance_at: String = self.path.iter().map(Step::render).collect();
+        format!(
+            "{}\n\nFailed validating {} in schema{}:\n    {}\n\nOn instance{}:\n    {}",
+            self.message,
+            str_repr(&self.keyword),
+            schema_at,
+            pretty(&self.schema, 4),
+            instance_at,
+            pretty(&self.instance, 4)
+        )
+    }
+
+    /// jsonschema's relevance key; larger is more relevant.
+    fn relevance(&self) -> (isize, Vec<Step>, bool, bool) {
+        let weak = matches!(self.keyword.as_str(), "anyOf" | "oneOf");
+        (-(self.path.len() as isize), self.path.clone(), !weak, !matches_type(&self.instance, &self.schema))
+    }
+}
+
+/// Validate and return the error jsonschema's `best_match` would report.
+pub fn validate(instance: &Value, schema: &Value) -> Result<(), SchemaError> {
+    let errors = iter_errors(instance, schema, &[], &[]);
+    match best_match(errors) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+fn best_match(errors: Vec<SchemaError>) -> Option<SchemaError> {
+    let mut best: Option<SchemaError> = None;
+    for e in errors {
+        // max() keeps the first of equals.
+        if best.as_ref().is_none_or(|b| e.relevance() > b.relevance()) {
+            best = Some(e);
+        }
+    }
+    let mut best = best?;
+    while !best.context.is_empty() {
+        let mut ctx = best.context.clone();
+        ctx.sort_by(|a, b| a.relevance().cmp(&b.relevance()));
+        if ctx.len() >= 2 && ctx[0].relevance() == ctx[1].relevance() {
+            return Some(best);
+        }
+        best = ctx.swap_remove(0);
+    }
+    Some(best)
+}
+
+fn type_name_matches(instance: &Value, name: &str) -> bool {
+    match name {
+        "string" => instance.is_string(),
+        "object" => instance.is_object(),
+        "array" => instance.is_array(),
+        "boolean" => instance.is_boolean(),
+        "null" => instance.is_null(),
+        "number" => instance.is_number(),
+        "integer" => match instance {
+            Value::Number(n) => n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+fn matches_type(instance: &Value, schema: &Value) -> bool {
+    match schema.get("type") {
+        None => true,
+        Some(Value::String(t)) => type_name_matches(instance, t),
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).any(|t| type_name_matches(instance, t)),
+        Some(_) => true,
+    }
+}
+
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        _ => None,
+    }
+}
+
+fn is_uuid_like(s: &str) -> bool {
+    placement_model::query::is_uuid_like(s)
+}
+
+fn iter_errors(instance: &Value, schema: &Value, path: &[Step], schema_path: &[Step]) -> Vec<SchemaError> {
+    let Some(keywords) = schema.as_object() else {
+        return Vec::new();
+    };
+    let mut errors = Vec::new();
+    let err = |keyword: &str, message: String| SchemaError {
+        message,
+        keyword: keyword.to_string(),
+        path: path.to_vec(),
+        schema_path: schema_path.to_vec(),
+        schema: schema.clone(),
+        instance: instance.clone(),
+        context: Vec::new(),
+    };
+    let child = |extra: &[Step]| -> Vec<Step> { path.iter().cloned().chain(extra.iter().cloned()).collect() };
+    let schild = |extra: &[Step]| -> Vec<Step> { schema_path.iter().cloned().chain(extra.iter().cloned()).collect() };
+    for (keyword, value) in keywords {
+        match keyword.as_str() {
+            "type" if !matches_type(instance, schema) => {
+                let names = match value {
+                    Value::Array(ts) => ts.iter().map(repr).collect::<Vec<_>>().join(", "),
+                    other => repr(other),
+                };
+                errors.push(err("type", format!("{} is not of type {names}", repr(instance))));
+            }
+            "properties" => {
+                if let (Some(obj), Some(props)) = (instance.as_object(), value.as_object()) {
+                    for (name, sub) in props {
+                        if let Some(v) = obj.get(name) {
+                            errors.extend(iter_errors(
+                                v,
+                                sub,
+                                &child(&[Step::Key(name.clone())]),
+                                &schild(&[Step::Key("properties".into()), Step::Key(name.clone())]),
+                            ));
+                        }
+                    }
+                }
+            }
+            "patternProperties" => {
+                if let (Some(obj), Some(patterns)) = (instance.as_object(), value.as_object()) {
+                    for (pattern, sub) in patterns {
+                        let Ok(re) = Regex::new(pattern) else { continue };
+                        for (k, v) in obj.iter().filter(|(k, _)| re.is_match(k)) {
+                            errors.extend(iter_errors(
+                                v,
+                                sub,
+                                &child(&[Step::Key(k.clone())]),
+                                &schild(&[Step::Key("patternProperties".into()), Step::Key(pattern.clone())]),
+                            ));
+                        }
+                    }
+                }
+            }
+            "additionalProperties" => {
+                if let Some(obj) = instance.as_object() {
+                    let extras = additional_properties(obj, keywords);
+                    match value {
+                        Value::Object(_) => {
+                            for k in &extras {
+                                errors.extend(iter_errors(
+                                    &obj[k.as_str()],
+                                    value,
+                                    &child(&[Step::Key(k.clone())]),
+                                    &schild(&[Step::Key("additionalProperties".into())]),
+                                ));
+                            }
+                        }
+                        Value::Bool(false) if !extras.is_empty() => {
+                            let mut sorted = extras.clone();
+                            sorted.sort();
+                            let joined = sorted.iter().map(|e| str_repr(e)).collect::<Vec<_>>().join(", ");
+                            let message = match keywords.get("patternProperties").and_then(Value::as_object) {
+                                Some(patterns) => {
+                                    let verb = if sorted.len() == 1 { "does" } else { "do" };
+                                    let mut pats: Vec<&String> = patterns.keys().collect();
+                                    pats.sort();
+                                    let pats = pats.iter().map(|p| str_repr(p)).collect::<Vec<_>>().join(", ");
+                                    format!("{joined} {verb} not match any of the regexes: {pats}")
+                                }
+                                None => {
+                                    let verb = if sorted.len() == 1 { "was" } else { "were" };
+                                    format!("Additional properties are not allowed ({joined} {verb} unexpected)")
+                                }
+                            };
+                            errors.push(err("additionalProperties", message));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            "required" => {
+                if let (Some(obj), Some(names)) = (instance.as_object(), value.as_array()) {
+                    for name in names.iter().filter_map(Value::as_str) {
+                        if !obj.contains_key(name) {
+                            errors.push(err("required", format!("{} is a required property", str_repr(name))));
+                        }
+                    }
+                }
+            }
+            "minProperties" => {
+                if let (Some(obj), Some(min)) = (instance.as_object(), value.as_u64()) {
+                    if (obj.len() as u64) < min {
+                        let text = if min == 1 { "should be non-empty" } else { "does not have enough properties" };
+                        errors.push(err("minProperties", format!("{} {text}", repr(instance))));
+                    }
+                }
+            }
+            "items" => {
+                if let Some(items) = instance.as_array() {
+                    for (i, item) in items.iter().enumerate() {
+                        errors.extend(iter_errors(item, value, &child(&[Step::Index(i)]), &schild(&[Step::Key("items".into())])));
+                    }
+                }
+            }
+            "minItems" => {
+                if let (Some(items), Some(min)) = (instance.as_array(), value.as_u64()) {
+                    if (items.len() as u64) < min {
+                        let text = if min == 1 { "should be non-empty" } else { "is too short" };
+                        errors.push(err("minItems", format!("{} {text}", repr(instance))));
+                    }
+                }
+            }
+            "uniqueItems" if value == &Value::Bool(true) => {
+                if let Some(items) = instance.as_array() {
+                    let dup = items.iter().enumerate().any(|(i, a)| items[i + 1..].iter().any(|b| a == b));
+                    if dup {
+                        errors.push(err("uniqueItems", format!("{} has non-unique elements", repr(instance))));
+                    }
+                }
+            }
+            "minLength" => {
+                if let (Some(s), Some(min)) = (instance.as_str(), value.as_u64()) {
+                    if (s.chars().count() as u64) < min {
+                        let text = if min == 1 { "should be non-empty" } else { "is too short" };
+                        errors.push(err("minLength", format!("{} {text}", repr(instance))));
+                    }
+                }
+            }
+            "maxLength" => {
+                if let (Some(s), Some(max)) = (instance.as_str(), value.as_u64()) {
+                    if (s.chars().count() as u64) > max {
+                        let text = if max == 0 { "is expected to be empty" } else { "is too long" };
+                        errors.push(err("maxLength", format!("{} {text}", repr(instance))));
+                    }
+                }
+            }
+            "pattern" => {
+                if let (Some(s), Some(p)) = (instance.as_str(), value.as_str()) {
+                    if Regex::new(p).is_ok_and(|re| !re.is_match(s)) {
+                        errors.push(err("pattern", format!("{} does not match {}", repr(instance), str_repr(p))));
+                    }
+                }
+            }
+            "minimum" => {
+                if let (Some(n), Some(min)) = (number_not_bool(instance), number(value)) {
+                    if n < min {
+                        errors.push(err("minimum", format!("{} is less than the minimum of {}", repr(instance), repr(value))));
+                    }
+                }
+            }
+            "maximum" => {
+                if let (Some(n), Some(max)) = (number_not_bool(instance), number(value)) {
+                    if n > max {
+                        errors.push(err("maximum", format!("{} is greater than the maximum of {}", repr(instance), repr(value))));
+                    }
+                }
+            }
+            "enum" => {
+                if let Some(options) = value.as_array() {
+                    if !options.contains(instance) {
+                        errors.push(err("enum", format!("{} is not one of {}", repr(instance), repr(value))));
+                    }
+                }
+            }
+            "format" => {
+                if let (Some(s), Some("uuid")) = (instance.as_str(), value.as_str()) {
+                    if !is_uuid_like(s) {
+                        errors.push(err("format", format!("{} is not a 'uuid'", repr(instance))));
+                    }
+                }
+            }
+            "anyOf" => {
+                if let Some(options) = value.as_array() {
+                    let mut context = Vec::new();
+                    let mut ok = false;
+                    for (i, option) in options.iter().enumerate() {
+                        let sub = iter_errors(instance, option, path, &schild(&[Step::Key("anyOf".into()), Step::Index(i)]));
+                        if sub.is_empty() {
+                            ok = true;
+                            break;
+                        }
+                        context.extend(sub);
+                    }
+                    if !ok {
+                        let mut e = err("anyOf", format!("{} is not valid under any of the given schemas", repr(instance)));
+                        e.context = context;
+                        errors.push(e);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    errors
+}
+
+fn number_not_bool(v: &Value) -> Option<f64> {
+    if v.is_boolean() { None } else { number(v) }
+}
+
+fn additional_properties(obj: &Map<String, Value>, keywords: &Map<String, Value>) -> Vec<String> {
+    let props = keywords.get("properties").and_then(Value::as_object);
+    let patterns: Vec<Regex> = keywords
+        .get("patternProperties")
+        .and_then(Value::as_object)
+        .map(|p| p.keys().filter_map(|k| Regex::new(k).ok()).collect())
+        .unwrap_or_default();
+    obj.keys()
+        .filter(|k| !props.is_some_and(|p| p.contains_key(*k)))
+        .filter(|k| !patterns.iter().any(|re| re.is_match(k)))
+        .cloned()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn provider_schema() -> Value {
+        json!({
+            "type": "object",
+            "properties": {
+                "name": {"type": "string", "maxLength": 200},
+                "uuid": {"type": "string", "format": "uuid"}
+            },
+            "required": ["name"],
+            "additionalProperties": false
+        })
+    }
+
+    #[test]
+    fn type_errors_name_the_path() {
+        let e = validate(&json!({"name": 5}), &provider_schema()).unwrap_err();
+        assert_eq!(e.message, "5 is not of type 'string'");
+        let text = e.describe();
+        assert!(text.contains("Failed validating 'type' in schema['properties']['name']:"), "{text}");
+        assert!(text.contains("On instance['name']:\n    5"), "{text}");
+    }
+
+    #[test]
+    fn shallow_errors_win_over_deep_ones() {
+        let e = validate(&json!({"name": 5, "foo": 1}), &provider_schema()).unwrap_err();
+        assert_eq!(e.message, "Additional properties are not allowed ('foo' was unexpected)");
+        let e = validate(&json!({"uuid": "nope"}), &provider_schema()).unwrap_err();
+        assert_eq!(e.message, "'name' is a required property");
+    }
+
+    #[test]
+    fn format_pattern_and_bounds() {
+        let e = validate(&json!({"name": "x", "uuid": "nope"}), &provider_schema()).unwrap_err();
+        assert_eq!(e.message, "'nope' is not a 'uuid'");
+        let s = json!({"type": "integer", "minimum": 1, "maximum": 2147483647});
+        assert_eq!(validate(&json!(0), &s).unwrap_err().message, "0 is less than the minimum of 1");
+        assert!(validate(&json!(5.0), &s).is_ok(), "integral floats are integers");
+        assert!(validate(&json!(true), &s).is_err(), "booleans are not integers");
+        let p = json!({"type": "string", "pattern": "^[A-Z0-9_]+$"});
+        assert_eq!(validate(&json!("instance"), &p).unwrap_err().message, "'instance' does not match '^[A-Z0-9_]+$'");
+    }
+
+    #[test]
+    fn pattern_properties_and_any_of() {
+        let s = json!({"type": "object", "patternProperties": {"^[A-Z]+$": {"type": "integer"}},
+                       "additionalProperties": false});
+        assert_eq!(
+            validate(&json!({"bad": 1}), &s).unwrap_err().message,
+            "'bad' does not match any of the regexes: '^[A-Z]+$'"
+        );
+        let e = validate(&json!({"A": "x"}), &s).unwrap_err();
+        assert!(e.describe().contains("schema['patternProperties']['^[A-Z]+$']"));
+        let any = json!({"anyOf": [{"type": "string", "format": "uuid"}, {"type": "null"}]});
+        assert!(validate(&json!(null), &any).is_ok());
+        assert_eq!(validate(&json!(5), &any).unwrap_err().message, "5 is not valid under any of the given schemas");
+    }
+}

@@ -1,0 +1,52 @@
+//! Shared state every request sees.
+
+use placement_policy::Policy;
+use placement_storage::Database;
+
+/// `[cors]` options.
+#[derive(Clone, Debug, Default)]
+pub struct CorsSettings {
+    pub allowed_origin: Vec<String>,
+    pub allow_credentials: bool,
+    pub expose_headers: Vec<String>,
+    pub max_age: Option<u64>,
+    pub allow_methods: Vec<String>,
+    pub allow_headers: Vec<String>,
+}
+
+/// `[placement]` options the API uses.
+#[derive(Clone, Debug)]
+pub struct PlacementSettings {
+    pub incomplete_consumer_project_id: String,
+    pub incomplete_consumer_user_id: String,
+    pub randomize_allocation_candidates: bool,
+    pub max_allocation_candidates: i64,
+    pub allocation_candidates_generation_strategy: String,
+}
+
+impl Default for PlacementSettings {
+    fn default() -> Self {
+        PlacementSettings {
+            incomplete_consumer_project_id: "00000000-0000-0000-0000-000000000000".into(),
+            incomplete_consumer_user_id: "00000000-0000-0000-0000-000000000000".into(),
+            randomize_allocation_candidates: false,
+            max_allocation_candidates: -1,
+            allocation_candidates_generation_strategy: "depth-first".into(),
+        }
+    }
+}
+
+/// `[api] auth_strategy`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthStrategy {
+    /// Trust `X-Auth-Token: user[:project]`, as upstream's noauth2 does.
+    NoAuth2,
+}
+
+pub struct AppState {
+    pub auth: AuthStrategy,
+    pub db: Database,
+    pub policy: Policy,
+    pub cors: Option<CorsSettings>,
+    pub placement: PlacementSettings,
+}

@@ -1,0 +1,302 @@
+//! Configuration in upstream's `placement.conf` format and option names,
+//! with `OS_<GROUP>__<OPTION>` environment overrides as oslo.config reads
+//! them. Later files override earlier ones; the environment overrides all.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::ini;
+
+/// `[api]`
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiOptions {
+    /// `keystone` (default) or `noauth2`.
+    pub auth_strategy: String,
+}
+
+/// `[placement_database]`
+#[derive(Clone, Debug, PartialEq)]
+pub struct DatabaseOptions {
+    /// SQLAlchemy URL; required.
+    pub connection: Option<String>,
+    /// Migrate the schema at start-up.
+    pub sync_on_startup: bool,
+    /// Connections kept open (pool size).
+    pub max_pool_size: Option<u32>,
+    /// Extra connections allowed over `max_pool_size`.
+    pub max_overflow: Option<u32>,
+}
+
+/// `[oslo_policy]`
+#[derive(Clone, Debug, PartialEq)]
+pub struct PolicyOptions {
+    /// Rule overrides, YAML or JSON; relative paths are looked up beside
+    /// the configuration files, then in the working directory.
+    pub policy_file: String,
+    pub enforce_scope: bool,
+    pub enforce_new_defaults: bool,
+}
+
+/// `[cors]`; disabled unless `allowed_origin` is set.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CorsOptions {
+    pub allowed_origin: Vec<String>,
+    pub allow_credentials: bool,
+    pub expose_headers: Vec<String>,
+    pub max_age: u64,
+    pub allow_methods: Vec<String>,
+    pub allow_headers: Vec<String>,
+}
+
+/// `[placement]`
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlacementOptions {
+    pub incomplete_consumer_project_id: String,
+    pub incomplete_consumer_user_id: String,
+    pub randomize_allocation_candidates: bool,
+    pub max_allocation_candidates: i64,
+    pub allocation_candidates_generation_strategy: String,
+    pub allocation_conflict_retry_count: u32,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// `[DEFAULT] debug`: log at debug level.
+    pub debug: bool,
+    pub api: ApiOptions,
+    pub database: DatabaseOptions,
+    pub policy: PolicyOptions,
+    pub cors: CorsOptions,
+    pub placement: PlacementOptions,
+    /// Directories of the files read, for finding the policy file.
+    pub config_dirs: Vec<PathBuf>,
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let missing_id = "00000000-0000-0000-0000-000000000000".to_string();
+        Config {
+            debug: false,
+            api: ApiOptions { auth_strategy: "keystone".into() },
+            database: DatabaseOptions {
+                connection: None,
+                sync_on_startup: false,
+                max_pool_size: None,
+                max_overflow: None,
+            },
+            policy: PolicyOptions { policy_file: "policy.yaml".into(), enforce_scope: true, enforce_new_defaults: true },
+            cors: CorsOptions {
+                allowed_origin: Vec::new(),
+                allow_credentials: true,
+                expose_headers: strings(&[
+                    "X-Auth-Token",
+                    "X-Openstack-Request-Id",
+                    "X-Subject-Token",
+                    "X-Service-Token",
+                    "OpenStack-API-Version",
+                ]),
+                max_age: 3600,
+                allow_methods: strings(&["GET", "PUT", "POST", "DELETE", "PATCH"]),
+                allow_headers: strings(&[
+                    "X-Auth-Token",
+                    "X-Openstack-Request-Id",
+                    "X-Identity-Status",
+                    "X-Roles",
+                    "X-Service-Catalog",
+                    "X-User-Id",
+                    "X-Tenant-Id",
+                    "OpenStack-API-Version",
+                ]),
+            },
+            placement: PlacementOptions {
+                incomplete_consumer_project_id: missing_id.clone(),
+                incomplete_consumer_user_id: missing_id,
+                randomize_allocation_candidates: false,
+                max_allocation_candidates: -1,
+                allocation_candidates_generation_strategy: "depth-first".into(),
+                allocation_conflict_retry_count: 10,
+            },
+            config_dirs: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {0}: {1}")]
+    Read(String, std::io::Error),
+    #[error(transparent)]
+    Syntax(#[from] ini::IniError),
+    #[error("invalid value for option [{group}] {option}: {message}")]
+    Value { group: String, option: String, message: String },
+}
+
+fn invalid(group: &str, option: &str, message: String) -> ConfigError {
+    ConfigError::Value { group: group.to_string(), option: option.to_string(), message }
+}
+
+fn parse_bool(group: &str, option: &str, v: &str) -> Result<bool, ConfigError> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "on" | "yes" => Ok(true),
+        "false" | "0" | "off" | "no" => Ok(false),
+        _ => Err(invalid(group, option, format!("{v:?} is not a boolean"))),
+    }
+}
+
+fn parse_int<T: std::str::FromStr>(group: &str, option: &str, v: &str) -> Result<T, ConfigError> {
+    v.trim().parse().map_err(|_| invalid(group, option, format!("{v:?} is not a valid integer")))
+}
+
+fn parse_list(v: &str) -> Vec<String> {
+    v.split([',', '\n']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
+}
+
+fn choice(group: &str, option: &str, v: &str, allowed: &[&str]) -> Result<String, ConfigError> {
+    if allowed.contains(&v) {
+        Ok(v.to_string())
+    } else {
+        Err(invalid(group, option, format!("{v:?} is not one of {}", allowed.join(", "))))
+    }
+}
+
+impl Config {
+    /// Read `files` in order, then the environment.
+    pub fn load(files: &[PathBuf], env: &HashMap<String, String>) -> Result<Config, ConfigError> {
+        let mut config = Config::default();
+        for path in files {
+            let shown = path.display().to_string();
+            let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read(shown.clone(), e))?;
+            for (section, key, value) in ini::parse(&shown, &text)?.entries {
+                config.set(&section, &key, &value)?;
+            }
+            if let Some(dir) = path.parent() {
+                config.config_dirs.push(dir.to_path_buf());
+            }
+        }
+        let mut overrides: Vec<(&String, &String)> = env.iter().filter(|(k, _)| k.starts_with("OS_")).collect();
+        overrides.sort();
+        for (key, value) in overrides {
+            if let Some((group, option)) = key["OS_".len()..].split_once("__") {
+                config.set(group, option, value)?;
+            }
+        }
+        Ok(config)
+    }
+
+    /// Apply one option. Group names compare case-insensitively (so the
+    /// upper-case environment form matches); unknown ones are ignored.
+    pub fn set(&mut self, group: &str, option: &str, value: &str) -> Result<(), ConfigError> {
+        let g = group.to_ascii_lowercase();
+        let o = option.to_ascii_lowercase();
+        match (g.as_str(), o.as_str()) {
+            ("default", "debug") => self.debug = parse_bool(group, option, value)?,
+            ("api", "auth_strategy") => {
+                self.api.auth_strategy = choice(group, option, value, &["keystone", "noauth2"])?;
+            }
+            ("placement_database", "connection") => self.database.connection = Some(value.to_string()),
+            ("placement_database", "sync_on_startup") => {
+                self.database.sync_on_startup = parse_bool(group, option, value)?;
+            }
+            ("placement_database", "max_pool_size") => {
+                self.database.max_pool_size = Some(parse_int(group, option, value)?);
+            }
+            ("placement_database", "max_overflow") => {
+                self.database.max_overflow = Some(parse_int(group, option, value)?);
+            }
+            ("oslo_policy", "policy_file") => self.policy.policy_file = value.to_string(),
+            ("oslo_policy", "enforce_scope") => self.policy.enforce_scope = parse_bool(group, option, value)?,
+            ("oslo_policy", "enforce_new_defaults") => {
+                self.policy.enforce_new_defaults = parse_bool(group, option, value)?;
+            }
+            ("cors", "allowed_origin") => self.cors.allowed_origin = parse_list(value),
+            ("cors", "allow_credentials") => self.cors.allow_credentials = parse_bool(group, option, value)?,
+            ("cors", "expose_headers") => self.cors.expose_headers = parse_list(value),
+            ("cors", "max_age") => self.cors.max_age = parse_int(group, option, value)?,
+            ("cors", "allow_methods") => self.cors.allow_methods = parse_list(value),
+            ("cors", "allow_headers") => self.cors.allow_headers = parse_list(value),
+            ("placement", "incomplete_consumer_project_id") => {
+                self.placement.incomplete_consumer_project_id = value.to_string();
+            }
+            ("placement", "incomplete_consumer_user_id") => {
+                self.placement.incomplete_consumer_user_id = value.to_string();
+            }
+            ("placement", "randomize_allocation_candidates") => {
+                self.placement.randomize_allocation_candidates = parse_bool(group, option, value)?;
+            }
+            ("placement", "max_allocation_candidates") => {
+                self.placement.max_allocation_candidates = parse_int(group, option, value)?;
+            }
+            ("placement", "allocation_candidates_generation_strategy") => {
+                self.placement.allocation_candidates_generation_strategy =
+                    choice(group, option, value, &["depth-first", "breadth-first"])?;
+            }
+            ("placement", "allocation_conflict_retry_count") => {
+                self.placement.allocation_conflict_retry_count = parse_int(group, option, value)?;
+            }
+            _ => log::debug!("ignoring unknown option [{group}] {option}"),
+        }
+        Ok(())
+    }
+
+    /// The policy file to read, if it exists.
+    pub fn policy_file(&self) -> Option<PathBuf> {
+        let path = Path::new(&self.policy.policy_file);
+        if path.is_absolute() {
+            return path.exists().then(|| path.to_path_buf());
+        }
+        self.config_dirs
+            .iter()
+            .map(|d| d.join(path))
+            .chain(std::iter::once(path.to_path_buf()))
+            .find(|p| p.exists())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(name: &str, text: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("placement-config-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("placement.conf");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn files_then_environment() {
+        let a = write("a", "[placement_database]\nconnection = sqlite:////a.db\nsync_on_startup = true\n[api]\nauth_strategy = noauth2\n[unknown]\nx = y\n");
+        let b = write("b", "[placement]\nmax_allocation_candidates = 1000\n[DEFAULT]\ndebug = yes\n");
+        let env = HashMap::from([("OS_PLACEMENT_DATABASE__CONNECTION".to_string(), "sqlite:////env.db".to_string())]);
+        let c = Config::load(&[a, b], &env).unwrap();
+        assert_eq!(c.database.connection.as_deref(), Some("sqlite:////env.db"));
+        assert!(c.database.sync_on_startup && c.debug);
+        assert_eq!(c.api.auth_strategy, "noauth2");
+        assert_eq!(c.placement.max_allocation_candidates, 1000);
+        assert_eq!(c.config_dirs.len(), 2);
+    }
+
+    #[test]
+    fn malformed_values_name_the_option() {
+        let p = write("bad", "[placement]\nmax_allocation_candidates = lots\n");
+        let err = Config::load(&[p], &HashMap::new()).unwrap_err().to_string();
+        assert_eq!(err, "invalid value for option [placement] max_allocation_candidates: \"lots\" is not a valid integer");
+        let p = write("choice", "[api]\nauth_strategy = magic\n");
+        assert!(Config::load(&[p], &HashMap::new()).unwrap_err().to_string().contains("auth_strategy"));
+    }
+
+    #[test]
+    fn defaults_match_upstream() {
+        let c = Config::default();
+        assert_eq!(c.api.auth_strategy, "keystone");
+        assert_eq!(c.placement.max_allocation_candidates, -1);
+        assert_eq!(c.placement.allocation_candidates_generation_strategy, "depth-first");
+        assert!(c.policy.enforce_new_defaults && c.policy.enforce_scope);
+        assert!(c.cors.allowed_origin.is_empty());
+    }
+}
