@@ -1,1 +1,14 @@
-//! End-to-end tests (filled in below).
+//! End-to-end tests: the real binaries, real HTTP, every database backend.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+mod cli;
+mod concurrency;
+mod http_contract;
+mod inventories;
+mod providers;
+mod schema;
+mod traits_and_aggregates;

@@ -5,8 +5,16 @@ use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::state::CorsSettings;
 
-const SIMPLE_HEADERS: [&str; 8] =
-    ["Accept", "Accept-Language", "Content-Type", "Cache-Control", "Content-Language", "Expires", "Last-Modified", "Pragma"];
+const SIMPLE_HEADERS: [&str; 8] = [
+    "Accept",
+    "Accept-Language",
+    "Content-Type",
+    "Cache-Control",
+    "Content-Language",
+    "Expires",
+    "Last-Modified",
+    "Pragma",
+];
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
@@ -33,14 +41,27 @@ pub fn preflight(settings: &CorsSettings, request: &HeaderMap) -> Vec<(String, S
         return out;
     };
     let requested: Vec<&str> = header(request, "access-control-request-headers")
-        .map(|h| h.split(',').map(str::trim).filter(|s| !s.is_empty()).collect())
+        .map(|h| {
+            h.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
         .unwrap_or_default();
     if !settings.allow_methods.iter().any(|m| m == method) {
         return out;
     }
-    let permitted: Vec<String> =
-        settings.allow_headers.iter().map(String::as_str).chain(SIMPLE_HEADERS).map(str::to_ascii_uppercase).collect();
-    if requested.iter().any(|h| !permitted.contains(&h.to_ascii_uppercase())) {
+    let permitted: Vec<String> = settings
+        .allow_headers
+        .iter()
+        .map(String::as_str)
+        .chain(SIMPLE_HEADERS)
+        .map(str::to_ascii_uppercase)
+        .collect();
+    if requested
+        .iter()
+        .any(|h| !permitted.contains(&h.to_ascii_uppercase()))
+    {
         return out;
     }
     out.push(("Vary".into(), "Origin".into()));
@@ -73,7 +94,11 @@ pub fn decorate(settings: &CorsSettings, request: &HeaderMap, response: &mut Hea
         insert(response, "access-control-allow-credentials", "true");
     }
     if !settings.expose_headers.is_empty() {
-        insert(response, "access-control-expose-headers", &settings.expose_headers.join(","));
+        insert(
+            response,
+            "access-control-expose-headers",
+            &settings.expose_headers.join(","),
+        );
     }
 }
 
@@ -116,13 +141,22 @@ mod tests {
                 ("access-control-request-headers", "openstack-api-version"),
             ]),
         );
-        assert!(out.contains(&("Access-Control-Allow-Origin".into(), "http://valid.example.com".into())));
-        assert!(out.contains(&("Access-Control-Allow-Headers".into(), "openstack-api-version".into())));
+        assert!(out.contains(&(
+            "Access-Control-Allow-Origin".into(),
+            "http://valid.example.com".into()
+        )));
+        assert!(out.contains(&(
+            "Access-Control-Allow-Headers".into(),
+            "openstack-api-version".into()
+        )));
     }
 
     #[test]
     fn invalid_origins_and_headers_get_nothing() {
-        let bad_origin = headers(&[("origin", "http://invalid.example.com"), ("access-control-request-method", "GET")]);
+        let bad_origin = headers(&[
+            ("origin", "http://invalid.example.com"),
+            ("access-control-request-method", "GET"),
+        ]);
         assert!(preflight(&settings(), &bad_origin).is_empty());
         let bad_header = headers(&[
             ("origin", "http://valid.example.com"),

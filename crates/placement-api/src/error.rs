@@ -84,7 +84,11 @@ impl From<DomainError> for ApiError {
             _ => StatusCode::BAD_REQUEST,
         };
         let err = ApiError::new(status, e.to_string()).with_code(e.code());
-        if status == StatusCode::NOT_FOUND { err.escaped() } else { err }
+        if status == StatusCode::NOT_FOUND {
+            err.escaped()
+        } else {
+            err
+        }
     }
 }
 
@@ -96,7 +100,10 @@ impl From<StorageError> for ApiError {
             StorageError::Domain(d) => d.into(),
             StorageError::Unavailable(msg) => {
                 log::error!("database unavailable: {msg}");
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "The database is unavailable.")
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The database is unavailable.",
+                )
             }
             other => {
                 log::error!("database error: {other}");
@@ -123,7 +130,9 @@ fn title(status: StatusCode) -> &'static str {
 
 fn explanation(status: StatusCode) -> &'static str {
     match status.as_u16() {
-        400 => "The server could not comply with the request since it is either malformed or otherwise incorrect.",
+        400 => {
+            "The server could not comply with the request since it is either malformed or otherwise incorrect."
+        }
         401 => {
             "This server could not verify that you are authorized to access the document you requested. \
              Either you supplied the wrong credentials (e.g., bad password), or your browser does not \
@@ -141,7 +150,10 @@ fn explanation(status: StatusCode) -> &'static str {
 /// webob's body template, before tags are stripped or escaped.
 fn body_template(status: StatusCode, detail: &str, ctx: &RenderContext<'_>) -> String {
     match status.as_u16() {
-        405 => format!("The method {} is not allowed for this resource. <br /><br />\n{detail}", ctx.method),
+        405 => format!(
+            "The method {} is not allowed for this resource. <br /><br />\n{detail}",
+            ctx.method
+        ),
         406 => format!(
             "The resource could not be generated that was acceptable to your browser\n(content of type {}. \
              <br /><br />\n{detail}",
@@ -168,7 +180,11 @@ fn strip_tags(text: &str) -> String {
             rest = "";
             break;
         };
-        if tag[1..end].trim_start().to_ascii_lowercase().starts_with("br") {
+        if tag[1..end]
+            .trim_start()
+            .to_ascii_lowercase()
+            .starts_with("br")
+        {
             out.push('\n');
         }
         rest = &tag[end + 1..];
@@ -178,7 +194,11 @@ fn strip_tags(text: &str) -> String {
 }
 
 fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#x27;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#x27;")
 }
 
 /// A rendered error: status, content type and body.
@@ -220,7 +240,10 @@ impl ApiError {
                     }
                     json!({"errors": [error]})
                 };
-                RenderedError { content_type: "application/json", body: body.to_string() }
+                RenderedError {
+                    content_type: "application/json",
+                    body: body.to_string(),
+                }
             }
             _ => {
                 let raw = body_template(self.status, &self.message, ctx);
@@ -253,7 +276,10 @@ mod tests {
         let e = ApiError::not_found("No resource provider with uuid x found");
         let body = e.render(&ctx(Some(Microversion::new(1, 23)))).body;
         let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-        assert_eq!(v["errors"][0]["detail"], "The resource could not be found.\n\n No resource provider with uuid x found  ");
+        assert_eq!(
+            v["errors"][0]["detail"],
+            "The resource could not be found.\n\n No resource provider with uuid x found  "
+        );
         assert_eq!(v["errors"][0]["code"], "placement.undefined_code");
         let body = e.render(&ctx(Some(Microversion::new(1, 22)))).body;
         assert!(!body.contains("\"code\""));
@@ -261,7 +287,10 @@ mod tests {
 
     #[test]
     fn method_not_allowed_names_the_method() {
-        let e = ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "The method specified is not allowed for this resource.");
+        let e = ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "The method specified is not allowed for this resource.",
+        );
         let v: serde_json::Value = serde_json::from_str(&e.render(&ctx(None)).body).unwrap();
         assert_eq!(
             v["errors"][0]["detail"],
@@ -275,7 +304,10 @@ mod tests {
         let mut c = ctx(None);
         c.accept = "text/plain";
         let r = e.render(&c);
-        assert_eq!(r.body, "400 Bad Request\n\nThe server could not comply with the request since it is either malformed or otherwise incorrect.\n\n X  ");
+        assert_eq!(
+            r.body,
+            "400 Bad Request\n\nThe server could not comply with the request since it is either malformed or otherwise incorrect.\n\n X  "
+        );
         c.accept = "text/html";
         assert!(e.render(&c).body.starts_with("<html>"));
     }

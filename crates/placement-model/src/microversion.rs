@@ -42,7 +42,7 @@ impl Microversion {
     pub fn negotiate(requested: Option<&str>) -> Result<Microversion, VersionError> {
         let text = match requested {
             None => return Ok(Self::MIN),
-            Some(t) if t == "latest" => return Ok(Self::MAX),
+            Some("latest") => return Ok(Self::MAX),
             Some(t) => t,
         };
         let parsed = parse_version_string(text)?;

@@ -109,6 +109,16 @@ impl r2d2::ManageConnection for ConnectionManager {
     }
 }
 
+/// Open one connection and run `sql` on it, outside any transaction (for
+/// administrative statements such as creating a database).
+pub fn execute_once(url: &DatabaseUrl, sql: &str) -> Result<(), crate::StorageError> {
+    let mut conn = ConnectionManager::new(url.clone())
+        .establish()
+        .map_err(|e| crate::StorageError::Unavailable(e.to_string()))?;
+    conn.batch_execute(sql)?;
+    Ok(())
+}
+
 pub type Pool = r2d2::Pool<ConnectionManager>;
 pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
 

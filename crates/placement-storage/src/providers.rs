@@ -348,16 +348,15 @@ pub fn update(
             }
             new_tree = Some((Some(parent.id), parent.root_id));
         }
-        Some(None) => {
-            if me.parent_id.is_some() {
-                if !change.allow_reparenting {
-                    return Err(tree_error(
-                        "un-parenting a provider is not currently allowed.",
-                    ));
-                }
-                new_tree = Some((None, me.id));
+        Some(None) if me.parent_id.is_some() => {
+            if !change.allow_reparenting {
+                return Err(tree_error(
+                    "un-parenting a provider is not currently allowed.",
+                ));
             }
+            new_tree = Some((None, me.id));
         }
+        Some(None) => {}
     }
     check_unique(conn, None, &change.name, Some(me.id))?;
     let stamp = now();

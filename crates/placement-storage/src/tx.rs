@@ -80,10 +80,10 @@ struct OpenTransaction<'a> {
 
 impl Drop for OpenTransaction<'_> {
     fn drop(&mut self) {
-        if !self.finished {
-            if let Err(e) = self.conn.batch_execute("ROLLBACK") {
-                log::warn!("rollback failed: {e}");
-            }
+        if !self.finished
+            && let Err(e) = self.conn.batch_execute("ROLLBACK")
+        {
+            log::warn!("rollback failed: {e}");
         }
     }
 }

@@ -1,11 +1,11 @@
 //! `/resource_providers/{uuid}/aggregates` (from 1.1; generations from 1.19).
 
-use placement_model::error::ErrorCode;
 use placement_model::DomainError;
-use placement_storage::{aggregates as store, providers, StorageError};
-use serde_json::{json, Value};
+use placement_model::error::ErrorCode;
+use placement_storage::{StorageError, aggregates as store, providers};
+use serde_json::{Value, json};
 
-use crate::context::{parse_json, Ctx, Reply};
+use crate::context::{Ctx, Reply, parse_json};
 use crate::error::ApiError;
 use crate::schema::requests;
 
@@ -38,11 +38,27 @@ pub fn replace(ctx: &Ctx) -> Result<Reply, ApiError> {
     let uuid = ctx.param("uuid");
     let with_generation = ctx.version.at_least(19);
     let rp = ctx.read(|c| providers::get(c, uuid))?;
-    let schema = if with_generation { requests::put_aggregates_1_19() } else { requests::put_aggregates_1_1() };
+    let schema = if with_generation {
+        requests::put_aggregates_1_19()
+    } else {
+        requests::put_aggregates_1_1()
+    };
     let data = parse_json(&ctx.body, schema)?;
-    let list = if with_generation { &data["aggregates"] } else { &data };
-    let aggregates: Vec<String> = list.as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect();
-    if with_generation && data["resource_provider_generation"].as_i64() != Some(i64::from(rp.generation)) {
+    let list = if with_generation {
+        &data["aggregates"]
+    } else {
+        &data
+    };
+    let aggregates: Vec<String> = list
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect();
+    if with_generation
+        && data["resource_provider_generation"].as_i64() != Some(i64::from(rp.generation))
+    {
         return Err(ApiError::conflict(
             "Resource provider's generation already changed. Please update the generation and try again.",
         )
@@ -53,7 +69,8 @@ pub fn replace(ctx: &Ctx) -> Result<Reply, ApiError> {
         .write(|c| store::set_for_provider(c, rp.id, rp.generation, &aggregates, with_generation))
         .map_err(|e| match e {
             StorageError::Domain(d @ DomainError::ProviderConcurrentUpdate) => {
-                ApiError::conflict(format!("Update conflict: {d}")).with_code(ErrorCode::ConcurrentUpdate)
+                ApiError::conflict(format!("Update conflict: {d}"))
+                    .with_code(ErrorCode::ConcurrentUpdate)
             }
             other => other.into(),
         })?;

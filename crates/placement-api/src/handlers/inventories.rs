@@ -1,14 +1,14 @@
 //! `/resource_providers/{uuid}/inventories[/{resource_class}]`.
 
+use placement_model::DomainError;
 use placement_model::error::ErrorCode;
 use placement_model::inventory::Inventory;
 use placement_model::provider::ResourceProvider;
-use placement_model::DomainError;
 use placement_storage::inventories::{self as store, StoredInventory};
-use placement_storage::{providers, StorageError};
-use serde_json::{json, Map, Value};
+use placement_storage::{StorageError, providers};
+use serde_json::{Map, Value, json};
 
-use crate::context::{latest, parse_json, Ctx, Reply};
+use crate::context::{Ctx, Reply, latest, parse_json};
 use crate::error::ApiError;
 use crate::schema::requests;
 
@@ -60,12 +60,19 @@ fn one_json(i: &Inventory, generation: i32) -> Value {
 }
 
 fn many_json(inventories: &[&Inventory], generation: i32) -> Value {
-    let by_class: Map<String, Value> =
-        inventories.iter().map(|i| (i.resource_class.clone(), Value::Object(fields(i)))).collect();
+    let by_class: Map<String, Value> = inventories
+        .iter()
+        .map(|i| (i.resource_class.clone(), Value::Object(fields(i))))
+        .collect();
     json!({"resource_provider_generation": generation, "inventories": by_class})
 }
 
-fn capacity_check(ctx: &Ctx, uuid: &str, inventories: &[&Inventory], what: &str) -> Result<(), ApiError> {
+fn capacity_check(
+    ctx: &Ctx,
+    uuid: &str,
+    inventories: &[&Inventory],
+    what: &str,
+) -> Result<(), ApiError> {
     for i in inventories {
         if let Err(e) = i.check_capacity(ctx.version) {
             return Err(ApiError::bad_request(format!(
@@ -77,7 +84,10 @@ fn capacity_check(ctx: &Ctx, uuid: &str, inventories: &[&Inventory], what: &str)
     Ok(())
 }
 
-fn provider_for_read(ctx: &Ctx, uuid: &str) -> Result<(ResourceProvider, Vec<StoredInventory>), ApiError> {
+fn provider_for_read(
+    ctx: &Ctx,
+    uuid: &str,
+) -> Result<(ResourceProvider, Vec<StoredInventory>), ApiError> {
     ctx.db()
         .read(|c| {
             let rp = providers::get(c, uuid)?;
@@ -93,7 +103,8 @@ fn provider_for_read(ctx: &Ctx, uuid: &str) -> Result<(ResourceProvider, Vec<Sto
 }
 
 fn generation_conflict() -> ApiError {
-    ApiError::conflict("resource provider generation conflict").with_code(ErrorCode::ConcurrentUpdate)
+    ApiError::conflict("resource provider generation conflict")
+        .with_code(ErrorCode::ConcurrentUpdate)
 }
 
 #[utoipa::path(get, path = "/resource_providers/{uuid}/inventories", responses((status = 200)))]
@@ -105,7 +116,10 @@ pub fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
     let inventories: Vec<&Inventory> = stored.iter().map(|s| &s.inventory).collect();
     let mut reply = Reply::json(many_json(&inventories, rp.generation));
     if !stored.is_empty() {
-        reply = reply.modified(ctx.version, latest(stored.iter().map(StoredInventory::last_modified)));
+        reply = reply.modified(
+            ctx.version,
+            latest(stored.iter().map(StoredInventory::last_modified)),
+        );
     } else if ctx.version.at_least(15) {
         reply.cache_control = true;
     }
@@ -123,7 +137,8 @@ pub fn show(ctx: &Ctx) -> Result<Reply, ApiError> {
         .iter()
         .find(|s| s.inventory.resource_class == class)
         .ok_or_else(|| ApiError::not_found(format!("No inventory of class {class} for {uuid}")))?;
-    Ok(Reply::json(one_json(&found.inventory, rp.generation)).modified(ctx.version, found.last_modified()))
+    Ok(Reply::json(one_json(&found.inventory, rp.generation))
+        .modified(ctx.version, found.last_modified()))
 }
 
 #[utoipa::path(post, path = "/resource_providers/{uuid}/inventories", responses((status = 201)))]
@@ -133,7 +148,10 @@ pub fn create(ctx: &Ctx) -> Result<Reply, ApiError> {
     let uuid = ctx.param("uuid");
     let rp = ctx.read(|c| providers::get(c, uuid))?;
     let data = parse_json(&ctx.body, requests::post_inventory())?;
-    let class = data["resource_class"].as_str().unwrap_or_default().to_string();
+    let class = data["resource_class"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let inventory = from_json(&class, &data);
     capacity_check(ctx, uuid, &[&inventory], "create")?;
     let generation = ctx.db().write(|c| store::add(c, &rp, &inventory)).map_err(|e| match e {
@@ -224,15 +242,21 @@ pub fn update(ctx: &Ctx) -> Result<Reply, ApiError> {
     }
     let inventory = from_json(class, &data);
     capacity_check(ctx, uuid, &[&inventory], "update")?;
-    let generation = ctx.db().write(|c| store::update(c, &rp, &inventory)).map_err(|e| match e {
-        StorageError::Domain(d @ DomainError::ProviderConcurrentUpdate) => {
-            ApiError::conflict(format!("update conflict: {d}")).with_code(ErrorCode::ConcurrentUpdate)
-        }
-        StorageError::Domain(d @ DomainError::InventoryNotFound(_)) => ApiError::bad_request(format!(
-            "No inventory record with resource class for resource provider {uuid}: {d}"
-        )),
-        other => other.into(),
-    })?;
+    let generation = ctx
+        .db()
+        .write(|c| store::update(c, &rp, &inventory))
+        .map_err(|e| match e {
+            StorageError::Domain(d @ DomainError::ProviderConcurrentUpdate) => {
+                ApiError::conflict(format!("update conflict: {d}"))
+                    .with_code(ErrorCode::ConcurrentUpdate)
+            }
+            StorageError::Domain(d @ DomainError::InventoryNotFound(_)) => {
+                ApiError::bad_request(format!(
+                    "No inventory record with resource class for resource provider {uuid}: {d}"
+                ))
+            }
+            other => other.into(),
+        })?;
     Ok(Reply::json(one_json(&inventory, generation)).modified(ctx.version, None))
 }
 

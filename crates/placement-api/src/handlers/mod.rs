@@ -15,5 +15,8 @@ use crate::error::ApiError;
 
 /// Routes whose behaviour is not built yet answer 501, never a guess.
 pub fn not_yet(_ctx: &Ctx) -> Result<Reply, ApiError> {
-    Err(ApiError::new(StatusCode::NOT_IMPLEMENTED, "This API is not implemented yet by this service."))
+    Err(ApiError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        "This API is not implemented yet by this service.",
+    ))
 }

@@ -1,11 +1,11 @@
 //! `/resource_classes` and `/resource_classes/{name}`.
 
 use placement_model::DomainError;
-use placement_storage::resource_classes::{self as store, ResourceClass};
 use placement_storage::StorageError;
-use serde_json::{json, Value};
+use placement_storage::resource_classes::{self as store, ResourceClass};
+use serde_json::{Value, json};
 
-use crate::context::{latest, parse_json, Ctx, Reply};
+use crate::context::{Ctx, Reply, latest, parse_json};
 use crate::error::ApiError;
 use crate::schema::requests;
 
@@ -37,12 +37,15 @@ pub fn create(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.authorize("placement:resource_classes:create")?;
     let data = parse_json(&ctx.body, requests::resource_class_name())?;
     let name = data["name"].as_str().unwrap_or_default().to_string();
-    let rc = ctx.db().write(|c| store::create(c, &name)).map_err(|e| match e {
-        StorageError::Domain(DomainError::ResourceClassExists(_)) => {
-            ApiError::conflict(format!("Conflicting resource class already exists: {name}"))
-        }
-        other => other.into(),
-    })?;
+    let rc = ctx
+        .db()
+        .write(|c| store::create(c, &name))
+        .map_err(|e| match e {
+            StorageError::Domain(DomainError::ResourceClassExists(_)) => {
+                ApiError::conflict(format!("Conflicting resource class already exists: {name}"))
+            }
+            other => other.into(),
+        })?;
     Ok(Reply::empty(201).location(class_url(&rc.name)))
 }
 

@@ -2,13 +2,13 @@
 
 use std::collections::BTreeSet;
 
-use placement_model::error::ErrorCode;
 use placement_model::DomainError;
+use placement_model::error::ErrorCode;
 use placement_storage::traits::{self as store, Trait, TraitListFilter};
-use placement_storage::{providers, StorageError};
-use serde_json::{json, Value};
+use placement_storage::{StorageError, providers};
+use serde_json::{Value, json};
 
-use crate::context::{latest, parse_json, Ctx, Reply};
+use crate::context::{Ctx, Reply, latest, parse_json};
 use crate::error::ApiError;
 use crate::schema::{requests, validator};
 
@@ -51,7 +51,10 @@ pub fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
         };
     }
     let traits = ctx.read(|c| store::list(c, &filter))?;
-    Ok(Reply::json(json!({"traits": names_json(&traits)})).modified(ctx.version, modified(&traits)))
+    Ok(
+        Reply::json(json!({"traits": names_json(&traits)}))
+            .modified(ctx.version, modified(&traits)),
+    )
 }
 
 #[utoipa::path(get, path = "/traits/{name}", responses((status = 204), (status = 404)))]
@@ -59,7 +62,9 @@ pub fn show(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.authorize("placement:traits:show")?;
     let name = ctx.param("name");
     let found = ctx.read(|c| store::find(c, name))?;
-    let t = found.ok_or_else(|| ApiError::not_found(DomainError::TraitNotFound(name.to_string()).to_string()))?;
+    let t = found.ok_or_else(|| {
+        ApiError::not_found(DomainError::TraitNotFound(name.to_string()).to_string())
+    })?;
     Ok(Reply::empty(204).modified(ctx.version, t.created_at))
 }
 
@@ -83,12 +88,20 @@ pub fn ensure(ctx: &Ctx) -> Result<Reply, ApiError> {
 pub fn delete(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.authorize("placement:traits:delete")?;
     let name = ctx.param("name");
-    ctx.db().write(|c| store::delete(c, name)).map_err(|e| match e {
-        StorageError::Domain(d @ DomainError::TraitNotFound(_)) => ApiError::not_found(d.to_string()),
-        StorageError::Domain(d @ DomainError::TraitCannotDeleteStandard(_)) => ApiError::bad_request(d.to_string()),
-        StorageError::Domain(d @ DomainError::TraitInUse(_)) => ApiError::conflict(d.to_string()),
-        other => other.into(),
-    })?;
+    ctx.db()
+        .write(|c| store::delete(c, name))
+        .map_err(|e| match e {
+            StorageError::Domain(d @ DomainError::TraitNotFound(_)) => {
+                ApiError::not_found(d.to_string())
+            }
+            StorageError::Domain(d @ DomainError::TraitCannotDeleteStandard(_)) => {
+                ApiError::bad_request(d.to_string())
+            }
+            StorageError::Domain(d @ DomainError::TraitInUse(_)) => {
+                ApiError::conflict(d.to_string())
+            }
+            other => other.into(),
+        })?;
     Ok(Reply::empty(204))
 }
 
@@ -110,7 +123,8 @@ pub fn of_provider(ctx: &Ctx) -> Result<Reply, ApiError> {
             }
             other => other.into(),
         })?;
-    let body = json!({"traits": names_json(&traits), "resource_provider_generation": rp.generation});
+    let body =
+        json!({"traits": names_json(&traits), "resource_provider_generation": rp.generation});
     Ok(Reply::json(body).modified(ctx.version, modified(&traits)))
 }
 
@@ -121,8 +135,13 @@ pub fn replace_for_provider(ctx: &Ctx) -> Result<Reply, ApiError> {
     let uuid = ctx.param("uuid");
     let data = parse_json(&ctx.body, requests::set_provider_traits())?;
     let generation = data["resource_provider_generation"].as_i64().unwrap_or(-1);
-    let wanted: Vec<String> =
-        data["traits"].as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect();
+    let wanted: Vec<String> = data["traits"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect();
     let outcome = ctx.write(|c| {
         let rp = providers::get(c, uuid)?;
         if i64::from(rp.generation) != generation {

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use placement_model::DomainError;
 use placement_policy::Target;
 use placement_storage::usages::{self as store, ConsumerTypeFilter};
-use placement_storage::{providers, StorageError};
-use serde_json::{json, Map, Value};
+use placement_storage::{StorageError, providers};
+use serde_json::{Map, Value, json};
 
 use crate::context::{Ctx, Reply};
 use crate::error::ApiError;
@@ -44,7 +44,11 @@ pub fn totals(ctx: &Ctx) -> Result<Reply, ApiError> {
     }
     ctx.authorize_on("placement:usages", &target)?;
     let by_type = ctx.version.at_least(38);
-    ctx.validate_query(if by_type { requests::usages_1_38() } else { requests::usages_1_9() })?;
+    ctx.validate_query(if by_type {
+        requests::usages_1_38()
+    } else {
+        requests::usages_1_9()
+    })?;
     let project = project.unwrap_or_default();
     let user = ctx.query_last("user_id").map(str::to_string);
     let body = if by_type {
@@ -54,7 +58,8 @@ pub fn totals(ctx: &Ctx) -> Result<Reply, ApiError> {
             Some("unknown") => ConsumerTypeFilter::Unknown,
             Some(name) => ConsumerTypeFilter::Named(name.to_string()),
         };
-        let rows = ctx.read(|c| store::of_project_by_type(c, &project, user.as_deref(), &filter))?;
+        let rows =
+            ctx.read(|c| store::of_project_by_type(c, &project, user.as_deref(), &filter))?;
         let mut groups: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
         for row in rows {
             let group = groups.entry(row.consumer_type).or_default();

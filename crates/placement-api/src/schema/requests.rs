@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// `[A-Z0-9_]+`: resource class and trait names.
 pub const NAME_PATTERN: &str = "^[A-Z0-9_]+$";
@@ -53,8 +53,14 @@ fn parent_uuid() -> Value {
 
 schema!(post_provider, provider_base());
 schema!(put_provider, without_property(provider_base(), "uuid"));
-schema!(post_provider_1_14, with_property(provider_base(), "parent_provider_uuid", parent_uuid()));
-schema!(put_provider_1_14, without_property(post_provider_1_14().clone(), "uuid"));
+schema!(
+    post_provider_1_14,
+    with_property(provider_base(), "parent_provider_uuid", parent_uuid())
+);
+schema!(
+    put_provider_1_14,
+    without_property(post_provider_1_14().clone(), "uuid")
+);
 
 fn list_providers_base() -> Value {
     json!({
@@ -68,13 +74,38 @@ fn list_providers_base() -> Value {
 }
 
 schema!(list_providers_1_0, list_providers_base());
-schema!(list_providers_1_3, with_property(list_providers_base(), "member_of", json!({"type": "string"})));
-schema!(list_providers_1_4, with_property(list_providers_1_3().clone(), "resources", json!({"type": "string"})));
+schema!(
+    list_providers_1_3,
+    with_property(
+        list_providers_base(),
+        "member_of",
+        json!({"type": "string"})
+    )
+);
+schema!(
+    list_providers_1_4,
+    with_property(
+        list_providers_1_3().clone(),
+        "resources",
+        json!({"type": "string"})
+    )
+);
 schema!(
     list_providers_1_14,
-    with_property(list_providers_1_4().clone(), "in_tree", json!({"type": "string", "format": "uuid"}))
+    with_property(
+        list_providers_1_4().clone(),
+        "in_tree",
+        json!({"type": "string", "format": "uuid"})
+    )
 );
-schema!(list_providers_1_18, with_property(list_providers_1_14().clone(), "required", json!({"type": "string"})));
+schema!(
+    list_providers_1_18,
+    with_property(
+        list_providers_1_14().clone(),
+        "required",
+        json!({"type": "string"})
+    )
+);
 
 fn bounded_int(min: i64) -> Value {
     json!({"type": "integer", "maximum": MAX_INT, "minimum": min})
@@ -99,7 +130,11 @@ fn inventory_base() -> Value {
 
 schema!(put_inventory, inventory_base());
 schema!(post_inventory, {
-    let mut s = with_property(inventory_base(), "resource_class", json!({"type": "string", "pattern": NAME_PATTERN}));
+    let mut s = with_property(
+        inventory_base(),
+        "resource_class",
+        json!({"type": "string", "pattern": NAME_PATTERN}),
+    );
     s["required"] = json!(["total", "resource_class"]);
     s
 });
@@ -117,40 +152,55 @@ schema!(put_inventories, {
     })
 });
 
-schema!(resource_class_name, json!({
-    "type": "object",
-    "properties": {"name": {"type": "string", "pattern": CUSTOM_PATTERN, "maxLength": 255}},
-    "required": ["name"],
-    "additionalProperties": false
-}));
+schema!(
+    resource_class_name,
+    json!({
+        "type": "object",
+        "properties": {"name": {"type": "string", "pattern": CUSTOM_PATTERN, "maxLength": 255}},
+        "required": ["name"],
+        "additionalProperties": false
+    })
+);
 
-schema!(custom_trait, json!({"type": "string", "minLength": 1, "maxLength": 255, "pattern": CUSTOM_PATTERN}));
-schema!(set_provider_traits, json!({
-    "type": "object",
-    "properties": {
-        "traits": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 255}},
-        "resource_provider_generation": {"type": "integer"}
-    },
-    "required": ["traits", "resource_provider_generation"],
-    "additionalProperties": false
-}));
-schema!(list_traits, json!({
-    "type": "object",
-    "properties": {"name": {"type": "string"}, "associated": {"type": "string"}},
-    "additionalProperties": false
-}));
+schema!(
+    custom_trait,
+    json!({"type": "string", "minLength": 1, "maxLength": 255, "pattern": CUSTOM_PATTERN})
+);
+schema!(
+    set_provider_traits,
+    json!({
+        "type": "object",
+        "properties": {
+            "traits": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 255}},
+            "resource_provider_generation": {"type": "integer"}
+        },
+        "required": ["traits", "resource_provider_generation"],
+        "additionalProperties": false
+    })
+);
+schema!(
+    list_traits,
+    json!({
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "associated": {"type": "string"}},
+        "additionalProperties": false
+    })
+);
 
 fn aggregate_list() -> Value {
     json!({"type": "array", "items": {"type": "string", "format": "uuid"}, "uniqueItems": true})
 }
 
 schema!(put_aggregates_1_1, aggregate_list());
-schema!(put_aggregates_1_19, json!({
-    "type": "object",
-    "properties": {"aggregates": aggregate_list(), "resource_provider_generation": {"type": "integer"}},
-    "required": ["aggregates", "resource_provider_generation"],
-    "additionalProperties": false
-}));
+schema!(
+    put_aggregates_1_19,
+    json!({
+        "type": "object",
+        "properties": {"aggregates": aggregate_list(), "resource_provider_generation": {"type": "integer"}},
+        "required": ["aggregates", "resource_provider_generation"],
+        "additionalProperties": false
+    })
+);
 
 fn usages_base() -> Value {
     json!({
@@ -165,9 +215,16 @@ fn usages_base() -> Value {
 }
 
 schema!(usages_1_9, usages_base());
-schema!(usages_1_38, with_property(usages_base(), "consumer_type", json!({
-    "type": "string",
-    "pattern": "^[A-Z0-9_]+$|^all|^unknown$",
-    "minLength": 1,
-    "maxLength": 255
-})));
+schema!(
+    usages_1_38,
+    with_property(
+        usages_base(),
+        "consumer_type",
+        json!({
+            "type": "string",
+            "pattern": "^[A-Z0-9_]+$|^all|^unknown$",
+            "minLength": 1,
+            "maxLength": 255
+        })
+    )
+);

@@ -73,15 +73,20 @@ impl SchemaError {
     /// jsonschema's relevance key; larger is more relevant.
     fn relevance(&self) -> (isize, Vec<Step>, bool, bool) {
         let weak = matches!(self.keyword.as_str(), "anyOf" | "oneOf");
-        (-(self.path.len() as isize), self.path.clone(), !weak, !matches_type(&self.instance, &self.schema))
+        (
+            -(self.path.len() as isize),
+            self.path.clone(),
+            !weak,
+            !matches_type(&self.instance, &self.schema),
+        )
     }
 }
 
 /// Validate and return the error jsonschema's `best_match` would report.
-pub fn validate(instance: &Value, schema: &Value) -> Result<(), SchemaError> {
+pub fn validate(instance: &Value, schema: &Value) -> Result<(), Box<SchemaError>> {
     let errors = iter_errors(instance, schema, &[], &[]);
     match best_match(errors) {
-        Some(e) => Err(e),
+        Some(e) => Err(Box::new(e)),
         None => Ok(()),
     }
 }
@@ -97,7 +102,7 @@ fn best_match(errors: Vec<SchemaError>) -> Option<SchemaError> {
     let mut best = best?;
     while !best.context.is_empty() {
         let mut ctx = best.context.clone();
-        ctx.sort_by(|a, b| a.relevance().cmp(&b.relevance()));
+        ctx.sort_by_key(SchemaError::relevance);
         if ctx.len() >= 2 && ctx[0].relevance() == ctx[1].relevance() {
             return Some(best);
         }
@@ -115,7 +120,9 @@ fn type_name_matches(instance: &Value, name: &str) -> bool {
         "null" => instance.is_null(),
         "number" => instance.is_number(),
         "integer" => match instance {
-            Value::Number(n) => n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0),
+            Value::Number(n) => {
+                n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0)
+            }
             _ => false,
         },
         _ => false,
@@ -126,7 +133,10 @@ fn matches_type(instance: &Value, schema: &Value) -> bool {
     match schema.get("type") {
         None => true,
         Some(Value::String(t)) => type_name_matches(instance, t),
-        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).any(|t| type_name_matches(instance, t)),
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .any(|t| type_name_matches(instance, t)),
         Some(_) => true,
     }
 }
@@ -142,7 +152,12 @@ fn is_uuid_like(s: &str) -> bool {
     placement_model::query::is_uuid_like(s)
 }
 
-fn iter_errors(instance: &Value, schema: &Value, path: &[Step], schema_path: &[Step]) -> Vec<SchemaError> {
+fn iter_errors(
+    instance: &Value,
+    schema: &Value,
+    path: &[Step],
+    schema_path: &[Step],
+) -> Vec<SchemaError> {
     let Some(keywords) = schema.as_object() else {
         return Vec::new();
     };
@@ -156,8 +171,16 @@ fn iter_errors(instance: &Value, schema: &Value, path: &[Step], schema_path: &[S
         instance: instance.clone(),
         context: Vec::new(),
     };
-    let child = |extra: &[Step]| -> Vec<Step> { path.iter().cloned().chain(extra.iter().cloned()).collect() };
-    let schild = |extra: &[Step]| -> Vec<Step> { schema_path.iter().cloned().chain(extra.iter().cloned()).collect() };
+    let child = |extra: &[Step]| -> Vec<Step> {
+        path.iter().cloned().chain(extra.iter().cloned()).collect()
+    };
+    let schild = |extra: &[Step]| -> Vec<Step> {
+        schema_path
+            .iter()
+            .cloned()
+            .chain(extra.iter().cloned())
+            .collect()
+    };
     for (keyword, value) in keywords {
         match keyword.as_str() {
             "type" if !matches_type(instance, schema) => {
@@ -165,7 +188,10 @@ fn iter_errors(instance: &Value, schema: &Value, path: &[Step], schema_path: &[S
                     Value::Array(ts) => ts.iter().map(repr).collect::<Vec<_>>().join(", "),
                     other => repr(other),
                 };
-                errors.push(err("type", format!("{} is not of type {names}", repr(instance))));
+                errors.push(err(
+                    "type",
+                    format!("{} is not of type {names}", repr(instance)),
+                ));
             }
             "properties" => {
                 if let (Some(obj), Some(props)) = (instance.as_object(), value.as_object()) {
@@ -184,13 +210,18 @@ fn iter_errors(instance: &Value, schema: &Value, path: &[Step], schema_path: &[S
             "patternProperties" => {
                 if let (Some(obj), Some(patterns)) = (instance.as_object(), value.as_object()) {
                     for (pattern, sub) in patterns {
-                        let Ok(re) = Regex::new(pattern) else { continue };
+                        let Ok(re) = Regex::new(pattern) else {
+                            continue;
+                        };
                         for (k, v) in obj.iter().filter(|(k, _)| re.is_match(k)) {
                             errors.extend(iter_errors(
                                 v,
                                 sub,
                                 &child(&[Step::Key(k.clone())]),
-                                &schild(&[Step::Key("patternProperties".into()), Step::Key(pattern.clone())]),
+                                &schild(&[
+                                    Step::Key("patternProperties".into()),
+                                    Step::Key(pattern.clone()),
+                                ]),
                             ));
                         }
                     }
@@ -213,18 +244,31 @@ fn iter_errors(instance: &Value, schema: &Value, path: &[Step], schema_path: &[S
                         Value::Bool(false) if !extras.is_empty() => {
                             let mut sorted = extras.clone();
                             sorted.sort();
-                            let joined = sorted.iter().map(|e| str_repr(e)).collect::<Vec<_>>().join(", ");
-                            let message = match keywords.get("patternProperties").and_then(Value::as_object) {
+                            let joined = sorted
+                                .iter()
+                                .map(|e| str_repr(e))
+                                .collect::<Vec<_>>()
+                                .join(", ");
+                            let message = match keywords
+                                .get("patternProperties")
+                                .and_then(Value::as_object)
+                            {
                                 Some(patterns) => {
                                     let verb = if sorted.len() == 1 { "does" } else { "do" };
                                     let mut pats: Vec<&String> = patterns.keys().collect();
                                     pats.sort();
-                                    let pats = pats.iter().map(|p| str_repr(p)).collect::<Vec<_>>().join(", ");
+                                    let pats = pats
+                                        .iter()
+                                        .map(|p| str_repr(p))
+                                        .collect::<Vec<_>>()
+                                        .join(", ");
                                     format!("{joined} {verb} not match any of the regexes: {pats}")
                                 }
                                 None => {
                                     let verb = if sorted.len() == 1 { "was" } else { "were" };
-                                    format!("Additional properties are not allowed ({joined} {verb} unexpected)")
+                                    format!(
+                                        "Additional properties are not allowed ({joined} {verb} unexpected)"
+                                    )
                                 }
                             };
                             errors.push(err("additionalProperties", message));
@@ -237,90 +281,23 @@ fn iter_errors(instance: &Value, schema: &Value, path: &[Step], schema_path: &[S
                 if let (Some(obj), Some(names)) = (instance.as_object(), value.as_array()) {
                     for name in names.iter().filter_map(Value::as_str) {
                         if !obj.contains_key(name) {
-                            errors.push(err("required", format!("{} is a required property", str_repr(name))));
+                            errors.push(err(
+                                "required",
+                                format!("{} is a required property", str_repr(name)),
+                            ));
                         }
-                    }
-                }
-            }
-            "minProperties" => {
-                if let (Some(obj), Some(min)) = (instance.as_object(), value.as_u64()) {
-                    if (obj.len() as u64) < min {
-                        let text = if min == 1 { "should be non-empty" } else { "does not have enough properties" };
-                        errors.push(err("minProperties", format!("{} {text}", repr(instance))));
                     }
                 }
             }
             "items" => {
                 if let Some(items) = instance.as_array() {
                     for (i, item) in items.iter().enumerate() {
-                        errors.extend(iter_errors(item, value, &child(&[Step::Index(i)]), &schild(&[Step::Key("items".into())])));
-                    }
-                }
-            }
-            "minItems" => {
-                if let (Some(items), Some(min)) = (instance.as_array(), value.as_u64()) {
-                    if (items.len() as u64) < min {
-                        let text = if min == 1 { "should be non-empty" } else { "is too short" };
-                        errors.push(err("minItems", format!("{} {text}", repr(instance))));
-                    }
-                }
-            }
-            "uniqueItems" if value == &Value::Bool(true) => {
-                if let Some(items) = instance.as_array() {
-                    let dup = items.iter().enumerate().any(|(i, a)| items[i + 1..].iter().any(|b| a == b));
-                    if dup {
-                        errors.push(err("uniqueItems", format!("{} has non-unique elements", repr(instance))));
-                    }
-                }
-            }
-            "minLength" => {
-                if let (Some(s), Some(min)) = (instance.as_str(), value.as_u64()) {
-                    if (s.chars().count() as u64) < min {
-                        let text = if min == 1 { "should be non-empty" } else { "is too short" };
-                        errors.push(err("minLength", format!("{} {text}", repr(instance))));
-                    }
-                }
-            }
-            "maxLength" => {
-                if let (Some(s), Some(max)) = (instance.as_str(), value.as_u64()) {
-                    if (s.chars().count() as u64) > max {
-                        let text = if max == 0 { "is expected to be empty" } else { "is too long" };
-                        errors.push(err("maxLength", format!("{} {text}", repr(instance))));
-                    }
-                }
-            }
-            "pattern" => {
-                if let (Some(s), Some(p)) = (instance.as_str(), value.as_str()) {
-                    if Regex::new(p).is_ok_and(|re| !re.is_match(s)) {
-                        errors.push(err("pattern", format!("{} does not match {}", repr(instance), str_repr(p))));
-                    }
-                }
-            }
-            "minimum" => {
-                if let (Some(n), Some(min)) = (number_not_bool(instance), number(value)) {
-                    if n < min {
-                        errors.push(err("minimum", format!("{} is less than the minimum of {}", repr(instance), repr(value))));
-                    }
-                }
-            }
-            "maximum" => {
-                if let (Some(n), Some(max)) = (number_not_bool(instance), number(value)) {
-                    if n > max {
-                        errors.push(err("maximum", format!("{} is greater than the maximum of {}", repr(instance), repr(value))));
-                    }
-                }
-            }
-            "enum" => {
-                if let Some(options) = value.as_array() {
-                    if !options.contains(instance) {
-                        errors.push(err("enum", format!("{} is not one of {}", repr(instance), repr(value))));
-                    }
-                }
-            }
-            "format" => {
-                if let (Some(s), Some("uuid")) = (instance.as_str(), value.as_str()) {
-                    if !is_uuid_like(s) {
-                        errors.push(err("format", format!("{} is not a 'uuid'", repr(instance))));
+                        errors.extend(iter_errors(
+                            item,
+                            value,
+                            &child(&[Step::Index(i)]),
+                            &schild(&[Step::Key("items".into())]),
+                        ));
                     }
                 }
             }
@@ -329,7 +306,12 @@ fn iter_errors(instance: &Value, schema: &Value, path: &[Step], schema_path: &[S
                     let mut context = Vec::new();
                     let mut ok = false;
                     for (i, option) in options.iter().enumerate() {
-                        let sub = iter_errors(instance, option, path, &schild(&[Step::Key("anyOf".into()), Step::Index(i)]));
+                        let sub = iter_errors(
+                            instance,
+                            option,
+                            path,
+                            &schild(&[Step::Key("anyOf".into()), Step::Index(i)]),
+                        );
                         if sub.is_empty() {
                             ok = true;
                             break;
@@ -337,16 +319,113 @@ fn iter_errors(instance: &Value, schema: &Value, path: &[Step], schema_path: &[S
                         context.extend(sub);
                     }
                     if !ok {
-                        let mut e = err("anyOf", format!("{} is not valid under any of the given schemas", repr(instance)));
+                        let mut e = err(
+                            "anyOf",
+                            format!(
+                                "{} is not valid under any of the given schemas",
+                                repr(instance)
+                            ),
+                        );
                         e.context = context;
                         errors.push(e);
                     }
                 }
             }
-            _ => {}
+            k => {
+                if let Some(message) = check_scalar(k, instance, value) {
+                    errors.push(err(k, message));
+                }
+            }
         }
     }
     errors
+}
+
+/// Keywords that test one value and yield at most one message.
+fn check_scalar(keyword: &str, instance: &Value, value: &Value) -> Option<String> {
+    let sized = |min: u64, short: &str| {
+        if min == 1 {
+            "should be non-empty"
+        } else {
+            short
+        }
+        .to_string()
+    };
+    match keyword {
+        "minProperties" => {
+            let (obj, min) = (instance.as_object()?, value.as_u64()?);
+            ((obj.len() as u64) < min).then(|| {
+                format!(
+                    "{} {}",
+                    repr(instance),
+                    sized(min, "does not have enough properties")
+                )
+            })
+        }
+        "minItems" => {
+            let (items, min) = (instance.as_array()?, value.as_u64()?);
+            ((items.len() as u64) < min)
+                .then(|| format!("{} {}", repr(instance), sized(min, "is too short")))
+        }
+        "uniqueItems" if value == &Value::Bool(true) => {
+            let items = instance.as_array()?;
+            let dup = items
+                .iter()
+                .enumerate()
+                .any(|(i, a)| items[i + 1..].contains(a));
+            dup.then(|| format!("{} has non-unique elements", repr(instance)))
+        }
+        "minLength" => {
+            let (text, min) = (instance.as_str()?, value.as_u64()?);
+            ((text.chars().count() as u64) < min)
+                .then(|| format!("{} {}", repr(instance), sized(min, "is too short")))
+        }
+        "maxLength" => {
+            let (text, max) = (instance.as_str()?, value.as_u64()?);
+            let what = if max == 0 {
+                "is expected to be empty"
+            } else {
+                "is too long"
+            };
+            ((text.chars().count() as u64) > max).then(|| format!("{} {what}", repr(instance)))
+        }
+        "pattern" => {
+            let (text, pattern) = (instance.as_str()?, value.as_str()?);
+            let re = Regex::new(pattern).ok()?;
+            (!re.is_match(text))
+                .then(|| format!("{} does not match {}", repr(instance), str_repr(pattern)))
+        }
+        "minimum" => {
+            let (n, min) = (number_not_bool(instance)?, number(value)?);
+            (n < min).then(|| {
+                format!(
+                    "{} is less than the minimum of {}",
+                    repr(instance),
+                    repr(value)
+                )
+            })
+        }
+        "maximum" => {
+            let (n, max) = (number_not_bool(instance)?, number(value)?);
+            (n > max).then(|| {
+                format!(
+                    "{} is greater than the maximum of {}",
+                    repr(instance),
+                    repr(value)
+                )
+            })
+        }
+        "enum" => {
+            let options = value.as_array()?;
+            (!options.contains(instance))
+                .then(|| format!("{} is not one of {}", repr(instance), repr(value)))
+        }
+        "format" if value.as_str() == Some("uuid") => {
+            let text = instance.as_str()?;
+            (!is_uuid_like(text)).then(|| format!("{} is not a 'uuid'", repr(instance)))
+        }
+        _ => None,
+    }
 }
 
 fn number_not_bool(v: &Value) -> Option<f64> {
@@ -389,14 +468,20 @@ mod tests {
         let e = validate(&json!({"name": 5}), &provider_schema()).unwrap_err();
         assert_eq!(e.message, "5 is not of type 'string'");
         let text = e.describe();
-        assert!(text.contains("Failed validating 'type' in schema['properties']['name']:"), "{text}");
+        assert!(
+            text.contains("Failed validating 'type' in schema['properties']['name']:"),
+            "{text}"
+        );
         assert!(text.contains("On instance['name']:\n    5"), "{text}");
     }
 
     #[test]
     fn shallow_errors_win_over_deep_ones() {
         let e = validate(&json!({"name": 5, "foo": 1}), &provider_schema()).unwrap_err();
-        assert_eq!(e.message, "Additional properties are not allowed ('foo' was unexpected)");
+        assert_eq!(
+            e.message,
+            "Additional properties are not allowed ('foo' was unexpected)"
+        );
         let e = validate(&json!({"uuid": "nope"}), &provider_schema()).unwrap_err();
         assert_eq!(e.message, "'name' is a required property");
     }
@@ -406,11 +491,23 @@ mod tests {
         let e = validate(&json!({"name": "x", "uuid": "nope"}), &provider_schema()).unwrap_err();
         assert_eq!(e.message, "'nope' is not a 'uuid'");
         let s = json!({"type": "integer", "minimum": 1, "maximum": 2147483647});
-        assert_eq!(validate(&json!(0), &s).unwrap_err().message, "0 is less than the minimum of 1");
-        assert!(validate(&json!(5.0), &s).is_ok(), "integral floats are integers");
-        assert!(validate(&json!(true), &s).is_err(), "booleans are not integers");
+        assert_eq!(
+            validate(&json!(0), &s).unwrap_err().message,
+            "0 is less than the minimum of 1"
+        );
+        assert!(
+            validate(&json!(5.0), &s).is_ok(),
+            "integral floats are integers"
+        );
+        assert!(
+            validate(&json!(true), &s).is_err(),
+            "booleans are not integers"
+        );
         let p = json!({"type": "string", "pattern": "^[A-Z0-9_]+$"});
-        assert_eq!(validate(&json!("instance"), &p).unwrap_err().message, "'instance' does not match '^[A-Z0-9_]+$'");
+        assert_eq!(
+            validate(&json!("instance"), &p).unwrap_err().message,
+            "'instance' does not match '^[A-Z0-9_]+$'"
+        );
     }
 
     #[test]
@@ -422,9 +519,15 @@ mod tests {
             "'bad' does not match any of the regexes: '^[A-Z]+$'"
         );
         let e = validate(&json!({"A": "x"}), &s).unwrap_err();
-        assert!(e.describe().contains("schema['patternProperties']['^[A-Z]+$']"));
+        assert!(
+            e.describe()
+                .contains("schema['patternProperties']['^[A-Z]+$']")
+        );
         let any = json!({"anyOf": [{"type": "string", "format": "uuid"}, {"type": "null"}]});
         assert!(validate(&json!(null), &any).is_ok());
-        assert_eq!(validate(&json!(5), &any).unwrap_err().message, "5 is not valid under any of the given schemas");
+        assert_eq!(
+            validate(&json!(5), &any).unwrap_err().message,
+            "5 is not valid under any of the given schemas"
+        );
     }
 }

@@ -1,0 +1,52 @@
+# Placement in Rust. `make help` lists the targets.
+
+CARGO ?= cargo
+# The database client features this machine supports (installs the client
+# libraries with apt-get when it can). SQLite is always built in.
+FEATURES = $(shell scripts/ensure-client-libs)
+CONFORMANCE ?= ../shared/conformance/run
+CONFORMANCE_JOBS ?= 2
+BIN = target/debug/placement-api
+
+.PHONY: help run build test conformance conformance-postgresql conformance-mysql compat lint fmt clippy clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-24s %s\n", $$1, $$2}'
+
+run: ## Build (release) and serve on 127.0.0.1:8778 with the embedded SQLite database
+	$(CARGO) run --release -p placement-server --bin placement-api -- --config-file etc/placement-dev.conf
+
+build: ## Debug build of every crate and binary, all backends this machine supports
+	$(CARGO) build --workspace --all-targets $(FEATURES)
+
+test: ## Run every test (unit and end-to-end, on SQLite, PostgreSQL and MariaDB when reachable)
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+	  $(CARGO) nextest run --workspace $(FEATURES) --no-fail-fast; \
+	else \
+	  echo "cargo-nextest not found; using cargo test"; \
+	  $(CARGO) test --workspace $(FEATURES) --no-fail-fast; \
+	fi
+
+conformance: build ## Run upstream's gabbi tests against our server (expected failures ratchet)
+	PLACEMENT_SERVER_CMD="$(CURDIR)/scripts/conformance-server $(CURDIR)/$(BIN) {config} {host} {port}" \
+	  $(CONFORMANCE) -j $(CONFORMANCE_JOBS) --expect-failures tests/conformance-expected-failures.txt
+
+conformance-postgresql: build ## The conformance run on fresh PostgreSQL databases
+	PLACEMENT_CONFORMANCE_BACKEND=postgresql $(MAKE) conformance
+
+conformance-mysql: build ## The conformance run on fresh MariaDB/MySQL databases
+	PLACEMENT_CONFORMANCE_BACKEND=mysql $(MAKE) conformance
+
+compat: build ## Prove schema compatibility with upstream openstack-placement 16.0.0 (needs python3)
+	scripts/compat-check $(CURDIR)/target/debug
+
+lint: fmt clippy ## Formatting and lints, as CI checks them
+
+fmt: ## Check formatting
+	$(CARGO) fmt --all --check
+
+clippy: ## Lints, warnings as errors
+	$(CARGO) clippy --workspace --all-targets $(FEATURES) -- -D warnings
+
+clean: ## Remove build outputs
+	$(CARGO) clean

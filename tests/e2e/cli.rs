@@ -1,0 +1,49 @@
+//! Start-up: configuration errors are clear and name the option.
+
+use std::process::Command;
+
+use crate::support::{Scratch, binary};
+
+fn start_with(config: &str) -> (bool, String) {
+    let scratch = Scratch::new("cli");
+    let path = scratch.0.join("placement.conf");
+    std::fs::write(&path, config).unwrap();
+    let out = Command::new(binary("placement-api"))
+        .arg("--config-file")
+        .arg(&path)
+        .args(["--port", "1"])
+        .output()
+        .expect("run placement-api");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn malformed_option_values_stop_start_up_naming_the_option() {
+    let (ok, err) = start_with("[placement]\nmax_allocation_candidates = many\n");
+    assert!(!ok);
+    assert!(
+        err.contains("[placement] max_allocation_candidates"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_missing_database_connection_is_reported() {
+    let (ok, err) = start_with("[api]\nauth_strategy = noauth2\n");
+    assert!(!ok);
+    assert!(err.contains("[placement_database] connection"), "{err}");
+}
+
+#[test]
+fn an_unmigrated_database_is_refused_without_sync_on_startup() {
+    let scratch = Scratch::new("nosync");
+    let (ok, err) = start_with(&format!(
+        "[api]\nauth_strategy = noauth2\n[placement_database]\nconnection = sqlite:///{}/p.db\n",
+        scratch.0.display()
+    ));
+    assert!(!ok);
+    assert!(err.contains("placement-manage db sync"), "{err}");
+}

@@ -1,0 +1,356 @@
+//! Test support: start the real `placement-api` binary on a fresh database
+//! of each backend and speak HTTP to it.
+//!
+//! PostgreSQL and MariaDB are used when reachable (override the admin URLs
+//! with PLACEMENT_TEST_POSTGRES_URL and PLACEMENT_TEST_MYSQL_URL). A test on
+//! an unreachable backend is skipped, unless
+//! PLACEMENT_TEST_REQUIRE_ALL_BACKENDS=1, when it fails.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use placement_storage::DatabaseUrl;
+use serde_json::Value;
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+    Mysql,
+}
+
+impl Backend {
+    fn admin_url(self) -> Option<String> {
+        match self {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(
+                std::env::var("PLACEMENT_TEST_POSTGRES_URL")
+                    .unwrap_or_else(|_| "postgresql://postgres@127.0.0.1:5432/postgres".into()),
+            ),
+            Backend::Mysql => Some(
+                std::env::var("PLACEMENT_TEST_MYSQL_URL")
+                    .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/mysql".into()),
+            ),
+        }
+    }
+
+    /// Why this backend cannot be used here, if it cannot.
+    fn unavailable(self) -> Option<String> {
+        static PG: OnceLock<Option<String>> = OnceLock::new();
+        static MY: OnceLock<Option<String>> = OnceLock::new();
+        let cell = match self {
+            Backend::Sqlite => return None,
+            Backend::Postgres => &PG,
+            Backend::Mysql => &MY,
+        };
+        cell.get_or_init(|| {
+            let url = DatabaseUrl::parse(&self.admin_url()?).ok()?;
+            placement_storage::conn::execute_once(&url, "SELECT 1")
+                .err()
+                .map(|e| e.to_string())
+        })
+        .clone()
+    }
+}
+
+/// Run `scenario` against a fresh server on `backend`, or skip.
+pub fn run(backend: Backend, scenario: impl FnOnce(&Server)) {
+    if let Some(why) = backend.unavailable() {
+        if std::env::var("PLACEMENT_TEST_REQUIRE_ALL_BACKENDS").is_ok_and(|v| v == "1") {
+            panic!("{backend:?} is required but unavailable: {why}");
+        }
+        eprintln!("SKIP: {backend:?} unavailable: {why}");
+        return;
+    }
+    let server = Server::start(backend, "");
+    scenario(&server);
+}
+
+/// Expand scenarios into one test per backend.
+#[macro_export]
+macro_rules! on_every_backend {
+    ($($scenario:ident),* $(,)?) => {
+        $(
+            mod $scenario {
+                use $crate::support::{run, Backend};
+                #[test]
+                fn sqlite() { run(Backend::Sqlite, super::$scenario) }
+                #[test]
+                fn postgresql() { run(Backend::Postgres, super::$scenario) }
+                #[test]
+                fn mysql() { run(Backend::Mysql, super::$scenario) }
+            }
+        )*
+    };
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A private scratch directory removed on drop.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(tag: &str) -> Scratch {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let dir =
+            std::env::temp_dir().join(format!("placement-e2e-{}-{tag}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A database created for one test and dropped after it.
+pub struct TestDatabase {
+    pub url: String,
+    admin: Option<(DatabaseUrl, String)>,
+}
+
+impl TestDatabase {
+    pub fn create(backend: Backend, scratch: &Scratch) -> TestDatabase {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let name = format!("placement_e2e_{}_{n}", std::process::id());
+        match backend {
+            Backend::Sqlite => TestDatabase {
+                url: format!("sqlite:///{}/placement.db", scratch.0.display()),
+                admin: None,
+            },
+            _ => {
+                let admin_text = backend.admin_url().expect("admin url");
+                let admin = DatabaseUrl::parse(&admin_text).expect("admin url parses");
+                placement_storage::conn::execute_once(
+                    &admin,
+                    &format!("DROP DATABASE IF EXISTS {name}"),
+                )
+                .and_then(|_| {
+                    placement_storage::conn::execute_once(
+                        &admin,
+                        &format!("CREATE DATABASE {name}"),
+                    )
+                })
+                .expect("create test database");
+                let base = admin_text
+                    .rsplit_once('/')
+                    .map_or(admin_text.as_str(), |(b, _)| b);
+                TestDatabase {
+                    url: format!("{base}/{name}"),
+                    admin: Some((admin, name)),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = &self.admin {
+            let _ = placement_storage::conn::execute_once(
+                admin,
+                &format!("DROP DATABASE IF EXISTS {name}"),
+            );
+        }
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+pub fn binary(name: &str) -> PathBuf {
+    let api = PathBuf::from(env!("CARGO_BIN_EXE_placement-api"));
+    api.with_file_name(name)
+}
+
+/// A running server; killed (and its database dropped) on drop.
+pub struct Server {
+    child: Child,
+    pub base: String,
+    // Held so the database and files outlive the process using them.
+    _db: TestDatabase,
+    _scratch: Scratch,
+}
+
+impl Server {
+    /// Start on a fresh database with noauth2 and schema sync; `extra` is
+    /// appended to the configuration file.
+    pub fn start(backend: Backend, extra: &str) -> Server {
+        let scratch = Scratch::new("server");
+        let db = TestDatabase::create(backend, &scratch);
+        let config = scratch.0.join("placement.conf");
+        std::fs::write(
+            &config,
+            format!(
+                "[api]\nauth_strategy = noauth2\n[placement_database]\nconnection = {}\nsync_on_startup = True\n{extra}",
+                db.url
+            ),
+        )
+        .expect("write config");
+        let port = free_port();
+        let child = Command::new(binary("placement-api"))
+            .args([
+                "--config-file",
+                &config.display().to_string(),
+                "--port",
+                &port.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn placement-api");
+        let mut server = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            _db: db,
+            _scratch: scratch,
+        };
+        server.wait_ready();
+        server
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                let mut err = String::new();
+                if let Some(mut e) = self.child.stderr.take() {
+                    let _ = e.read_to_string(&mut err);
+                }
+                panic!("placement-api exited with {status}: {err}");
+            }
+            if ureq::get(&format!("{}/", self.base)).call().is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("placement-api did not answer within 60s");
+    }
+
+    pub fn req(&self, method: &str, path: &str) -> Req<'_> {
+        Req {
+            server: self,
+            method: method.to_string(),
+            path: path.to_string(),
+            headers: vec![
+                ("x-auth-token".into(), "admin".into()),
+                ("accept".into(), "application/json".into()),
+            ],
+            body: None,
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct Req<'a> {
+    server: &'a Server,
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Option<String>,
+}
+
+impl Req<'_> {
+    pub fn version(self, v: &str) -> Self {
+        self.header("openstack-api-version", &format!("placement {v}"))
+    }
+
+    pub fn header(mut self, k: &str, v: &str) -> Self {
+        self.headers
+            .retain(|(name, _)| !name.eq_ignore_ascii_case(k));
+        self.headers.push((k.to_string(), v.to_string()));
+        self
+    }
+
+    pub fn without(mut self, k: &str) -> Self {
+        self.headers
+            .retain(|(name, _)| !name.eq_ignore_ascii_case(k));
+        self
+    }
+
+    pub fn json(mut self, body: Value) -> Self {
+        self.body = Some(body.to_string());
+        self.header("content-type", "application/json")
+    }
+
+    pub fn send(self) -> Resp {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let url = format!("{}{}", self.server.base, self.path);
+        let mut builder = ureq::http::Request::builder()
+            .method(self.method.as_str())
+            .uri(&url);
+        for (k, v) in &self.headers {
+            builder = builder.header(k.as_str(), v.as_str());
+        }
+        let request = builder
+            .body(self.body.unwrap_or_default())
+            .expect("request");
+        let mut response = agent.run(request).expect("HTTP exchange");
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        Resp {
+            status,
+            headers,
+            json: serde_json::from_str(&text).unwrap_or(Value::Null),
+            text,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub json: Value,
+    pub text: String,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The `code` of the first error.
+    pub fn code(&self) -> &str {
+        self.json["errors"][0]["code"].as_str().unwrap_or("")
+    }
+
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Self {
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        self
+    }
+}
