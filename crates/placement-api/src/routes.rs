@@ -4,7 +4,8 @@
 use crate::context::{Ctx, Reply};
 use crate::error::ApiError;
 use crate::handlers::{
-    aggregates, inventories, resource_classes, resource_providers, root, traits, usages,
+    aggregates, allocation_candidates, inventories, resource_classes, resource_providers, root,
+    traits, usages,
 };
 
 pub type Handler = fn(&Ctx) -> Result<Reply, ApiError>;
@@ -145,7 +146,7 @@ pub static ROUTES: &[Route] = &[
     },
     Route {
         pattern: "/allocation_candidates",
-        endpoints: &[from("GET", 10, crate::handlers::not_yet)],
+        endpoints: &[from("GET", 10, allocation_candidates::list)],
     },
     Route {
         pattern: "/traits",

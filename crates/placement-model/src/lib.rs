@@ -8,6 +8,7 @@ pub mod microversion;
 pub mod names;
 pub mod provider;
 pub mod query;
+pub mod request;
 pub mod standard;
 
 pub use error::DomainError;

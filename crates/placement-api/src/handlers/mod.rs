@@ -1,6 +1,7 @@
 //! One module per resource; one function per (method, path).
 
 pub mod aggregates;
+pub mod allocation_candidates;
 pub mod inventories;
 pub mod resource_classes;
 pub mod resource_providers;

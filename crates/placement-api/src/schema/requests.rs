@@ -228,3 +228,93 @@ schema!(
         })
     )
 );
+
+fn candidates_1_10() -> Value {
+    json!({
+        "type": "object",
+        "properties": {"resources": {"type": "string"}},
+        "required": ["resources"],
+        "additionalProperties": false
+    })
+}
+
+fn candidates_1_16() -> Value {
+    with_property(
+        candidates_1_10(),
+        "limit",
+        json!({"type": ["integer", "string"], "pattern": "^[1-9][0-9]*$", "minimum": 1, "minLength": 1}),
+    )
+}
+
+fn candidates_1_21() -> Value {
+    let s = with_property(candidates_1_16(), "required", json!({"type": ["string"]}));
+    with_property(s, "member_of", json!({"type": ["string"]}))
+}
+
+/// From 1.25 the group keys are patterns; `suffix` is the suffix pattern.
+fn candidates_grouped(suffix: &str, with_in_tree: bool) -> Value {
+    let mut s = candidates_1_16();
+    if let Some(map) = s.as_object_mut() {
+        map.remove("required");
+    }
+    s = without_property(s, "resources");
+    let mut patterns = serde_json::Map::new();
+    let mut kinds = vec!["resources", "required", "member_of"];
+    if with_in_tree {
+        kinds.push("in_tree");
+    }
+    for kind in kinds {
+        patterns.insert(format!("^{kind}({suffix})?$"), json!({"type": "string"}));
+    }
+    s["patternProperties"] = Value::Object(patterns);
+    with_property(
+        s,
+        "group_policy",
+        json!({"type": "string", "enum": ["none", "isolate"]}),
+    )
+}
+
+const NUMERIC_SUFFIX: &str = "[1-9][0-9]*";
+const STRING_SUFFIX: &str = "[a-zA-Z0-9_-]{1,64}";
+
+schema!(candidates_v1_10, candidates_1_10());
+schema!(candidates_v1_16, candidates_1_16());
+schema!(
+    candidates_v1_17,
+    with_property(candidates_1_16(), "required", json!({"type": ["string"]}))
+);
+schema!(candidates_v1_21, candidates_1_21());
+schema!(candidates_v1_25, candidates_grouped(NUMERIC_SUFFIX, false));
+schema!(candidates_v1_31, candidates_grouped(NUMERIC_SUFFIX, true));
+schema!(candidates_v1_33, candidates_grouped(STRING_SUFFIX, true));
+schema!(
+    candidates_v1_35,
+    with_property(
+        candidates_grouped(STRING_SUFFIX, true),
+        "root_required",
+        json!({"type": ["string"]})
+    )
+);
+schema!(
+    candidates_v1_36,
+    with_property(
+        candidates_v1_35().clone(),
+        "same_subtree",
+        json!({"type": ["string"]})
+    )
+);
+
+/// The candidates query schema for a version.
+pub fn candidates(version: placement_model::Microversion) -> &'static Value {
+    match version.minor {
+        36.. => candidates_v1_36(),
+        35 => candidates_v1_35(),
+        33 | 34 => candidates_v1_33(),
+        31 | 32 => candidates_v1_31(),
+        25..=30 => candidates_v1_25(),
+        21..=24 => candidates_v1_21(),
+        17..=20 => candidates_v1_17(),
+        16 => candidates_v1_16(),
+        _ => candidates_v1_10(),
+    }
+}
