@@ -180,14 +180,25 @@ fn authenticate(state: &AppState, incoming: &Incoming) -> Result<Credentials, Ap
     let system = incoming
         .header("openstack-system-scope")
         .filter(|s| !s.is_empty());
-    Ok(Credentials {
-        user_id: user.to_string(),
-        project_id: if system.is_some() {
+    // noauth2 sets X-Tenant-Id (unless system-scoped), but oslo.context
+    // prefers an X-Project-Id header when the request carries one.
+    let project = incoming
+        .header("x-project-id")
+        .or(if system.is_some() {
             None
         } else {
-            Some(project.to_string())
-        },
-        roles,
+            Some(project)
+        })
+        .or_else(|| incoming.header("x-tenant-id"))
+        .or_else(|| incoming.header("x-tenant"));
+    Ok(Credentials {
+        user_id: user.to_string(),
+        project_id: project.map(str::to_string),
+        roles: roles
+            .iter()
+            .map(|r| r.trim().to_string())
+            .filter(|r| !r.is_empty())
+            .collect(),
         system_scope: system.map(str::to_string),
     })
 }
