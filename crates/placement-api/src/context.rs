@@ -159,6 +159,17 @@ impl Ctx {
     }
 }
 
+/// Parse a JSON body, validate it against `schema` with upstream's
+/// messages, then read it into its typed form.
+pub fn parse_body<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    schema: &Value,
+) -> Result<T, ApiError> {
+    let value = parse_json(body, schema)?;
+    serde_json::from_value(value)
+        .map_err(|e| ApiError::bad_request(format!("JSON does not validate: {e}")))
+}
+
 /// Parse a JSON body and validate it, with upstream's messages.
 pub fn parse_json(body: &[u8], schema: &Value) -> Result<Value, ApiError> {
     let data: Value = serde_json::from_slice(body)
@@ -179,6 +190,11 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// A 200 with a typed body.
+    pub fn body<T: serde::Serialize>(body: &T) -> Self {
+        Reply::json(serde_json::to_value(body).unwrap_or(Value::Null))
+    }
+
     pub fn json(body: Value) -> Self {
         Reply {
             status: 200,

@@ -3,11 +3,14 @@
 //! to the handler the route table names for its method and microversion.
 
 pub mod accept;
+pub mod body;
 pub mod context;
 pub mod cors;
 pub mod dispatch;
 pub mod error;
 pub mod handlers;
+pub mod openapi;
+
 pub mod routes;
 pub mod schema;
 pub mod state;

@@ -3,22 +3,40 @@
 use placement_model::DomainError;
 use placement_model::error::ErrorCode;
 use placement_storage::{StorageError, aggregates as store, providers};
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-use crate::context::{Ctx, Reply, parse_json};
+use crate::context::{Ctx, Reply, parse_body};
 use crate::error::ApiError;
 use crate::schema::requests;
 
-fn reply(ctx: &Ctx, aggregates: &[String], generation: i32) -> Reply {
-    let mut body = json!({"aggregates": aggregates});
-    if ctx.version.at_least(19) {
-        body["resource_provider_generation"] = json!(generation);
-    }
-    // Associations carry no times of their own; upstream reports now.
-    Reply::json(body).modified(ctx.version, None)
+/// A provider's aggregates; the generation from 1.19.
+#[derive(Serialize, ToSchema)]
+pub struct AggregatesBody {
+    pub aggregates: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_provider_generation: Option<i32>,
 }
 
-#[utoipa::path(get, path = "/resource_providers/{uuid}/aggregates", responses((status = 200)))]
+/// `PUT` from 1.19 (before it, the body is the bare list of uuids).
+#[derive(Deserialize, ToSchema)]
+pub struct AggregatesRequest {
+    pub aggregates: Vec<String>,
+    #[serde(deserialize_with = "crate::body::int")]
+    pub resource_provider_generation: i64,
+}
+
+fn reply(ctx: &Ctx, aggregates: Vec<String>, generation: i32) -> Reply {
+    let body = AggregatesBody {
+        aggregates,
+        resource_provider_generation: ctx.version.at_least(19).then_some(generation),
+    };
+    // Associations carry no times of their own; upstream reports now.
+    Reply::body(&body).modified(ctx.version, None)
+}
+
+#[utoipa::path(get, path = "/resource_providers/{uuid}/aggregates",
+    responses((status = 200, body = AggregatesBody)))]
 pub fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_accept()?;
     ctx.authorize("placement:resource_providers:aggregates:list")?;
@@ -28,42 +46,30 @@ pub fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
         let aggregates = store::of_provider(c, rp.id)?;
         Ok((rp, aggregates))
     })?;
-    Ok(reply(ctx, &aggregates, rp.generation))
+    Ok(reply(ctx, aggregates, rp.generation))
 }
 
-#[utoipa::path(put, path = "/resource_providers/{uuid}/aggregates", responses((status = 200)))]
+#[utoipa::path(put, path = "/resource_providers/{uuid}/aggregates", request_body = AggregatesRequest,
+    responses((status = 200, body = AggregatesBody)))]
 pub fn replace(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_content()?;
     ctx.authorize("placement:resource_providers:aggregates:update")?;
     let uuid = ctx.param("uuid");
     let with_generation = ctx.version.at_least(19);
     let rp = ctx.read(|c| providers::get(c, uuid))?;
-    let schema = if with_generation {
-        requests::put_aggregates_1_19()
+    let aggregates = if with_generation {
+        let data: AggregatesRequest = parse_body(&ctx.body, requests::put_aggregates_1_19())?;
+        if data.resource_provider_generation != i64::from(rp.generation) {
+            return Err(ApiError::conflict(
+                "Resource provider's generation already changed. Please update the generation and \
+                 try again.",
+            )
+            .with_code(ErrorCode::ConcurrentUpdate));
+        }
+        data.aggregates
     } else {
-        requests::put_aggregates_1_1()
+        parse_body::<Vec<String>>(&ctx.body, requests::put_aggregates_1_1())?
     };
-    let data = parse_json(&ctx.body, schema)?;
-    let list = if with_generation {
-        &data["aggregates"]
-    } else {
-        &data
-    };
-    let aggregates: Vec<String> = list
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(str::to_string)
-        .collect();
-    if with_generation
-        && data["resource_provider_generation"].as_i64() != Some(i64::from(rp.generation))
-    {
-        return Err(ApiError::conflict(
-            "Resource provider's generation already changed. Please update the generation and try again.",
-        )
-        .with_code(ErrorCode::ConcurrentUpdate));
-    }
     let generation = ctx
         .db()
         .write(|c| store::set_for_provider(c, rp.id, rp.generation, &aggregates, with_generation))
@@ -74,5 +80,5 @@ pub fn replace(ctx: &Ctx) -> Result<Reply, ApiError> {
             }
             other => other.into(),
         })?;
-    Ok(reply(ctx, &aggregates, generation))
+    Ok(reply(ctx, aggregates, generation))
 }

@@ -6,9 +6,12 @@ use placement_model::inventory::Inventory;
 use placement_model::provider::ResourceProvider;
 use placement_storage::inventories::{self as store, StoredInventory};
 use placement_storage::{StorageError, providers};
-use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
 
-use crate::context::{Ctx, Reply, latest, parse_json};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::context::{Ctx, Reply, latest, parse_body};
 use crate::error::ApiError;
 use crate::schema::requests;
 
@@ -16,55 +19,95 @@ fn inventory_url(uuid: &str, class: &str) -> String {
     format!("/resource_providers/{uuid}/inventories/{class}")
 }
 
-/// An inventory from a validated request body, with upstream's defaults.
-fn from_json(class: &str, data: &Value) -> Inventory {
-    let mut i = Inventory::with_defaults(class, data["total"].as_f64().unwrap_or(0.0) as i64);
-    let int = |key: &str| data.get(key).and_then(Value::as_f64).map(|f| f as i64);
-    if let Some(v) = int("reserved") {
-        i.reserved = v;
-    }
-    if let Some(v) = int("min_unit") {
-        i.min_unit = v;
-    }
-    if let Some(v) = int("max_unit") {
-        i.max_unit = v;
-    }
-    if let Some(v) = int("step_size") {
-        i.step_size = v;
-    }
-    if let Some(v) = data.get("allocation_ratio").and_then(Value::as_f64) {
-        i.allocation_ratio = v;
-    }
-    i
+/// One inventory in a request: `POST` names the class, `PUT` on a class
+/// and in `PUT .../inventories` carry the provider generation.
+#[derive(Deserialize, ToSchema)]
+pub struct InventoryRequest {
+    #[serde(default)]
+    pub resource_class: Option<String>,
+    #[serde(default, deserialize_with = "crate::body::opt_int")]
+    pub resource_provider_generation: Option<i64>,
+    #[serde(deserialize_with = "crate::body::int")]
+    pub total: i64,
+    #[serde(default, deserialize_with = "crate::body::opt_int")]
+    pub reserved: Option<i64>,
+    #[serde(default, deserialize_with = "crate::body::opt_int")]
+    pub min_unit: Option<i64>,
+    #[serde(default, deserialize_with = "crate::body::opt_int")]
+    pub max_unit: Option<i64>,
+    #[serde(default, deserialize_with = "crate::body::opt_int")]
+    pub step_size: Option<i64>,
+    #[serde(default)]
+    pub allocation_ratio: Option<f64>,
 }
 
-fn fields(i: &Inventory) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("total".into(), json!(i.total));
-    m.insert("reserved".into(), json!(i.reserved));
-    m.insert("min_unit".into(), json!(i.min_unit));
-    m.insert("max_unit".into(), json!(i.max_unit));
-    m.insert("step_size".into(), json!(i.step_size));
-    m.insert("allocation_ratio".into(), json!(i.allocation_ratio));
-    m
+impl InventoryRequest {
+    /// The inventory, with upstream's defaults for what was left out.
+    fn inventory(&self, class: &str) -> Inventory {
+        let d = Inventory::with_defaults(class, self.total);
+        Inventory {
+            reserved: self.reserved.unwrap_or(d.reserved),
+            min_unit: self.min_unit.unwrap_or(d.min_unit),
+            max_unit: self.max_unit.unwrap_or(d.max_unit),
+            step_size: self.step_size.unwrap_or(d.step_size),
+            allocation_ratio: self.allocation_ratio.unwrap_or(d.allocation_ratio),
+            ..d
+        }
+    }
+}
+
+/// `PUT /resource_providers/{uuid}/inventories`.
+#[derive(Deserialize, ToSchema)]
+pub struct InventoriesRequest {
+    #[serde(deserialize_with = "crate::body::int")]
+    pub resource_provider_generation: i64,
+    pub inventories: BTreeMap<String, InventoryRequest>,
 }
 
 /// One inventory; the generation is included only when non-zero, as
 /// upstream tests it for truth.
-fn one_json(i: &Inventory, generation: i32) -> Value {
-    let mut m = fields(i);
-    if generation != 0 {
-        m.insert("resource_provider_generation".into(), json!(generation));
-    }
-    Value::Object(m)
+#[derive(Serialize, ToSchema)]
+pub struct InventoryBody {
+    pub total: i64,
+    pub reserved: i64,
+    pub min_unit: i64,
+    pub max_unit: i64,
+    pub step_size: i64,
+    pub allocation_ratio: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_provider_generation: Option<i32>,
 }
 
-fn many_json(inventories: &[&Inventory], generation: i32) -> Value {
-    let by_class: Map<String, Value> = inventories
-        .iter()
-        .map(|i| (i.resource_class.clone(), Value::Object(fields(i))))
-        .collect();
-    json!({"resource_provider_generation": generation, "inventories": by_class})
+impl InventoryBody {
+    fn new(i: &Inventory, generation: Option<i32>) -> Self {
+        InventoryBody {
+            total: i.total,
+            reserved: i.reserved,
+            min_unit: i.min_unit,
+            max_unit: i.max_unit,
+            step_size: i.step_size,
+            allocation_ratio: i.allocation_ratio,
+            resource_provider_generation: generation.filter(|g| *g != 0),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InventoriesBody {
+    pub resource_provider_generation: i32,
+    pub inventories: BTreeMap<String, InventoryBody>,
+}
+
+impl InventoriesBody {
+    fn new(inventories: &[&Inventory], generation: i32) -> Self {
+        InventoriesBody {
+            resource_provider_generation: generation,
+            inventories: inventories
+                .iter()
+                .map(|i| (i.resource_class.clone(), InventoryBody::new(i, None)))
+                .collect(),
+        }
+    }
 }
 
 fn capacity_check(
@@ -107,14 +150,14 @@ fn generation_conflict() -> ApiError {
         .with_code(ErrorCode::ConcurrentUpdate)
 }
 
-#[utoipa::path(get, path = "/resource_providers/{uuid}/inventories", responses((status = 200)))]
+#[utoipa::path(get, path = "/resource_providers/{uuid}/inventories", responses((status = 200, body = InventoriesBody)))]
 pub fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_accept()?;
     ctx.authorize("placement:resource_providers:inventories:list")?;
     let uuid = ctx.param("uuid");
     let (rp, stored) = provider_for_read(ctx, uuid)?;
     let inventories: Vec<&Inventory> = stored.iter().map(|s| &s.inventory).collect();
-    let mut reply = Reply::json(many_json(&inventories, rp.generation));
+    let mut reply = Reply::body(&InventoriesBody::new(&inventories, rp.generation));
     if !stored.is_empty() {
         reply = reply.modified(
             ctx.version,
@@ -126,7 +169,7 @@ pub fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
     Ok(reply)
 }
 
-#[utoipa::path(get, path = "/resource_providers/{uuid}/inventories/{resource_class}", responses((status = 200)))]
+#[utoipa::path(get, path = "/resource_providers/{uuid}/inventories/{resource_class}", responses((status = 200, body = InventoryBody)))]
 pub fn show(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_accept()?;
     ctx.authorize("placement:resource_providers:inventories:show")?;
@@ -137,22 +180,22 @@ pub fn show(ctx: &Ctx) -> Result<Reply, ApiError> {
         .iter()
         .find(|s| s.inventory.resource_class == class)
         .ok_or_else(|| ApiError::not_found(format!("No inventory of class {class} for {uuid}")))?;
-    Ok(Reply::json(one_json(&found.inventory, rp.generation))
-        .modified(ctx.version, found.last_modified()))
+    Ok(
+        Reply::body(&InventoryBody::new(&found.inventory, Some(rp.generation)))
+            .modified(ctx.version, found.last_modified()),
+    )
 }
 
-#[utoipa::path(post, path = "/resource_providers/{uuid}/inventories", responses((status = 201)))]
+#[utoipa::path(post, path = "/resource_providers/{uuid}/inventories", request_body = InventoryRequest,
+    responses((status = 201, body = InventoryBody)))]
 pub fn create(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_content()?;
     ctx.authorize("placement:resource_providers:inventories:create")?;
     let uuid = ctx.param("uuid");
     let rp = ctx.read(|c| providers::get(c, uuid))?;
-    let data = parse_json(&ctx.body, requests::post_inventory())?;
-    let class = data["resource_class"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let inventory = from_json(&class, &data);
+    let data: InventoryRequest = parse_body(&ctx.body, requests::post_inventory())?;
+    let class = data.resource_class.clone().unwrap_or_default();
+    let inventory = data.inventory(&class);
     capacity_check(ctx, uuid, &[&inventory], "create")?;
     let generation = ctx.db().write(|c| store::add(c, &rp, &inventory)).map_err(|e| match e {
         StorageError::Domain(d @ DomainError::ResourceClassNotFound(_)) => {
@@ -167,27 +210,29 @@ pub fn create(ctx: &Ctx) -> Result<Reply, ApiError> {
         .with_code(ErrorCode::ConcurrentUpdate),
         other => other.into(),
     })?;
-    Ok(Reply::json(one_json(&inventory, generation))
-        .status(201)
-        .location(inventory_url(uuid, &class))
-        .modified(ctx.version, None))
+    Ok(
+        Reply::body(&InventoryBody::new(&inventory, Some(generation)))
+            .status(201)
+            .location(inventory_url(uuid, &class))
+            .modified(ctx.version, None),
+    )
 }
 
-#[utoipa::path(put, path = "/resource_providers/{uuid}/inventories", responses((status = 200)))]
+#[utoipa::path(put, path = "/resource_providers/{uuid}/inventories", request_body = InventoriesRequest,
+    responses((status = 200, body = InventoriesBody)))]
 pub fn replace(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_content()?;
     ctx.authorize("placement:resource_providers:inventories:update")?;
     let uuid = ctx.param("uuid");
     let rp = ctx.read(|c| providers::get(c, uuid))?;
-    let data = parse_json(&ctx.body, requests::put_inventories())?;
-    if data["resource_provider_generation"].as_i64() != Some(i64::from(rp.generation)) {
+    let data: InventoriesRequest = parse_body(&ctx.body, requests::put_inventories())?;
+    if data.resource_provider_generation != i64::from(rp.generation) {
         return Err(generation_conflict());
     }
-    let inventories: Vec<Inventory> = data["inventories"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .map(|(class, record)| from_json(class, record))
+    let inventories: Vec<Inventory> = data
+        .inventories
+        .iter()
+        .map(|(class, record)| record.inventory(class))
         .collect();
     let refs: Vec<&Inventory> = inventories.iter().collect();
     capacity_check(ctx, uuid, &refs, "update")?;
@@ -207,7 +252,7 @@ pub fn replace(ctx: &Ctx) -> Result<Reply, ApiError> {
         }
         other => other.into(),
     })?;
-    Ok(Reply::json(many_json(&refs, generation)).modified(ctx.version, None))
+    Ok(Reply::body(&InventoriesBody::new(&refs, generation)).modified(ctx.version, None))
 }
 
 #[utoipa::path(delete, path = "/resource_providers/{uuid}/inventories", responses((status = 204)))]
@@ -229,18 +274,19 @@ pub fn delete_all(ctx: &Ctx) -> Result<Reply, ApiError> {
     Ok(Reply::empty(204))
 }
 
-#[utoipa::path(put, path = "/resource_providers/{uuid}/inventories/{resource_class}", responses((status = 200)))]
+#[utoipa::path(put, path = "/resource_providers/{uuid}/inventories/{resource_class}", request_body = InventoryRequest,
+    responses((status = 200, body = InventoryBody)))]
 pub fn update(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_content()?;
     ctx.authorize("placement:resource_providers:inventories:update")?;
     let uuid = ctx.param("uuid");
     let class = ctx.param("resource_class");
     let rp = ctx.read(|c| providers::get(c, uuid))?;
-    let data = parse_json(&ctx.body, requests::put_inventory())?;
-    if data["resource_provider_generation"].as_i64() != Some(i64::from(rp.generation)) {
+    let data: InventoryRequest = parse_body(&ctx.body, requests::put_inventory())?;
+    if data.resource_provider_generation != Some(i64::from(rp.generation)) {
         return Err(generation_conflict());
     }
-    let inventory = from_json(class, &data);
+    let inventory = data.inventory(class);
     capacity_check(ctx, uuid, &[&inventory], "update")?;
     let generation = ctx
         .db()
@@ -257,7 +303,7 @@ pub fn update(ctx: &Ctx) -> Result<Reply, ApiError> {
             }
             other => other.into(),
         })?;
-    Ok(Reply::json(one_json(&inventory, generation)).modified(ctx.version, None))
+    Ok(Reply::body(&InventoryBody::new(&inventory, Some(generation))).modified(ctx.version, None))
 }
 
 #[utoipa::path(delete, path = "/resource_providers/{uuid}/inventories/{resource_class}", responses((status = 204)))]

@@ -3,9 +3,11 @@
 use placement_model::DomainError;
 use placement_storage::StorageError;
 use placement_storage::resource_classes::{self as store, ResourceClass};
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-use crate::context::{Ctx, Reply, latest, parse_json};
+use crate::body::Link;
+use crate::context::{Ctx, Reply, latest, parse_body, parse_json};
 use crate::error::ApiError;
 use crate::schema::requests;
 
@@ -13,30 +15,54 @@ fn class_url(name: &str) -> String {
     format!("/resource_classes/{name}")
 }
 
-fn class_json(rc: &ResourceClass) -> Value {
-    json!({"name": rc.name, "links": [{"rel": "self", "href": class_url(&rc.name)}]})
+#[derive(Serialize, ToSchema)]
+pub struct ResourceClassBody {
+    pub name: String,
+    pub links: Vec<Link>,
+}
+
+impl ResourceClassBody {
+    fn new(rc: &ResourceClass) -> Self {
+        ResourceClassBody {
+            name: rc.name.clone(),
+            links: vec![Link::new("self", class_url(&rc.name))],
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ResourceClassList {
+    pub resource_classes: Vec<ResourceClassBody>,
+}
+
+/// `POST /resource_classes` and `PUT /resource_classes/{name}` before 1.7.
+#[derive(Deserialize, ToSchema)]
+pub struct ResourceClassRequest {
+    pub name: String,
 }
 
 fn last_modified(rc: &ResourceClass) -> Option<chrono::NaiveDateTime> {
     rc.updated_at.or(rc.created_at)
 }
 
-#[utoipa::path(get, path = "/resource_classes", responses((status = 200)))]
+#[utoipa::path(get, path = "/resource_classes", responses((status = 200, body = ResourceClassList)))]
 pub fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_accept()?;
     ctx.authorize("placement:resource_classes:list")?;
     let classes = ctx.read(store::list)?;
     let modified = latest(classes.iter().map(last_modified));
-    let body: Vec<Value> = classes.iter().map(class_json).collect();
-    Ok(Reply::json(json!({"resource_classes": body})).modified(ctx.version, modified))
+    let body = ResourceClassList {
+        resource_classes: classes.iter().map(ResourceClassBody::new).collect(),
+    };
+    Ok(Reply::body(&body).modified(ctx.version, modified))
 }
 
-#[utoipa::path(post, path = "/resource_classes", responses((status = 201)))]
+#[utoipa::path(post, path = "/resource_classes", request_body = ResourceClassRequest, responses((status = 201)))]
 pub fn create(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_content()?;
     ctx.authorize("placement:resource_classes:create")?;
-    let data = parse_json(&ctx.body, requests::resource_class_name())?;
-    let name = data["name"].as_str().unwrap_or_default().to_string();
+    let data: ResourceClassRequest = parse_body(&ctx.body, requests::resource_class_name())?;
+    let name = data.name;
     let rc = ctx
         .db()
         .write(|c| store::create(c, &name))
@@ -49,23 +75,25 @@ pub fn create(ctx: &Ctx) -> Result<Reply, ApiError> {
     Ok(Reply::empty(201).location(class_url(&rc.name)))
 }
 
-#[utoipa::path(get, path = "/resource_classes/{name}", responses((status = 200), (status = 404)))]
+#[utoipa::path(get, path = "/resource_classes/{name}", responses((status = 200, body = ResourceClassBody), (status = 404)))]
 pub fn show(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_accept()?;
     ctx.authorize("placement:resource_classes:show")?;
     let name = ctx.param("name");
     let rc = ctx.read(|c| store::get(c, name))?;
-    Ok(Reply::json(class_json(&rc)).modified(ctx.version, last_modified(&rc)))
+    Ok(Reply::body(&ResourceClassBody::new(&rc)).modified(ctx.version, last_modified(&rc)))
 }
 
 /// PUT before 1.7: rename a custom class.
-#[utoipa::path(put, path = "/resource_classes/{name}", responses((status = 200)))]
+#[utoipa::path(put, path = "/resource_classes/{name}", request_body = ResourceClassRequest,
+    responses((status = 200, body = ResourceClassBody)))]
 pub fn rename(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_content()?;
     ctx.authorize("placement:resource_classes:update")?;
     let name = ctx.param("name");
-    let data = parse_json(&ctx.body, requests::resource_class_name())?;
-    let new_name = data["name"].as_str().unwrap_or_default().to_string();
+    let data: ResourceClassRequest = parse_body(&ctx.body, requests::resource_class_name())?;
+    let new_name = data.name;
+
     let rc = ctx
         .db()
         .write(|c| {
@@ -81,7 +109,7 @@ pub fn rename(ctx: &Ctx) -> Result<Reply, ApiError> {
             }
             other => other.into(),
         })?;
-    Ok(Reply::json(class_json(&rc)))
+    Ok(Reply::body(&ResourceClassBody::new(&rc)))
 }
 
 /// PUT from 1.7: create the custom class unless it exists (201 or 204).

@@ -6,9 +6,11 @@ use placement_model::provider::ResourceProvider;
 use placement_model::query::{self, normalize_uuid};
 use placement_storage::StorageError;
 use placement_storage::providers::{self, ProviderFilter, ProviderUpdate};
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-use crate::context::{Ctx, Reply, latest};
+use crate::body::Link;
+use crate::context::{Ctx, Reply, latest, parse_body};
 use crate::error::ApiError;
 use crate::schema::requests;
 
@@ -16,7 +18,39 @@ pub fn provider_url(uuid: &str) -> String {
     format!("/resource_providers/{uuid}")
 }
 
-fn links(ctx: &Ctx, uuid: &str) -> Value {
+/// A resource provider as every version presents it.
+#[derive(Serialize, ToSchema)]
+pub struct ProviderBody {
+    pub uuid: String,
+    pub name: Option<String>,
+    pub generation: i32,
+    pub links: Vec<Link>,
+    /// From 1.14.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_provider_uuid: Option<Option<String>>,
+    /// From 1.14.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub root_provider_uuid: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProviderList {
+    pub resource_providers: Vec<ProviderBody>,
+}
+
+/// `POST /resource_providers` (`uuid` optional; `parent_provider_uuid`
+/// from 1.14) and `PUT /resource_providers/{uuid}` (no `uuid`).
+#[derive(Deserialize, ToSchema)]
+pub struct ProviderRequest {
+    pub name: String,
+    #[serde(default)]
+    pub uuid: Option<String>,
+    #[serde(default, deserialize_with = "crate::body::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub parent_provider_uuid: Option<Option<String>>,
+}
+
+fn links(ctx: &Ctx, uuid: &str) -> Vec<Link> {
     let url = provider_url(uuid);
     let mut rels = vec!["inventories", "usages"];
     if ctx.version.at_least(1) {
@@ -28,29 +62,27 @@ fn links(ctx: &Ctx, uuid: &str) -> Value {
     if ctx.version.at_least(11) {
         rels.push("allocations");
     }
-    let mut out = vec![json!({"rel": "self", "href": url})];
+    let mut out = vec![Link::new("self", url.clone())];
     out.extend(
         rels.into_iter()
-            .map(|rel| json!({"rel": rel, "href": format!("{url}/{rel}")})),
+            .map(|rel| Link::new(rel, format!("{url}/{rel}"))),
     );
-    Value::Array(out)
+    out
 }
 
-pub fn provider_json(ctx: &Ctx, rp: &ResourceProvider) -> Value {
-    let mut body = json!({
-        "uuid": rp.uuid,
-        "name": rp.name,
-        "generation": rp.generation,
-        "links": links(ctx, &rp.uuid),
-    });
-    if ctx.version.at_least(14) {
-        body["parent_provider_uuid"] = json!(rp.parent_provider_uuid);
-        body["root_provider_uuid"] = json!(rp.root_provider_uuid);
+pub fn provider_body(ctx: &Ctx, rp: &ResourceProvider) -> ProviderBody {
+    let nested = ctx.version.at_least(14);
+    ProviderBody {
+        uuid: rp.uuid.clone(),
+        name: rp.name.clone(),
+        generation: rp.generation,
+        links: links(ctx, &rp.uuid),
+        parent_provider_uuid: nested.then(|| rp.parent_provider_uuid.clone()),
+        root_provider_uuid: nested.then(|| rp.root_provider_uuid.clone()),
     }
-    body
 }
 
-#[utoipa::path(get, path = "/resource_providers", responses((status = 200)))]
+#[utoipa::path(get, path = "/resource_providers", responses((status = 200, body = ProviderList)))]
 pub fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_accept()?;
     ctx.authorize("placement:resource_providers:list")?;
@@ -103,11 +135,14 @@ pub fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
             other => other.into(),
         })?;
     let modified = latest(found.iter().map(ResourceProvider::last_modified));
-    let body: Vec<Value> = found.iter().map(|rp| provider_json(ctx, rp)).collect();
-    Ok(Reply::json(json!({"resource_providers": body})).modified(v, modified))
+    let body = ProviderList {
+        resource_providers: found.iter().map(|rp| provider_body(ctx, rp)).collect(),
+    };
+    Ok(Reply::body(&body).modified(v, modified))
 }
 
-#[utoipa::path(post, path = "/resource_providers", responses((status = 201), (status = 200)))]
+#[utoipa::path(post, path = "/resource_providers", request_body = ProviderRequest,
+    responses((status = 201), (status = 200, body = ProviderBody)))]
 pub fn create(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_content()?;
     ctx.authorize("placement:resource_providers:create")?;
@@ -116,20 +151,13 @@ pub fn create(ctx: &Ctx) -> Result<Reply, ApiError> {
     } else {
         requests::post_provider()
     };
-    let data = crate::context::parse_json(&ctx.body, schema)?;
-    let name = data["name"].as_str().unwrap_or_default().to_string();
-    let uuid = match data
-        .get("uuid")
-        .and_then(Value::as_str)
-        .filter(|u| !u.is_empty())
-    {
+    let data: ProviderRequest = parse_body(&ctx.body, schema)?;
+    let name = data.name;
+    let uuid = match data.uuid.as_deref().filter(|u| !u.is_empty()) {
         Some(u) => normalize_uuid(u).unwrap_or_else(|| u.to_string()),
         None => uuid::Uuid::new_v4().to_string(),
     };
-    let parent = data
-        .get("parent_provider_uuid")
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    let parent = data.parent_provider_uuid.flatten();
     if name.is_empty() {
         return Err(ApiError::bad_request(format!(
             "Unable to create resource provider \"{name}\", {uuid}: Object action create failed because: name is required"
@@ -150,23 +178,24 @@ pub fn create(ctx: &Ctx) -> Result<Reply, ApiError> {
             other => other.into(),
         })?;
     let reply = if ctx.version.at_least(20) {
-        Reply::json(provider_json(ctx, &rp)).modified(ctx.version, rp.last_modified())
+        Reply::body(&provider_body(ctx, &rp)).modified(ctx.version, rp.last_modified())
     } else {
         Reply::empty(201)
     };
     Ok(reply.location(provider_url(&rp.uuid)))
 }
 
-#[utoipa::path(get, path = "/resource_providers/{uuid}", responses((status = 200), (status = 404)))]
+#[utoipa::path(get, path = "/resource_providers/{uuid}", responses((status = 200, body = ProviderBody), (status = 404)))]
 pub fn show(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_accept()?;
     ctx.authorize("placement:resource_providers:show")?;
     let uuid = ctx.param("uuid");
     let rp = ctx.read(|c| providers::get(c, uuid))?;
-    Ok(Reply::json(provider_json(ctx, &rp)).modified(ctx.version, rp.last_modified()))
+    Ok(Reply::body(&provider_body(ctx, &rp)).modified(ctx.version, rp.last_modified()))
 }
 
-#[utoipa::path(put, path = "/resource_providers/{uuid}", responses((status = 200)))]
+#[utoipa::path(put, path = "/resource_providers/{uuid}", request_body = ProviderRequest,
+    responses((status = 200, body = ProviderBody)))]
 pub fn update(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_content()?;
     ctx.authorize("placement:resource_providers:update")?;
@@ -177,12 +206,10 @@ pub fn update(ctx: &Ctx) -> Result<Reply, ApiError> {
     } else {
         requests::put_provider()
     };
-    let data = crate::context::parse_json(&ctx.body, schema)?;
+    let data: ProviderRequest = parse_body(&ctx.body, schema)?;
     let change = ProviderUpdate {
-        name: data["name"].as_str().unwrap_or_default().to_string(),
-        parent: data
-            .get("parent_provider_uuid")
-            .map(|p| p.as_str().map(str::to_string)),
+        name: data.name,
+        parent: data.parent_provider_uuid,
         allow_reparenting: ctx.version.at_least(37),
     };
     let rp = ctx
@@ -201,7 +228,7 @@ pub fn update(ctx: &Ctx) -> Result<Reply, ApiError> {
             }
             other => other.into(),
         })?;
-    Ok(Reply::json(provider_json(ctx, &rp)).modified(ctx.version, rp.updated_at))
+    Ok(Reply::body(&provider_body(ctx, &rp)).modified(ctx.version, rp.updated_at))
 }
 
 #[utoipa::path(delete, path = "/resource_providers/{uuid}", responses((status = 204)))]

@@ -6,21 +6,44 @@ use placement_model::DomainError;
 use placement_model::error::ErrorCode;
 use placement_storage::traits::{self as store, Trait, TraitListFilter};
 use placement_storage::{StorageError, providers};
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
 
-use crate::context::{Ctx, Reply, latest, parse_json};
+use crate::context::{Ctx, Reply, latest, parse_body};
 use crate::error::ApiError;
 use crate::schema::{requests, validator};
 
-fn names_json(traits: &[Trait]) -> Value {
-    Value::Array(traits.iter().map(|t| json!(t.name)).collect())
+/// A list of trait names; with a provider's generation for its traits.
+#[derive(Serialize, ToSchema)]
+pub struct TraitsBody {
+    pub traits: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_provider_generation: Option<i32>,
+}
+
+impl TraitsBody {
+    fn new(traits: &[Trait], generation: Option<i32>) -> Self {
+        TraitsBody {
+            traits: traits.iter().map(|t| t.name.clone()).collect(),
+            resource_provider_generation: generation,
+        }
+    }
+}
+
+/// `PUT /resource_providers/{uuid}/traits`.
+#[derive(Deserialize, ToSchema)]
+pub struct ProviderTraitsRequest {
+    pub traits: Vec<String>,
+    #[serde(deserialize_with = "crate::body::int")]
+    pub resource_provider_generation: i64,
 }
 
 fn modified(traits: &[Trait]) -> Option<chrono::NaiveDateTime> {
     latest(traits.iter().map(|t| t.updated_at.or(t.created_at)))
 }
 
-#[utoipa::path(get, path = "/traits", responses((status = 200)))]
+#[utoipa::path(get, path = "/traits", responses((status = 200, body = TraitsBody)))]
 pub fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_accept()?;
     ctx.authorize("placement:traits:list")?;
@@ -51,10 +74,7 @@ pub fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
         };
     }
     let traits = ctx.read(|c| store::list(c, &filter))?;
-    Ok(
-        Reply::json(json!({"traits": names_json(&traits)}))
-            .modified(ctx.version, modified(&traits)),
-    )
+    Ok(Reply::body(&TraitsBody::new(&traits, None)).modified(ctx.version, modified(&traits)))
 }
 
 #[utoipa::path(get, path = "/traits/{name}", responses((status = 204), (status = 404)))]
@@ -105,7 +125,7 @@ pub fn delete(ctx: &Ctx) -> Result<Reply, ApiError> {
     Ok(Reply::empty(204))
 }
 
-#[utoipa::path(get, path = "/resource_providers/{uuid}/traits", responses((status = 200)))]
+#[utoipa::path(get, path = "/resource_providers/{uuid}/traits", responses((status = 200, body = TraitsBody)))]
 pub fn of_provider(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_accept()?;
     ctx.authorize("placement:resource_providers:traits:list")?;
@@ -123,25 +143,19 @@ pub fn of_provider(ctx: &Ctx) -> Result<Reply, ApiError> {
             }
             other => other.into(),
         })?;
-    let body =
-        json!({"traits": names_json(&traits), "resource_provider_generation": rp.generation});
-    Ok(Reply::json(body).modified(ctx.version, modified(&traits)))
+    let body = TraitsBody::new(&traits, Some(rp.generation));
+    Ok(Reply::body(&body).modified(ctx.version, modified(&traits)))
 }
 
-#[utoipa::path(put, path = "/resource_providers/{uuid}/traits", responses((status = 200)))]
+#[utoipa::path(put, path = "/resource_providers/{uuid}/traits", request_body = ProviderTraitsRequest,
+    responses((status = 200, body = TraitsBody)))]
 pub fn replace_for_provider(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_content()?;
     ctx.authorize("placement:resource_providers:traits:update")?;
     let uuid = ctx.param("uuid");
-    let data = parse_json(&ctx.body, requests::set_provider_traits())?;
-    let generation = data["resource_provider_generation"].as_i64().unwrap_or(-1);
-    let wanted: Vec<String> = data["traits"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(str::to_string)
-        .collect();
+    let data: ProviderTraitsRequest = parse_body(&ctx.body, requests::set_provider_traits())?;
+    let generation = data.resource_provider_generation;
+    let wanted = data.traits;
     let outcome = ctx.write(|c| {
         let rp = providers::get(c, uuid)?;
         if i64::from(rp.generation) != generation {
@@ -162,8 +176,8 @@ pub fn replace_for_provider(ctx: &Ctx) -> Result<Reply, ApiError> {
         Ok(Ok((new_generation, found)))
     })?;
     let (generation, traits) = outcome?;
-    let body = json!({"traits": names_json(&traits), "resource_provider_generation": generation});
-    Ok(Reply::json(body).modified(ctx.version, modified(&traits)))
+    let body = TraitsBody::new(&traits, Some(generation));
+    Ok(Reply::body(&body).modified(ctx.version, modified(&traits)))
 }
 
 #[utoipa::path(delete, path = "/resource_providers/{uuid}/traits", responses((status = 204)))]

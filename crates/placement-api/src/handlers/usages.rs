@@ -6,13 +6,34 @@ use placement_model::DomainError;
 use placement_policy::Target;
 use placement_storage::usages::{self as store, ConsumerTypeFilter};
 use placement_storage::{StorageError, providers};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::context::{Ctx, Reply};
 use crate::error::ApiError;
 use crate::schema::requests;
 
-#[utoipa::path(get, path = "/resource_providers/{uuid}/usages", responses((status = 200)))]
+/// Usage of each class a provider has inventory of.
+#[derive(Serialize, ToSchema)]
+pub struct ProviderUsagesBody {
+    pub resource_provider_generation: i32,
+    pub usages: BTreeMap<String, i64>,
+}
+
+/// Usage per class for a project (before 1.38).
+#[derive(Serialize, ToSchema)]
+pub struct UsagesBody {
+    pub usages: BTreeMap<String, i64>,
+}
+
+/// From 1.38: per consumer type, usage per class plus `consumer_count`.
+#[derive(Serialize, ToSchema)]
+pub struct TypedUsagesBody {
+    pub usages: BTreeMap<String, BTreeMap<String, i64>>,
+}
+
+#[utoipa::path(get, path = "/resource_providers/{uuid}/usages",
+    responses((status = 200, body = ProviderUsagesBody)))]
 pub fn of_provider(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_accept()?;
     ctx.authorize("placement:resource_providers:usages")?;
@@ -30,11 +51,15 @@ pub fn of_provider(ctx: &Ctx) -> Result<Reply, ApiError> {
             }
             other => other.into(),
         })?;
-    let body = json!({"resource_provider_generation": rp.generation, "usages": usages});
-    Ok(Reply::json(body).modified(ctx.version, None))
+    let body = ProviderUsagesBody {
+        resource_provider_generation: rp.generation,
+        usages,
+    };
+    Ok(Reply::body(&body).modified(ctx.version, None))
 }
 
-#[utoipa::path(get, path = "/usages", responses((status = 200)))]
+#[utoipa::path(get, path = "/usages",
+    responses((status = 200, body = UsagesBody), (status = 200, body = TypedUsagesBody)))]
 pub fn totals(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_accept()?;
     let project = ctx.query_last("project_id").map(str::to_string);
@@ -51,7 +76,7 @@ pub fn totals(ctx: &Ctx) -> Result<Reply, ApiError> {
     })?;
     let project = project.unwrap_or_default();
     let user = ctx.query_last("user_id").map(str::to_string);
-    let body = if by_type {
+    let reply = if by_type {
         let filter = match ctx.query_last("consumer_type") {
             None => ConsumerTypeFilter::Each,
             Some("all") => ConsumerTypeFilter::All,
@@ -60,15 +85,17 @@ pub fn totals(ctx: &Ctx) -> Result<Reply, ApiError> {
         };
         let rows =
             ctx.read(|c| store::of_project_by_type(c, &project, user.as_deref(), &filter))?;
-        let mut groups: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+        let mut usages: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
         for row in rows {
-            let group = groups.entry(row.consumer_type).or_default();
-            group.insert(row.resource_class, json!(row.used));
-            group.insert("consumer_count".into(), json!(row.consumer_count));
+            let group = usages.entry(row.consumer_type).or_default();
+            group.insert(row.resource_class, row.used);
+            group.insert("consumer_count".into(), row.consumer_count);
         }
-        json!({"usages": groups})
+        Reply::body(&TypedUsagesBody { usages })
     } else {
-        json!({"usages": ctx.read(|c| store::of_project(c, &project, user.as_deref()))?})
+        Reply::body(&UsagesBody {
+            usages: ctx.read(|c| store::of_project(c, &project, user.as_deref()))?,
+        })
     };
-    Ok(Reply::json(body).modified(ctx.version, None))
+    Ok(reply.modified(ctx.version, None))
 }
