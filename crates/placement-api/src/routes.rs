@@ -4,8 +4,8 @@
 use crate::context::{Ctx, Reply};
 use crate::error::ApiError;
 use crate::handlers::{
-    aggregates, allocation_candidates, inventories, resource_classes, resource_providers, root,
-    traits, usages,
+    aggregates, allocation_candidates, allocations, inventories, reshaper, resource_classes,
+    resource_providers, root, traits, usages,
 };
 
 pub type Handler = fn(&Ctx) -> Result<Reply, ApiError>;
@@ -130,18 +130,18 @@ pub static ROUTES: &[Route] = &[
     },
     Route {
         pattern: "/resource_providers/{uuid}/allocations",
-        endpoints: &[any("GET", crate::handlers::not_yet)],
+        endpoints: &[any("GET", allocations::for_provider)],
     },
     Route {
         pattern: "/allocations",
-        endpoints: &[from("POST", 13, crate::handlers::not_yet)],
+        endpoints: &[from("POST", 13, allocations::post)],
     },
     Route {
         pattern: "/allocations/{consumer_uuid}",
         endpoints: &[
-            any("GET", crate::handlers::not_yet),
-            any("PUT", crate::handlers::not_yet),
-            any("DELETE", crate::handlers::not_yet),
+            any("GET", allocations::for_consumer),
+            any("PUT", allocations::put_for_consumer),
+            any("DELETE", allocations::delete_for_consumer),
         ],
     },
     Route {
@@ -174,7 +174,7 @@ pub static ROUTES: &[Route] = &[
     },
     Route {
         pattern: "/reshaper",
-        endpoints: &[from("POST", 30, crate::handlers::not_yet)],
+        endpoints: &[from("POST", 30, reshaper::reshape)],
     },
 ];
 

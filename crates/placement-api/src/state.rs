@@ -22,6 +22,7 @@ pub struct PlacementSettings {
     pub randomize_allocation_candidates: bool,
     pub max_allocation_candidates: i64,
     pub allocation_candidates_generation_strategy: String,
+    pub allocation_conflict_retry_count: u32,
 }
 
 impl Default for PlacementSettings {
@@ -32,6 +33,7 @@ impl Default for PlacementSettings {
             randomize_allocation_candidates: false,
             max_allocation_candidates: -1,
             allocation_candidates_generation_strategy: "depth-first".into(),
+            allocation_conflict_retry_count: 10,
         }
     }
 }

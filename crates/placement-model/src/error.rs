@@ -97,6 +97,49 @@ pub enum DomainError {
         action: &'static str,
         reason: String,
     },
+    /// The consumer generation a client sent is not the stored one (`None`
+    /// on either side: no consumer, or the client expected none).
+    #[error("consumer generation conflict - expected {} but got {}", or_null(.expected), or_none(.got))]
+    ConsumerGenerationConflict {
+        expected: Option<i64>,
+        got: Option<i64>,
+    },
+    #[error("Another thread concurrently updated the data. Please retry your update")]
+    ConsumerConcurrentUpdate,
+    #[error("Allocation for resource provider '{0}' that does not exist.")]
+    AllocationProviderNotFound(String),
+    /// A client-supplied provider generation is stale.
+    #[error(
+        "resource provider generation conflict for provider {provider}: actual: {actual}, given: {given}"
+    )]
+    ProviderGenerationConflict {
+        provider: String,
+        actual: i32,
+        given: i64,
+    },
+
+    #[error("Inventory for '{classes}' on resource provider '{providers}' invalid.")]
+    InvalidInventory { classes: String, providers: String },
+    #[error(
+        "Unable to create allocation for '{class}' on resource provider '{provider}'. The requested \
+         amount would exceed the capacity."
+    )]
+    AllocationCapacityExceeded { class: String, provider: String },
+    #[error(
+        "Unable to create allocation for '{class}' on resource provider '{provider}'. The requested \
+         amount would violate inventory constraints."
+    )]
+    AllocationConstraintsViolated { class: String, provider: String },
+}
+
+/// How the missing consumer reads in upstream's message.
+fn or_null(value: &Option<i64>) -> String {
+    value.map_or_else(|| "null".to_string(), |v| v.to_string())
+}
+
+/// How a client's missing generation reads (Python's `None`).
+fn or_none(value: &Option<i64>) -> String {
+    value.map_or_else(|| "None".to_string(), |v| v.to_string())
 }
 
 fn duplicate_description(uuid: &Option<String>, name: &Option<String>) -> String {
@@ -114,7 +157,10 @@ impl DomainError {
     /// The error code upstream attaches when nothing more specific applies.
     pub fn code(&self) -> ErrorCode {
         match self {
-            DomainError::ProviderConcurrentUpdate => ErrorCode::ConcurrentUpdate,
+            DomainError::ProviderConcurrentUpdate
+            | DomainError::ConsumerConcurrentUpdate
+            | DomainError::ConsumerGenerationConflict { .. } => ErrorCode::ConcurrentUpdate,
+
             DomainError::InventoryInUse { .. } => ErrorCode::InventoryInUse,
             DomainError::ProviderInUse => ErrorCode::ProviderInUse,
             DomainError::CannotDeleteParent => ErrorCode::ProviderCannotDeleteParent,

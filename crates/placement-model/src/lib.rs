@@ -2,6 +2,7 @@
 //! resource classes and traits, inventory arithmetic, provider records and
 //! the parsed query filters shared by the API and storage layers.
 
+pub mod allocation;
 pub mod error;
 pub mod inventory;
 pub mod microversion;

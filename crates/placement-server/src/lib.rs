@@ -98,6 +98,7 @@ pub async fn build_state(config: &Config, db: Database) -> Result<Arc<AppState>,
             allocation_candidates_generation_strategy: p
                 .allocation_candidates_generation_strategy
                 .clone(),
+            allocation_conflict_retry_count: p.allocation_conflict_retry_count,
         },
     }))
 }

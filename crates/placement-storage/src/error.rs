@@ -44,6 +44,17 @@ impl StorageError {
         }
     }
 
+    /// Another writer changed what this one read: a generation moved, or
+    /// a row this one meant to create appeared.
+    pub fn is_lost_race(&self) -> bool {
+        matches!(
+            self,
+            StorageError::Domain(
+                DomainError::ProviderConcurrentUpdate | DomainError::ConsumerConcurrentUpdate
+            )
+        ) || self.is_unique_violation()
+    }
+
     /// A unique constraint refused the write.
     pub fn is_unique_violation(&self) -> bool {
         matches!(

@@ -308,17 +308,44 @@ pub fn replace(
     providers::bump_generation(conn, provider.id, provider.generation)
 }
 
-/// Providers with room for `amount` of one class (capacity, usage and unit
-/// constraints), for the `resources` filter.
-pub fn providers_with_capacity(
+/// An inventory row as capacity checks need it.
+#[derive(Queryable)]
+pub struct InventoryRecord {
+    pub provider_id: i32,
+    pub class_id: i32,
+    pub total: i32,
+    pub reserved: i32,
+    pub min_unit: i32,
+    pub max_unit: i32,
+    pub step_size: i32,
+    pub allocation_ratio: f64,
+}
+
+impl InventoryRecord {
+    pub fn inventory(&self) -> Inventory {
+        Inventory {
+            resource_class: String::new(),
+            total: self.total.into(),
+            reserved: self.reserved.into(),
+            min_unit: self.min_unit.into(),
+            max_unit: self.max_unit.into(),
+            step_size: self.step_size.into(),
+            allocation_ratio: self.allocation_ratio,
+        }
+    }
+}
+
+/// Inventory records of these providers (all when `None`) and classes.
+pub fn records(
     conn: &mut DbConnection,
-    rc_id: i32,
-    amount: i64,
-) -> StorageResult<HashSet<i32>> {
-    let rows: Vec<(i32, i32, i32, i32, i32, i32, f64)> = inv::table
-        .filter(inv::resource_class_id.eq(rc_id))
+    provider_ids: Option<&[i32]>,
+    class_ids: &[i32],
+) -> StorageResult<Vec<InventoryRecord>> {
+    let mut query = inv::table
+        .filter(inv::resource_class_id.eq_any(class_ids))
         .select((
             inv::resource_provider_id,
+            inv::resource_class_id,
             inv::total,
             inv::reserved,
             inv::min_unit,
@@ -326,7 +353,21 @@ pub fn providers_with_capacity(
             inv::step_size,
             inv::allocation_ratio,
         ))
-        .load(conn)?;
+        .into_boxed();
+    if let Some(ids) = provider_ids {
+        query = query.filter(inv::resource_provider_id.eq_any(ids));
+    }
+    Ok(query.load(conn)?)
+}
+
+/// Providers with room for `amount` of one class (capacity, usage and unit
+/// constraints), for the `resources` filter.
+pub fn providers_with_capacity(
+    conn: &mut DbConnection,
+    rc_id: i32,
+    amount: i64,
+) -> StorageResult<HashSet<i32>> {
+    let rows = records(conn, None, &[rc_id])?;
     let used: HashMap<i32, i64> = allocations::table
         .filter(allocations::resource_class_id.eq(rc_id))
         .group_by(allocations::resource_provider_id)
@@ -336,21 +377,11 @@ pub fn providers_with_capacity(
         .map(|(rp, u)| (rp, u.unwrap_or(0)))
         .collect();
     Ok(rows
-        .into_iter()
-        .filter(
-            |(rp, total, reserved, min_unit, max_unit, step_size, ratio)| {
-                let i = Inventory {
-                    resource_class: String::new(),
-                    total: (*total).into(),
-                    reserved: (*reserved).into(),
-                    min_unit: (*min_unit).into(),
-                    max_unit: (*max_unit).into(),
-                    step_size: (*step_size).into(),
-                    allocation_ratio: *ratio,
-                };
-                i.fits(used.get(rp).copied().unwrap_or(0), amount)
-            },
-        )
-        .map(|row| row.0)
+        .iter()
+        .filter(|r| {
+            r.inventory()
+                .fits(used.get(&r.provider_id).copied().unwrap_or(0), amount)
+        })
+        .map(|r| r.provider_id)
         .collect())
 }

@@ -4,12 +4,17 @@
 //! retries of transient failures.
 
 pub mod aggregates;
+pub mod allocations;
 pub mod conn;
+pub mod consumers;
+
 pub mod error;
 pub mod inventories;
 pub mod migrate;
 pub mod providers;
+pub mod reshaper;
 pub mod resource_classes;
+
 pub mod schema;
 pub mod sync;
 pub mod traits;
@@ -63,6 +68,27 @@ impl Database {
         work: impl FnMut(&mut DbConnection) -> StorageResult<T>,
     ) -> StorageResult<T> {
         tx::run(&self.pool, tx::Mode::Write, work)
+    }
+
+    /// Run a write that checks generations it read itself (allocations,
+    /// reshapes): a lost race (a generation bumped under us, or a row
+    /// created concurrently) is retried in a new transaction up to
+    /// `attempts` times, as upstream's `allocation_conflict_retry_count`.
+    pub fn write_retrying_conflicts<T>(
+        &self,
+        attempts: u32,
+        mut work: impl FnMut(&mut DbConnection) -> StorageResult<T>,
+    ) -> StorageResult<T> {
+        let mut attempt = 1;
+        loop {
+            match self.write(&mut work) {
+                Err(e) if e.is_lost_race() && attempt < attempts.max(1) => {
+                    log::debug!("retrying write after a lost race (attempt {attempt}): {e}");
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Run work on a connection outside any transaction (migrations).

@@ -43,7 +43,7 @@ pub struct InventoryRequest {
 
 impl InventoryRequest {
     /// The inventory, with upstream's defaults for what was left out.
-    fn inventory(&self, class: &str) -> Inventory {
+    pub(crate) fn inventory(&self, class: &str) -> Inventory {
         let d = Inventory::with_defaults(class, self.total);
         Inventory {
             reserved: self.reserved.unwrap_or(d.reserved),

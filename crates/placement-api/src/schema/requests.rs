@@ -318,3 +318,167 @@ pub fn candidates(version: placement_model::Microversion) -> &'static Value {
         _ => candidates_v1_10(),
     }
 }
+
+const UUID_PATTERN: &str = "^[0-9a-fA-F-]{36}$";
+const GROUP_SUFFIX_PATTERN: &str = "[a-zA-Z0-9_-]{1,64}";
+
+fn amounts() -> Value {
+    json!({
+        "type": "object",
+        "minProperties": 1,
+        "patternProperties": {NAME_PATTERN: {"type": "integer", "minimum": 1}},
+        "additionalProperties": false
+    })
+}
+
+fn owner_id() -> Value {
+    json!({"type": "string", "minLength": 1, "maxLength": 255})
+}
+
+/// Before 1.12: a list of `{resource_provider: {uuid}, resources}`.
+fn allocation_list() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "allocations": {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "resource_provider": {
+                            "type": "object",
+                            "properties": {"uuid": {"type": "string", "format": "uuid"}},
+                            "additionalProperties": false,
+                            "required": ["uuid"]
+                        },
+                        "resources": amounts()
+                    },
+                    "required": ["resource_provider", "resources"],
+                    "additionalProperties": false
+                }
+            }
+        },
+        "required": ["allocations"],
+        "additionalProperties": false
+    })
+}
+
+/// From 1.12: a dict by provider uuid, with owners.
+fn allocation_dict(min_providers: u64) -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "allocations": {
+                "type": "object",
+                "minProperties": min_providers,
+                "patternProperties": {UUID_PATTERN: {
+                    "type": "object",
+                    "properties": {"generation": {"type": "integer"}, "resources": amounts()},
+                    "required": ["resources"],
+                    "additionalProperties": false
+                }},
+                "additionalProperties": false
+            },
+            "project_id": owner_id(),
+            "user_id": owner_id()
+        },
+        "additionalProperties": false,
+        "required": ["allocations", "project_id", "user_id"]
+    })
+}
+
+fn require(mut schema: Value, name: &str) -> Value {
+    if let Some(required) = schema.get_mut("required").and_then(Value::as_array_mut) {
+        required.push(json!(name));
+    }
+    schema
+}
+
+fn consumer_generation() -> Value {
+    json!({"type": ["integer", "null"], "additionalProperties": false})
+}
+
+fn mappings() -> Value {
+    json!({
+        "type": "object",
+        "minProperties": 1,
+        "patternProperties": {GROUP_SUFFIX_PATTERN: {
+            "type": "array", "minItems": 1, "items": {"type": "string", "format": "uuid"}
+        }}
+    })
+}
+
+fn consumer_type() -> Value {
+    json!({"type": "string", "pattern": NAME_PATTERN, "minLength": 1, "maxLength": 255})
+}
+
+fn allocation_1_28() -> Value {
+    require(
+        with_property(
+            allocation_dict(0),
+            "consumer_generation",
+            consumer_generation(),
+        ),
+        "consumer_generation",
+    )
+}
+
+fn allocation_1_34() -> Value {
+    with_property(allocation_1_28(), "mappings", mappings())
+}
+
+fn allocation_1_38() -> Value {
+    require(
+        with_property(allocation_1_34(), "consumer_type", consumer_type()),
+        "consumer_type",
+    )
+}
+
+schema!(put_allocations_1_0, allocation_list());
+schema!(put_allocations_1_8, {
+    let s = with_property(allocation_list(), "project_id", owner_id());
+    require(
+        require(with_property(s, "user_id", owner_id()), "project_id"),
+        "user_id",
+    )
+});
+schema!(put_allocations_1_12, allocation_dict(1));
+schema!(put_allocations_1_28, allocation_1_28());
+schema!(put_allocations_1_34, allocation_1_34());
+schema!(put_allocations_1_38, allocation_1_38());
+
+fn by_consumer(per_consumer: Value, min: u64) -> Value {
+    json!({
+        "type": "object",
+        "minProperties": min,
+        "additionalProperties": false,
+        "patternProperties": {UUID_PATTERN: per_consumer}
+    })
+}
+
+schema!(post_allocations_1_13, by_consumer(allocation_dict(0), 1));
+schema!(post_allocations_1_28, by_consumer(allocation_1_28(), 1));
+schema!(post_allocations_1_34, by_consumer(allocation_1_34(), 1));
+schema!(post_allocations_1_38, by_consumer(allocation_1_38(), 1));
+
+fn reshaper(allocations: Value) -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "inventories": {
+                "type": "object",
+                "patternProperties": {UUID_PATTERN: put_inventories().clone()},
+                "minProperties": 1,
+                "additionalProperties": false
+            },
+            "allocations": allocations
+        },
+        "required": ["inventories", "allocations"],
+        "additionalProperties": false
+    })
+}
+
+schema!(reshaper_1_30, reshaper(by_consumer(allocation_1_28(), 0)));
+schema!(reshaper_1_34, reshaper(by_consumer(allocation_1_34(), 0)));
+schema!(reshaper_1_38, reshaper(by_consumer(allocation_1_38(), 0)));

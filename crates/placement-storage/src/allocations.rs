@@ -1,0 +1,455 @@
+//! Allocations: read by consumer or provider, replace for a set of
+//! consumers in one transaction (capacity checked, provider and consumer
+//! generations bumped), delete.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::NaiveDateTime;
+use diesel::dsl::sum;
+use diesel::prelude::*;
+use placement_model::DomainError;
+use placement_model::allocation::{Available, Claim, check_claims};
+
+use crate::conn::DbConnection;
+use crate::consumers::{self, Consumer};
+use crate::error::StorageResult;
+use crate::schema::{allocations, resource_classes, resource_providers as rp};
+use crate::{now, providers, resource_classes as rc_store};
+
+/// One allocation with what the API shows next to it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AllocationRow {
+    pub provider_uuid: String,
+    pub provider_generation: i32,
+    pub consumer_uuid: String,
+    pub class: String,
+    pub used: i64,
+    pub created_at: Option<NaiveDateTime>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+impl AllocationRow {
+    pub fn last_modified(&self) -> Option<NaiveDateTime> {
+        self.updated_at.or(self.created_at)
+    }
+}
+
+type Row = (
+    String,
+    Option<i32>,
+    String,
+    String,
+    i32,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+);
+
+fn rows(
+    conn: &mut DbConnection,
+    by_consumer: Option<&str>,
+    by_provider: Option<i32>,
+) -> StorageResult<Vec<AllocationRow>> {
+    let mut query = allocations::table
+        .inner_join(rp::table.on(rp::id.eq(allocations::resource_provider_id)))
+        .inner_join(
+            resource_classes::table.on(resource_classes::id.eq(allocations::resource_class_id)),
+        )
+        .select((
+            rp::uuid,
+            rp::generation,
+            allocations::consumer_id,
+            resource_classes::name,
+            allocations::used,
+            allocations::created_at,
+            allocations::updated_at,
+        ))
+        .order(allocations::id)
+        .into_boxed();
+    if let Some(c) = by_consumer {
+        query = query.filter(allocations::consumer_id.eq(c.to_string()));
+    }
+    if let Some(p) = by_provider {
+        query = query.filter(allocations::resource_provider_id.eq(p));
+    }
+    let found: Vec<Row> = query.load(conn)?;
+    Ok(found
+        .into_iter()
+        .map(
+            |(provider_uuid, generation, consumer_uuid, class, used, created_at, updated_at)| {
+                AllocationRow {
+                    provider_uuid,
+                    provider_generation: generation.unwrap_or(0),
+                    consumer_uuid,
+                    class,
+                    used: used.into(),
+                    created_at,
+                    updated_at,
+                }
+            },
+        )
+        .collect())
+}
+
+/// A consumer's allocations (empty when it has none) and, with them, the
+/// consumer record.
+pub fn of_consumer(
+    conn: &mut DbConnection,
+    uuid: &str,
+) -> StorageResult<(Vec<AllocationRow>, Option<Consumer>)> {
+    let found = rows(conn, Some(uuid), None)?;
+    let consumer = if found.is_empty() {
+        None
+    } else {
+        consumers::find(conn, uuid)?
+    };
+    Ok((found, consumer))
+}
+
+/// A provider's allocations, with each consumer's generation.
+pub fn of_provider(
+    conn: &mut DbConnection,
+    provider_id: i32,
+) -> StorageResult<Vec<(AllocationRow, Option<i32>)>> {
+    let found = rows(conn, None, Some(provider_id))?;
+    let uuids: BTreeSet<&String> = found.iter().map(|a| &a.consumer_uuid).collect();
+    let generations: HashMap<String, i32> = crate::schema::consumers::table
+        .filter(crate::schema::consumers::uuid.eq_any(uuids))
+        .select((
+            crate::schema::consumers::uuid,
+            crate::schema::consumers::generation,
+        ))
+        .load::<(String, i32)>(conn)?
+        .into_iter()
+        .collect();
+    Ok(found
+        .into_iter()
+        .map(|a| {
+            let g = generations.get(&a.consumer_uuid).copied();
+            (a, g)
+        })
+        .collect())
+}
+
+/// Whether the client's consumer generation is checked (from 1.28), and
+/// what it expects (`None`: no consumer yet).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GenerationCheck {
+    Unchecked,
+    Expect(Option<i64>),
+}
+
+/// What one consumer's allocations become.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConsumerWrite {
+    pub consumer_uuid: String,
+    pub project: String,
+    pub user: String,
+    pub generation: GenerationCheck,
+    /// From 1.38; otherwise an existing consumer keeps its type.
+    pub consumer_type: Option<String>,
+    /// Provider uuid to (class, amount); empty removes every allocation.
+    pub allocations: Vec<(String, Vec<(String, i64)>)>,
+}
+
+/// A consumer made ready for the write, and what it asked for.
+struct Prepared<'a> {
+    write: &'a ConsumerWrite,
+    consumer: Consumer,
+    project_id: i32,
+    user_id: i32,
+    type_id: Option<i32>,
+}
+
+/// Check generations and make sure every consumer, project, user and type
+/// exists, as upstream's `ensure_consumer` does, in request order.
+fn prepare<'a>(
+    conn: &mut DbConnection,
+    writes: &'a [ConsumerWrite],
+) -> StorageResult<Vec<Prepared<'a>>> {
+    let mut out = Vec::new();
+    for w in writes {
+        let project_id = consumers::ensure_project(conn, &w.project)?;
+        let user_id = consumers::ensure_user(conn, &w.user)?;
+        let existing = consumers::find(conn, &w.consumer_uuid)?;
+        if let GenerationCheck::Expect(given) = w.generation {
+            let stored = existing.as_ref().map(|c| i64::from(c.generation));
+            if stored != given {
+                return Err(DomainError::ConsumerGenerationConflict {
+                    expected: stored,
+                    got: given,
+                }
+                .into());
+            }
+        }
+        let type_id = match &w.consumer_type {
+            Some(name) => Some(consumers::ensure_type(conn, name)?),
+            None => None,
+        };
+        let consumer = match existing {
+            Some(c) => c,
+            None => consumers::create(conn, &w.consumer_uuid, project_id, user_id, type_id)?,
+        };
+        out.push(Prepared {
+            write: w,
+            consumer,
+            project_id,
+            user_id,
+            type_id,
+        });
+    }
+    Ok(out)
+}
+
+/// A provider touched by the write, with the generation read before any
+/// usage was.
+#[derive(Clone)]
+struct Touched {
+    id: i32,
+    uuid: String,
+    generation: i32,
+}
+
+/// A checked-in write, ready to apply: consumers exist, providers are
+/// resolved with their generations, removals are listed.
+pub struct Plan<'a> {
+    prepared: Vec<Prepared<'a>>,
+    touched: Vec<Touched>,
+    /// (consumer index, provider uuid, class, amount; 0 removes).
+    pending: Vec<(usize, String, String, i64)>,
+}
+
+impl Plan<'_> {
+    /// Provider generations this plan will bump from, after the caller
+    /// changed them itself (the reshaper's interim inventories).
+    pub fn set_generation(&mut self, provider_id: i32, generation: i32) {
+        if let Some(t) = self.touched.iter_mut().find(|t| t.id == provider_id) {
+            t.generation = generation;
+        }
+    }
+}
+
+/// Replace the allocations of every consumer in `writes`, all or nothing.
+pub fn replace(conn: &mut DbConnection, writes: &[ConsumerWrite]) -> StorageResult<()> {
+    let plan = plan(conn, writes)?;
+    apply(conn, plan).map(|_| ())
+}
+
+/// Ensure the consumers and resolve the providers of a write, in
+/// upstream's order, so its errors come first.
+pub fn plan<'a>(conn: &mut DbConnection, writes: &'a [ConsumerWrite]) -> StorageResult<Plan<'a>> {
+    let prepared = prepare(conn, writes)?;
+    // Providers (and their generations) are read before any usage, so a
+    // concurrent writer either shows in the usage or fails our bump.
+    let mut touched: Vec<Touched> = Vec::new();
+    let mut pending: Vec<(usize, String, String, i64)> = Vec::new();
+    for (i, p) in prepared.iter().enumerate() {
+        if p.write.allocations.is_empty() {
+            for a in rows(conn, Some(&p.consumer.uuid), None)? {
+                remember(
+                    conn,
+                    &mut touched,
+                    None,
+                    &a.provider_uuid,
+                    a.provider_generation,
+                )?;
+                pending.push((i, a.provider_uuid, a.class, 0));
+            }
+            continue;
+        }
+        for (uuid, resources) in &p.write.allocations {
+            let found = providers::find(conn, uuid)?
+                .ok_or_else(|| DomainError::AllocationProviderNotFound(uuid.clone()))?;
+            remember(
+                conn,
+                &mut touched,
+                Some(found.id),
+                &found.uuid,
+                found.generation,
+            )?;
+            for (class, used) in resources {
+                pending.push((i, uuid.clone(), class.clone(), *used));
+            }
+        }
+    }
+    Ok(Plan {
+        prepared,
+        touched,
+        pending,
+    })
+}
+
+/// Apply a plan: update owners, replace the allocations with capacity
+/// checked, bump provider and consumer generations, drop emptied
+/// consumers. Returns the touched providers' new generations by id.
+pub fn apply(conn: &mut DbConnection, plan: Plan<'_>) -> StorageResult<HashMap<i32, i32>> {
+    let Plan {
+        prepared,
+        touched,
+        pending,
+    } = plan;
+    for p in &prepared {
+        if p.project_id != p.consumer.project_id
+            || p.user_id != p.consumer.user_id
+            || (p.type_id.is_some() && p.type_id != p.consumer.consumer_type_id)
+        {
+            let type_id = p.type_id.or(p.consumer.consumer_type_id);
+            consumers::set_owner(conn, &p.consumer, p.project_id, p.user_id, type_id)?;
+        }
+    }
+    let mut generations = HashMap::new();
+    if pending.is_empty() {
+        return Ok(generations);
+    }
+    // Classes resolve before anything is removed, as upstream's usage
+    // summary does.
+    let mut class_ids: HashMap<String, i32> = HashMap::new();
+    for (_, _, class, _) in &pending {
+        if !class_ids.contains_key(class) {
+            class_ids.insert(class.clone(), rc_store::id_for_name(conn, class)?);
+        }
+    }
+    let provider_ids: Vec<i32> = touched.iter().map(|t| t.id).collect();
+    let wanted_classes: Vec<i32> = class_ids.values().copied().collect();
+    let before = usage(conn, &provider_ids, &wanted_classes)?;
+    let mut consumer_uuids: Vec<String> = Vec::new();
+    for (i, ..) in &pending {
+        let u = &prepared[*i].consumer.uuid;
+        if !consumer_uuids.contains(u) {
+            consumer_uuids.push(u.clone());
+        }
+    }
+    diesel::delete(allocations::table.filter(allocations::consumer_id.eq_any(&consumer_uuids)))
+        .execute(conn)?;
+    let now_used = usage(conn, &provider_ids, &wanted_classes)?;
+    let available = available(conn, &provider_ids, &wanted_classes, &now_used)?;
+    let id_of = |uuid: &str| touched.iter().find(|t| t.uuid == uuid).map_or(0, |t| t.id);
+    let claims: Vec<Claim> = pending
+        .iter()
+        .map(|(_, uuid, class, used)| Claim {
+            provider_id: id_of(uuid),
+            provider_uuid: uuid.clone(),
+            class_id: class_ids[class],
+            class: class.clone(),
+            used: *used,
+        })
+        .collect();
+    check_claims(&claims, &available, &before)?;
+    let stamp = now();
+    for ((i, _, _, _), claim) in pending.iter().zip(&claims) {
+        if claim.used == 0 {
+            continue;
+        }
+        diesel::insert_into(allocations::table)
+            .values((
+                allocations::resource_provider_id.eq(claim.provider_id),
+                allocations::resource_class_id.eq(claim.class_id),
+                allocations::consumer_id.eq(&prepared[*i].consumer.uuid),
+                allocations::used.eq(i32::try_from(claim.used).unwrap_or(i32::MAX)),
+                allocations::created_at.eq(stamp),
+            ))
+            .execute(conn)?;
+    }
+    for t in &touched {
+        generations.insert(t.id, providers::bump_generation(conn, t.id, t.generation)?);
+    }
+    for uuid in &consumer_uuids {
+        if let Some(p) = prepared.iter().find(|p| &p.consumer.uuid == uuid) {
+            consumers::bump_generation(conn, p.consumer.id, p.consumer.generation)?;
+        }
+    }
+    let emptied: Vec<String> = consumer_uuids
+        .iter()
+        .filter(|u| {
+            !pending
+                .iter()
+                .any(|(i, _, _, used)| &prepared[*i].consumer.uuid == *u && *used > 0)
+        })
+        .cloned()
+        .collect();
+    consumers::delete_if_unused(conn, &emptied)?;
+    Ok(generations)
+}
+
+fn remember(
+    conn: &mut DbConnection,
+    touched: &mut Vec<Touched>,
+    id: Option<i32>,
+    uuid: &str,
+    generation: i32,
+) -> StorageResult<()> {
+    if touched.iter().any(|t| t.uuid == uuid) {
+        return Ok(());
+    }
+    let id = match id {
+        Some(id) => id,
+        None => rp::table
+            .filter(rp::uuid.eq(uuid))
+            .select(rp::id)
+            .first(conn)?,
+    };
+    touched.push(Touched {
+        id,
+        uuid: uuid.to_string(),
+        generation,
+    });
+    Ok(())
+}
+
+/// Usage per (provider, class) among these.
+fn usage(
+    conn: &mut DbConnection,
+    provider_ids: &[i32],
+    class_ids: &[i32],
+) -> StorageResult<HashMap<(i32, i32), i64>> {
+    let found: Vec<(i32, i32, Option<i64>)> = allocations::table
+        .filter(allocations::resource_provider_id.eq_any(provider_ids))
+        .filter(allocations::resource_class_id.eq_any(class_ids))
+        .group_by((
+            allocations::resource_provider_id,
+            allocations::resource_class_id,
+        ))
+        .select((
+            allocations::resource_provider_id,
+            allocations::resource_class_id,
+            sum(allocations::used),
+        ))
+        .load(conn)?;
+    Ok(found
+        .into_iter()
+        .map(|(p, c, u)| ((p, c), u.unwrap_or(0)))
+        .collect())
+}
+
+fn available(
+    conn: &mut DbConnection,
+    provider_ids: &[i32],
+    class_ids: &[i32],
+    used: &HashMap<(i32, i32), i64>,
+) -> StorageResult<HashMap<(i32, i32), Available>> {
+    Ok(
+        crate::inventories::records(conn, Some(provider_ids), class_ids)?
+            .into_iter()
+            .map(|r| {
+                let key = (r.provider_id, r.class_id);
+                (
+                    key,
+                    Available {
+                        inventory: r.inventory(),
+                        used: used.get(&key).copied().unwrap_or(0),
+                    },
+                )
+            })
+            .collect(),
+    )
+}
+
+/// Remove every allocation of a consumer, and the consumer. Upstream does
+/// not bump generations here.
+pub fn delete_for_consumer(conn: &mut DbConnection, uuid: &str) -> StorageResult<usize> {
+    let removed = diesel::delete(allocations::table.filter(allocations::consumer_id.eq(uuid)))
+        .execute(conn)?;
+    if removed > 0 {
+        consumers::delete_if_unused(conn, &[uuid.to_string()])?;
+    }
+    Ok(removed)
+}
