@@ -69,6 +69,11 @@ pub fn set_for_provider(
         .map(|(id, _)| *id)
         .collect();
     let have: BTreeSet<&str> = existing.iter().filter_map(|(_, u)| u.as_deref()).collect();
+    let new_generation = if bump {
+        providers::bump_generation(conn, provider_id, generation)?
+    } else {
+        generation
+    };
     let stamp = now();
     for uuid in wanted.iter().filter(|u| !have.contains(*u)) {
         let agg_id = ensure_aggregate(conn, uuid)?;
@@ -88,9 +93,5 @@ pub fn set_for_provider(
         )
         .execute(conn)?;
     }
-    if bump {
-        providers::bump_generation(conn, provider_id, generation)
-    } else {
-        Ok(generation)
-    }
+    Ok(new_generation)
 }

@@ -311,11 +311,22 @@ pub fn apply(conn: &mut DbConnection, plan: Plan<'_>) -> StorageResult<HashMap<i
     let provider_ids: Vec<i32> = touched.iter().map(|t| t.id).collect();
     let wanted_classes: Vec<i32> = class_ids.values().copied().collect();
     let before = usage(conn, &provider_ids, &wanted_classes)?;
+    // Bump (and so lock) every provider and consumer before reading the
+    // usage that decides the claim: a racing writer either committed
+    // before (and moved a generation we read, failing this) or waits.
+    for t in &touched {
+        generations.insert(t.id, providers::bump_generation(conn, t.id, t.generation)?);
+    }
     let mut consumer_uuids: Vec<String> = Vec::new();
     for (i, ..) in &pending {
         let u = &prepared[*i].consumer.uuid;
         if !consumer_uuids.contains(u) {
             consumer_uuids.push(u.clone());
+        }
+    }
+    for uuid in &consumer_uuids {
+        if let Some(p) = prepared.iter().find(|p| &p.consumer.uuid == uuid) {
+            consumers::bump_generation(conn, p.consumer.id, p.consumer.generation)?;
         }
     }
     diesel::delete(allocations::table.filter(allocations::consumer_id.eq_any(&consumer_uuids)))
@@ -348,14 +359,6 @@ pub fn apply(conn: &mut DbConnection, plan: Plan<'_>) -> StorageResult<HashMap<i
                 allocations::created_at.eq(stamp),
             ))
             .execute(conn)?;
-    }
-    for t in &touched {
-        generations.insert(t.id, providers::bump_generation(conn, t.id, t.generation)?);
-    }
-    for uuid in &consumer_uuids {
-        if let Some(p) = prepared.iter().find(|p| &p.consumer.uuid == uuid) {
-            consumers::bump_generation(conn, p.consumer.id, p.consumer.generation)?;
-        }
     }
     let emptied: Vec<String> = consumer_uuids
         .iter()

@@ -32,11 +32,14 @@ impl StorageError {
     pub fn is_transient(&self) -> bool {
         match self {
             StorageError::Database(DieselError::DatabaseError(kind, info)) => {
+                // A unique violation is a lost race to create a row; a fresh
+                // transaction finds the row and answers as domain rules say.
                 matches!(
                     kind,
                     DatabaseErrorKind::SerializationFailure
                         | DatabaseErrorKind::ClosedConnection
                         | DatabaseErrorKind::UnableToSendCommand
+                        | DatabaseErrorKind::UniqueViolation
                 ) || is_transient_message(info.message())
             }
             StorageError::Database(DieselError::BrokenTransactionManager) => true,

@@ -193,8 +193,9 @@ pub fn add(
     i: &Inventory,
 ) -> StorageResult<i32> {
     let rc_id = rc_store::id_for_name(conn, &i.resource_class)?;
+    let generation = providers::bump_generation(conn, provider.id, provider.generation)?;
     insert(conn, provider.id, rc_id, i)?;
-    providers::bump_generation(conn, provider.id, provider.generation)
+    Ok(generation)
 }
 
 /// Change one existing inventory.
@@ -208,11 +209,12 @@ pub fn update(
         .get(&rc_id)
         .copied()
         .unwrap_or(0);
+    let generation = providers::bump_generation(conn, provider.id, provider.generation)?;
     if !update_row(conn, provider.id, rc_id, i)? {
         return Err(DomainError::InventoryNotFound(i.resource_class.clone()).into());
     }
     warn_if_over_capacity(provider, i, used);
-    providers::bump_generation(conn, provider.id, provider.generation)
+    Ok(generation)
 }
 
 /// Delete one inventory that has no allocations.
@@ -223,6 +225,7 @@ pub fn delete(
 ) -> StorageResult<i32> {
     let rc_id = rc_store::id_for_name(conn, class)?;
     ensure_unused(conn, provider, &[rc_id])?;
+    let generation = providers::bump_generation(conn, provider.id, provider.generation)?;
     let removed = diesel::delete(
         inv::table
             .filter(inv::resource_provider_id.eq(provider.id))
@@ -232,7 +235,7 @@ pub fn delete(
     if removed == 0 {
         return Err(DomainError::InventoryNotFound(class.to_string()).into());
     }
-    providers::bump_generation(conn, provider.id, provider.generation)
+    Ok(generation)
 }
 
 fn ensure_unused(
@@ -287,6 +290,11 @@ pub fn replace(
         .collect();
     if !to_delete.is_empty() {
         ensure_unused(conn, provider, &to_delete)?;
+    }
+    // Bump (and lock the provider row) before writing, so a racing writer
+    // waits here and then fails its generation check.
+    let generation = providers::bump_generation(conn, provider.id, provider.generation)?;
+    if !to_delete.is_empty() {
         diesel::delete(
             inv::table
                 .filter(inv::resource_provider_id.eq(provider.id))
@@ -305,7 +313,7 @@ pub fn replace(
             insert(conn, provider.id, *rc_id, i)?;
         }
     }
-    providers::bump_generation(conn, provider.id, provider.generation)
+    Ok(generation)
 }
 
 /// An inventory row as capacity checks need it.

@@ -155,6 +155,7 @@ pub fn set_for_provider(
     if to_delete.is_empty() && to_add.is_empty() {
         return Ok(generation);
     }
+    let new_generation = providers::bump_generation(conn, provider_id, generation)?;
     if !to_delete.is_empty() {
         diesel::delete(
             rpt::table
@@ -173,5 +174,5 @@ pub fn set_for_provider(
             ))
             .execute(conn)?;
     }
-    providers::bump_generation(conn, provider_id, generation)
+    Ok(new_generation)
 }
