@@ -5,10 +5,12 @@
 
 mod support;
 
+mod allocations;
 mod cli;
 mod concurrency;
 mod http_contract;
 mod inventories;
 mod providers;
 mod schema;
+mod stress;
 mod traits_and_aggregates;

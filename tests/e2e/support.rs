@@ -179,9 +179,11 @@ pub fn binary(name: &str) -> PathBuf {
 pub struct Server {
     child: Child,
     pub base: String,
-    // Held so the database and files outlive the process using them.
-    _db: TestDatabase,
-    _scratch: Scratch,
+    config: PathBuf,
+    log: PathBuf,
+    // Held so the database and files outlive the processes using them.
+    _db: Option<TestDatabase>,
+    _scratch: Option<Scratch>,
 }
 
 impl Server {
@@ -199,7 +201,20 @@ impl Server {
             ),
         )
         .expect("write config");
+        Server::spawn(config, Some(db), Some(scratch))
+    }
+
+    /// Another server process on the same database. Drop it before the
+    /// server it came from.
+    pub fn sibling(&self) -> Server {
+        Server::spawn(self.config.clone(), None, None)
+    }
+
+    fn spawn(config: PathBuf, db: Option<TestDatabase>, scratch: Option<Scratch>) -> Server {
         let port = free_port();
+        // A file, not a pipe: nobody drains a pipe, and a full one would
+        // block the server on its next log line.
+        let log = config.with_file_name(format!("server-{port}.log"));
         let child = Command::new(binary("placement-api"))
             .args([
                 "--config-file",
@@ -208,12 +223,15 @@ impl Server {
                 &port.to_string(),
             ])
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stderr(std::fs::File::create(&log).expect("server log file"))
             .spawn()
             .expect("spawn placement-api");
+        let base = format!("http://127.0.0.1:{port}");
         let mut server = Server {
             child,
-            base: format!("http://127.0.0.1:{port}"),
+            base,
+            config,
+            log,
             _db: db,
             _scratch: scratch,
         };
@@ -226,8 +244,8 @@ impl Server {
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
                 let mut err = String::new();
-                if let Some(mut e) = self.child.stderr.take() {
-                    let _ = e.read_to_string(&mut err);
+                if let Ok(mut f) = std::fs::File::open(&self.log) {
+                    let _ = f.read_to_string(&mut err);
                 }
                 panic!("placement-api exited with {status}: {err}");
             }

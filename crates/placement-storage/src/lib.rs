@@ -84,6 +84,7 @@ impl Database {
             match self.write(&mut work) {
                 Err(e) if e.is_lost_race() && attempt < attempts.max(1) => {
                     log::debug!("retrying write after a lost race (attempt {attempt}): {e}");
+                    std::thread::sleep(tx::backoff(attempt));
                     attempt += 1;
                 }
                 other => return other,

@@ -44,7 +44,7 @@ pub fn run<T>(
     }
 }
 
-fn backoff(attempt: u32) -> Duration {
+pub(crate) fn backoff(attempt: u32) -> Duration {
     // Small, growing and jittered so racing writers spread out.
     let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0] % 8);
     Duration::from_millis(u64::from(attempt) * 5 + jitter)

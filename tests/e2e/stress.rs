@@ -1,0 +1,221 @@
+//! Racing allocators: several server processes on one database, many
+//! clients allocating, moving and freeing against a few small providers
+//! for a few seconds, retrying 409s as Nova does. Afterwards every
+//! provider's usage must equal what the clients believe they hold, and
+//! never exceed capacity.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::support::{Backend, Server, run};
+
+const PROVIDERS: [&str; 3] = [
+    "5a1e0000-0000-4000-8000-000000000001",
+    "5a1e0000-0000-4000-8000-000000000002",
+    "5a1e0000-0000-4000-8000-000000000003",
+];
+const VCPU: i64 = 8;
+const CLIENTS: usize = 24;
+const RUN_FOR: Duration = Duration::from_secs(4);
+
+#[derive(Default)]
+struct Tally {
+    requests: AtomicU64,
+    conflicts: AtomicU64,
+    refused: AtomicU64,
+    errors: AtomicU64,
+}
+
+/// What one client believes it holds: consumer -> (provider, vcpus, generation).
+type Holdings = HashMap<String, (usize, i64, i64)>;
+
+/// A tiny deterministic generator per client (no extra dependency).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+fn put(
+    servers: &[&Server],
+    i: usize,
+    consumer: &str,
+    provider: usize,
+    vcpus: i64,
+    generation: Option<i64>,
+) -> crate::support::Resp {
+    let body = json!({
+        "allocations": {PROVIDERS[provider]: {"resources": {"VCPU": vcpus}}},
+        "project_id": "p", "user_id": "u",
+        "consumer_generation": generation,
+    });
+    servers[i % servers.len()]
+        .req("PUT", &format!("/allocations/{consumer}"))
+        .version("1.28")
+        .json(body)
+        .send()
+}
+
+fn client(servers: &[&Server], id: usize, tally: &Tally, holdings: &Mutex<Holdings>) {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (id as u64 + 1));
+    let mut mine: Holdings = HashMap::new();
+    let deadline = Instant::now() + RUN_FOR;
+    let mut n = 0usize;
+    while Instant::now() < deadline {
+        n += 1;
+        let held: Vec<String> = mine.keys().cloned().collect();
+        let action = if held.is_empty() { 0 } else { rng.next(3) };
+        let provider = rng.next(PROVIDERS.len() as u64) as usize;
+        let vcpus = 1 + rng.next(3) as i64;
+        // Retry a 409 concurrent_update a few times, as Nova does.
+        for _ in 0..5 {
+            tally.requests.fetch_add(1, Ordering::Relaxed);
+            let (consumer, resp) = match action {
+                0 => {
+                    let consumer = uuid::Uuid::new_v4().to_string();
+                    let r = put(servers, n + id, &consumer, provider, vcpus, None);
+                    (consumer, r)
+                }
+                1 => {
+                    let consumer = held[rng.next(held.len() as u64) as usize].clone();
+                    let generation = mine[&consumer].2;
+                    let r = put(
+                        servers,
+                        n + id,
+                        &consumer,
+                        provider,
+                        vcpus,
+                        Some(generation),
+                    );
+                    (consumer, r)
+                }
+                _ => {
+                    let consumer = held[rng.next(held.len() as u64) as usize].clone();
+                    let r = servers[(n + id) % servers.len()]
+                        .req("DELETE", &format!("/allocations/{consumer}"))
+                        .send();
+                    (consumer, r)
+                }
+            };
+            match resp.status {
+                204 if action == 2 => {
+                    mine.remove(&consumer);
+                }
+                204 => {
+                    let generation = mine.get(&consumer).map_or(1, |h| h.2 + 1);
+                    mine.insert(consumer, (provider, vcpus, generation));
+                }
+                409 if resp.code() == "placement.concurrent_update" => {
+                    tally.conflicts.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                409 => {
+                    tally.refused.fetch_add(1, Ordering::Relaxed);
+                }
+                _ => {
+                    tally.errors.fetch_add(1, Ordering::Relaxed);
+                    eprintln!("unexpected {}: {}", resp.status, resp.text);
+                }
+            }
+            break;
+        }
+    }
+    holdings.lock().unwrap().extend(mine);
+}
+
+fn race(backend: Backend, processes: usize) {
+    run(backend, |first| {
+        let mut servers = Vec::new();
+        for _ in 1..processes {
+            servers.push(first.sibling());
+        }
+        for uuid in PROVIDERS {
+            first
+                .req("POST", "/resource_providers")
+                .json(json!({"uuid": uuid, "name": uuid}))
+                .send()
+                .expect(201);
+            first
+                .req("PUT", &format!("/resource_providers/{uuid}/inventories"))
+                .json(json!({"resource_provider_generation": 0, "inventories": {"VCPU": {"total": VCPU, "max_unit": 3}}}))
+                .send()
+                .expect(200);
+        }
+        let all: Vec<&Server> = std::iter::once(first).chain(servers.iter()).collect();
+        let tally = Tally::default();
+        let holdings = Mutex::new(Holdings::new());
+        std::thread::scope(|scope| {
+            for id in 0..CLIENTS {
+                let (all, tally, holdings) = (&all, &tally, &holdings);
+                scope.spawn(move || client(all, id, tally, holdings));
+            }
+        });
+        let holdings = holdings.into_inner().unwrap();
+        let mut believed = [0i64; 3];
+        for (provider, vcpus, _) in holdings.values() {
+            believed[*provider] += vcpus;
+        }
+        for (i, uuid) in PROVIDERS.iter().enumerate() {
+            let r = first
+                .req("GET", &format!("/resource_providers/{uuid}/usages"))
+                .send()
+                .expect(200);
+            let used = r.json["usages"]["VCPU"].as_i64().unwrap();
+            assert_eq!(
+                used, believed[i],
+                "provider {i}: server says {used}, clients hold {}",
+                believed[i]
+            );
+            assert!(used <= VCPU, "provider {i} over capacity: {used}");
+        }
+        for (consumer, (provider, vcpus, generation)) in &holdings {
+            let r = first
+                .req("GET", &format!("/allocations/{consumer}"))
+                .version("1.28")
+                .send()
+                .expect(200);
+            assert_eq!(
+                r.json["allocations"][PROVIDERS[*provider]]["resources"]["VCPU"],
+                *vcpus
+            );
+            assert_eq!(r.json["consumer_generation"], *generation);
+        }
+        let (requests, conflicts, refused, errors) = (
+            tally.requests.load(Ordering::Relaxed),
+            tally.conflicts.load(Ordering::Relaxed),
+            tally.refused.load(Ordering::Relaxed),
+            tally.errors.load(Ordering::Relaxed),
+        );
+        eprintln!(
+            "STRESS {backend:?} x{processes}: {requests} requests, {conflicts} concurrent-update 409s, \
+             {refused} capacity 409s, {errors} errors; {} consumers hold {believed:?} of {VCPU} each",
+            holdings.len()
+        );
+        assert_eq!(errors, 0, "no request may fail with anything but a 409");
+        assert!(requests > 100, "the race ran ({requests} requests)");
+    });
+}
+
+#[test]
+fn racing_allocators_never_overcommit_sqlite() {
+    race(Backend::Sqlite, 1)
+}
+
+#[test]
+fn racing_allocators_never_overcommit_postgresql() {
+    race(Backend::Postgres, 3)
+}
+
+#[test]
+fn racing_allocators_never_overcommit_mysql() {
+    race(Backend::Mysql, 3)
+}
