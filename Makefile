@@ -8,7 +8,7 @@ CONFORMANCE ?= ../shared/conformance/run
 CONFORMANCE_JOBS ?= 2
 BIN = target/debug/placement-api
 
-.PHONY: help run build test conformance conformance-postgresql conformance-mysql compat lint fmt clippy clean
+.PHONY: help run build test bench conformance conformance-postgresql conformance-mysql compat lint fmt clippy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-24s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ conformance-postgresql: build ## The conformance run on fresh PostgreSQL databas
 
 conformance-mysql: build ## The conformance run on fresh MariaDB/MySQL databases
 	PLACEMENT_CONFORMANCE_BACKEND=mysql $(MAKE) conformance
+
+bench: ## Benchmarks: release build, 1000 providers, write path and queries on SQLite and PostgreSQL
+	scripts/bench
 
 compat: build ## Prove schema compatibility with upstream openstack-placement 16.0.0 (needs python3)
 	scripts/compat-check $(CURDIR)/target/debug

@@ -1,0 +1,71 @@
+//! `placement-bench`: drive a running Placement server and report
+//! throughput and latency. Works against any Placement (ours or
+//! upstream's), so figures can be compared side by side.
+//!
+//! ```text
+//! placement-bench setup  URL --providers N
+//! placement-bench writes URL --clients C --seconds S [--move]
+//! placement-bench query  URL --path PATH --clients C --seconds S
+//! ```
+
+mod client;
+mod report;
+mod workload;
+
+use std::process::ExitCode;
+
+fn usage() -> ExitCode {
+    eprintln!(
+        "usage:\n  placement-bench setup URL --providers N\n  \
+         placement-bench writes URL --clients C --seconds S [--move]\n  \
+         placement-bench query URL --path PATH --clients C --seconds S"
+    );
+    ExitCode::from(2)
+}
+
+fn flag(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
+fn number(args: &[String], name: &str, default: u64) -> u64 {
+    flag(args, name)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (Some(command), Some(url)) = (args.first(), args.get(1)) else {
+        return usage();
+    };
+    let api = client::Api::new(url);
+    let result = match command.as_str() {
+        "setup" => workload::setup(&api, number(&args, "--providers", 1000) as usize),
+        "writes" => workload::writes(
+            &api,
+            number(&args, "--clients", 10) as usize,
+            number(&args, "--seconds", 10),
+            args.iter().any(|a| a == "--move"),
+        ),
+        "query" => match flag(&args, "--path") {
+            Some(path) => workload::query(
+                &api,
+                &path,
+                number(&args, "--clients", 10) as usize,
+                number(&args, "--seconds", 10),
+            ),
+            None => return usage(),
+        },
+        _ => return usage(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("placement-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
