@@ -11,10 +11,7 @@ const CONSUMER: &str = "c0c0c0c0-0000-4000-8000-000000000001";
 
 fn providers(s: &Server) {
     for (uuid, name) in [(A, "a"), (B, "b")] {
-        s.req("POST", "/resource_providers")
-            .json(json!({"uuid": uuid, "name": name}))
-            .send()
-            .expect(201);
+        s.req("POST", "/resource_providers").json(json!({"uuid": uuid, "name": name})).send().expect(201);
         s.req("PUT", &format!("/resource_providers/{uuid}/inventories"))
             .json(json!({"resource_provider_generation": 0, "inventories": {"VCPU": {"total": 4}}}))
             .send()
@@ -38,17 +35,8 @@ fn consumer_generations_guard_every_write(s: &Server) {
     allocate(s, A, 3, None).expect(204);
     let r = allocate(s, A, 3, None).expect(409);
     assert_eq!(r.code(), "placement.concurrent_update");
-    assert!(
-        r.text
-            .contains("consumer generation conflict - expected 1 but got None"),
-        "{}",
-        r.text
-    );
-    let r = s
-        .req("GET", &format!("/allocations/{CONSUMER}"))
-        .version("1.38")
-        .send()
-        .expect(200);
+    assert!(r.text.contains("consumer generation conflict - expected 1 but got None"), "{}", r.text);
+    let r = s.req("GET", &format!("/allocations/{CONSUMER}")).version("1.38").send().expect(200);
     assert_eq!(r.json["consumer_generation"], 1);
     assert_eq!(r.json["consumer_type"], "INSTANCE");
     assert_eq!(r.json["project_id"], "proj");
@@ -60,43 +48,22 @@ fn moving_frees_the_old_usage_first(s: &Server) {
     // Capacity 4 on A: moving 4 VCPU within A is fine since the old 4 go.
     allocate(s, A, 4, Some(1)).expect(204);
     allocate(s, B, 4, Some(2)).expect(204);
-    let a = s
-        .req("GET", &format!("/resource_providers/{A}/usages"))
-        .send()
-        .expect(200);
-    let b = s
-        .req("GET", &format!("/resource_providers/{B}/usages"))
-        .send()
-        .expect(200);
-    assert_eq!(
-        (
-            a.json["usages"]["VCPU"].as_i64(),
-            b.json["usages"]["VCPU"].as_i64()
-        ),
-        (Some(0), Some(4))
-    );
+    let a = s.req("GET", &format!("/resource_providers/{A}/usages")).send().expect(200);
+    let b = s.req("GET", &format!("/resource_providers/{B}/usages")).send().expect(200);
+    assert_eq!((a.json["usages"]["VCPU"].as_i64(), b.json["usages"]["VCPU"].as_i64()), (Some(0), Some(4)));
     let r = s
         .req("PUT", "/allocations/c0c0c0c0-0000-4000-8000-000000000002")
         .version("1.28")
         .json(json!({"allocations": {B: {"resources": {"VCPU": 1}}}, "project_id": "p", "user_id": "u", "consumer_generation": null}))
         .send()
         .expect(409);
-    assert!(
-        r.text
-            .contains("The requested amount would exceed the capacity"),
-        "{}",
-        r.text
-    );
+    assert!(r.text.contains("The requested amount would exceed the capacity"), "{}", r.text);
 }
 
 fn providers_and_inventory_in_use_are_protected(s: &Server) {
     providers(s);
     allocate(s, A, 2, None).expect(204);
-    let r = s
-        .req("DELETE", &format!("/resource_providers/{A}"))
-        .version("1.23")
-        .send()
-        .expect(409);
+    let r = s.req("DELETE", &format!("/resource_providers/{A}")).version("1.23").send().expect(409);
     assert_eq!(r.code(), "placement.resource_provider.inuse");
     let r = s
         .req("PUT", &format!("/resource_providers/{A}/inventories"))
@@ -105,15 +72,9 @@ fn providers_and_inventory_in_use_are_protected(s: &Server) {
         .send()
         .expect(409);
     assert_eq!(r.code(), "placement.inventory.inuse");
-    s.req("DELETE", &format!("/allocations/{CONSUMER}"))
-        .send()
-        .expect(204);
-    s.req("DELETE", &format!("/allocations/{CONSUMER}"))
-        .send()
-        .expect(404);
-    s.req("DELETE", &format!("/resource_providers/{A}"))
-        .send()
-        .expect(204);
+    s.req("DELETE", &format!("/allocations/{CONSUMER}")).send().expect(204);
+    s.req("DELETE", &format!("/allocations/{CONSUMER}")).send().expect(404);
+    s.req("DELETE", &format!("/resource_providers/{A}")).send().expect(204);
 }
 
 fn post_allocations_is_all_or_nothing(s: &Server) {
@@ -124,25 +85,10 @@ fn post_allocations_is_all_or_nothing(s: &Server) {
         "c0c0c0c0-0000-4000-8000-00000000000b": {"allocations": {A: {"resources": {"VCPU": 3}}},
             "project_id": "p", "user_id": "u", "consumer_generation": null}
     });
-    s.req("POST", "/allocations")
-        .version("1.28")
-        .json(body)
-        .send()
-        .expect(409);
-    let r = s
-        .req("GET", &format!("/resource_providers/{A}/allocations"))
-        .send()
-        .expect(200);
-    assert_eq!(
-        r.json["allocations"],
-        json!({}),
-        "nothing of the failed request stays"
-    );
-    let r = s
-        .req("GET", "/allocations/c0c0c0c0-0000-4000-8000-00000000000a")
-        .version("1.28")
-        .send()
-        .expect(200);
+    s.req("POST", "/allocations").version("1.28").json(body).send().expect(409);
+    let r = s.req("GET", &format!("/resource_providers/{A}/allocations")).send().expect(200);
+    assert_eq!(r.json["allocations"], json!({}), "nothing of the failed request stays");
+    let r = s.req("GET", "/allocations/c0c0c0c0-0000-4000-8000-00000000000a").version("1.28").send().expect(200);
     assert_eq!(r.json, json!({"allocations": {}}));
 }
 

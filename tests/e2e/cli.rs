@@ -14,20 +14,14 @@ fn start_with(config: &str) -> (bool, String) {
         .args(["--port", "1"])
         .output()
         .expect("run placement-api");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 #[test]
 fn malformed_option_values_stop_start_up_naming_the_option() {
     let (ok, err) = start_with("[placement]\nmax_allocation_candidates = many\n");
     assert!(!ok);
-    assert!(
-        err.contains("[placement] max_allocation_candidates"),
-        "{err}"
-    );
+    assert!(err.contains("[placement] max_allocation_candidates"), "{err}");
 }
 
 #[test]

@@ -8,10 +8,7 @@ use crate::support::Server;
 const RP: &str = "c0ffee00-1111-4222-8333-944455556666";
 
 fn racing_generation_writers_get_one_winner(s: &Server) {
-    s.req("POST", "/resource_providers")
-        .json(json!({"uuid": RP, "name": "race"}))
-        .send()
-        .expect(201);
+    s.req("POST", "/resource_providers").json(json!({"uuid": RP, "name": "race"})).send().expect(201);
     let statuses: Vec<u16> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..16)
             .map(|i| {
@@ -24,24 +21,11 @@ fn racing_generation_writers_get_one_winner(s: &Server) {
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("thread"))
-            .collect()
+        handles.into_iter().map(|h| h.join().expect("thread")).collect()
     });
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 200).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert!(
-        statuses.iter().all(|s| *s == 200 || *s == 409),
-        "{statuses:?}"
-    );
-    let r = s
-        .req("GET", &format!("/resource_providers/{RP}"))
-        .send()
-        .expect(200);
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 409), "{statuses:?}");
+    let r = s.req("GET", &format!("/resource_providers/{RP}")).send().expect(200);
     assert_eq!(r.json["generation"], 1);
 }
 

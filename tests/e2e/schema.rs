@@ -22,11 +22,7 @@ fn sync_reports_upstream_head(backend: Backend) {
     let scratch = Scratch::new("manage");
     let db = TestDatabase::create(backend, &scratch);
     let config = scratch.0.join("placement.conf");
-    std::fs::write(
-        &config,
-        format!("[placement_database]\nconnection = {}\n", db.url),
-    )
-    .unwrap();
+    std::fs::write(&config, format!("[placement_database]\nconnection = {}\n", db.url)).unwrap();
     let (ok, out, _) = manage(&config, &["db", "version"]);
     assert!(ok);
     assert_eq!(out.trim(), "None");
@@ -50,20 +46,14 @@ mod sync_reports_upstream_head {
     use crate::support::{Backend, run};
     #[test]
     fn sqlite() {
-        run(Backend::Sqlite, |_| {
-            super::sync_reports_upstream_head(Backend::Sqlite)
-        })
+        run(Backend::Sqlite, |_| super::sync_reports_upstream_head(Backend::Sqlite))
     }
     #[test]
     fn postgresql() {
-        run(Backend::Postgres, |_| {
-            super::sync_reports_upstream_head(Backend::Postgres)
-        })
+        run(Backend::Postgres, |_| super::sync_reports_upstream_head(Backend::Postgres))
     }
     #[test]
     fn mysql() {
-        run(Backend::Mysql, |_| {
-            super::sync_reports_upstream_head(Backend::Mysql)
-        })
+        run(Backend::Mysql, |_| super::sync_reports_upstream_head(Backend::Mysql))
     }
 }

@@ -58,11 +58,7 @@ fn put(
         "project_id": "p", "user_id": "u",
         "consumer_generation": generation,
     });
-    servers[i % servers.len()]
-        .req("PUT", &format!("/allocations/{consumer}"))
-        .version("1.28")
-        .json(body)
-        .send()
+    servers[i % servers.len()].req("PUT", &format!("/allocations/{consumer}")).version("1.28").json(body).send()
 }
 
 fn client(servers: &[&Server], id: usize, tally: &Tally, holdings: &Mutex<Holdings>) {
@@ -88,21 +84,12 @@ fn client(servers: &[&Server], id: usize, tally: &Tally, holdings: &Mutex<Holdin
                 1 => {
                     let consumer = held[rng.next(held.len() as u64) as usize].clone();
                     let generation = mine[&consumer].2;
-                    let r = put(
-                        servers,
-                        n + id,
-                        &consumer,
-                        provider,
-                        vcpus,
-                        Some(generation),
-                    );
+                    let r = put(servers, n + id, &consumer, provider, vcpus, Some(generation));
                     (consumer, r)
                 }
                 _ => {
                     let consumer = held[rng.next(held.len() as u64) as usize].clone();
-                    let r = servers[(n + id) % servers.len()]
-                        .req("DELETE", &format!("/allocations/{consumer}"))
-                        .send();
+                    let r = servers[(n + id) % servers.len()].req("DELETE", &format!("/allocations/{consumer}")).send();
                     (consumer, r)
                 }
             };
@@ -139,14 +126,12 @@ fn race(backend: Backend, processes: usize) {
             servers.push(first.sibling());
         }
         for uuid in PROVIDERS {
-            first
-                .req("POST", "/resource_providers")
-                .json(json!({"uuid": uuid, "name": uuid}))
-                .send()
-                .expect(201);
+            first.req("POST", "/resource_providers").json(json!({"uuid": uuid, "name": uuid})).send().expect(201);
             first
                 .req("PUT", &format!("/resource_providers/{uuid}/inventories"))
-                .json(json!({"resource_provider_generation": 0, "inventories": {"VCPU": {"total": VCPU, "max_unit": 3}}}))
+                .json(
+                    json!({"resource_provider_generation": 0, "inventories": {"VCPU": {"total": VCPU, "max_unit": 3}}}),
+                )
                 .send()
                 .expect(200);
         }
@@ -165,28 +150,14 @@ fn race(backend: Backend, processes: usize) {
             believed[*provider] += vcpus;
         }
         for (i, uuid) in PROVIDERS.iter().enumerate() {
-            let r = first
-                .req("GET", &format!("/resource_providers/{uuid}/usages"))
-                .send()
-                .expect(200);
+            let r = first.req("GET", &format!("/resource_providers/{uuid}/usages")).send().expect(200);
             let used = r.json["usages"]["VCPU"].as_i64().unwrap();
-            assert_eq!(
-                used, believed[i],
-                "provider {i}: server says {used}, clients hold {}",
-                believed[i]
-            );
+            assert_eq!(used, believed[i], "provider {i}: server says {used}, clients hold {}", believed[i]);
             assert!(used <= VCPU, "provider {i} over capacity: {used}");
         }
         for (consumer, (provider, vcpus, generation)) in &holdings {
-            let r = first
-                .req("GET", &format!("/allocations/{consumer}"))
-                .version("1.28")
-                .send()
-                .expect(200);
-            assert_eq!(
-                r.json["allocations"][PROVIDERS[*provider]]["resources"]["VCPU"],
-                *vcpus
-            );
+            let r = first.req("GET", &format!("/allocations/{consumer}")).version("1.28").send().expect(200);
+            assert_eq!(r.json["allocations"][PROVIDERS[*provider]]["resources"]["VCPU"], *vcpus);
             assert_eq!(r.json["consumer_generation"], *generation);
         }
         let (requests, conflicts, refused, errors) = (

@@ -50,9 +50,7 @@ impl Backend {
         };
         cell.get_or_init(|| {
             let url = DatabaseUrl::parse(&self.admin_url()?).ok()?;
-            placement_storage::conn::execute_once(&url, "SELECT 1")
-                .err()
-                .map(|e| e.to_string())
+            placement_storage::conn::execute_once(&url, "SELECT 1").err().map(|e| e.to_string())
         })
         .clone()
     }
@@ -97,8 +95,7 @@ pub struct Scratch(pub PathBuf);
 impl Scratch {
     pub fn new(tag: &str) -> Scratch {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let dir =
-            std::env::temp_dir().join(format!("placement-e2e-{}-{tag}-{n}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("placement-e2e-{}-{tag}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("scratch dir");
         Scratch(dir)
@@ -122,31 +119,17 @@ impl TestDatabase {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let name = format!("placement_e2e_{}_{n}", std::process::id());
         match backend {
-            Backend::Sqlite => TestDatabase {
-                url: format!("sqlite:///{}/placement.db", scratch.0.display()),
-                admin: None,
-            },
+            Backend::Sqlite => {
+                TestDatabase { url: format!("sqlite:///{}/placement.db", scratch.0.display()), admin: None }
+            }
             _ => {
                 let admin_text = backend.admin_url().expect("admin url");
                 let admin = DatabaseUrl::parse(&admin_text).expect("admin url parses");
-                placement_storage::conn::execute_once(
-                    &admin,
-                    &format!("DROP DATABASE IF EXISTS {name}"),
-                )
-                .and_then(|_| {
-                    placement_storage::conn::execute_once(
-                        &admin,
-                        &format!("CREATE DATABASE {name}"),
-                    )
-                })
-                .expect("create test database");
-                let base = admin_text
-                    .rsplit_once('/')
-                    .map_or(admin_text.as_str(), |(b, _)| b);
-                TestDatabase {
-                    url: format!("{base}/{name}"),
-                    admin: Some((admin, name)),
-                }
+                placement_storage::conn::execute_once(&admin, &format!("DROP DATABASE IF EXISTS {name}"))
+                    .and_then(|_| placement_storage::conn::execute_once(&admin, &format!("CREATE DATABASE {name}")))
+                    .expect("create test database");
+                let base = admin_text.rsplit_once('/').map_or(admin_text.as_str(), |(b, _)| b);
+                TestDatabase { url: format!("{base}/{name}"), admin: Some((admin, name)) }
             }
         }
     }
@@ -155,19 +138,13 @@ impl TestDatabase {
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         if let Some((admin, name)) = &self.admin {
-            let _ = placement_storage::conn::execute_once(
-                admin,
-                &format!("DROP DATABASE IF EXISTS {name}"),
-            );
+            let _ = placement_storage::conn::execute_once(admin, &format!("DROP DATABASE IF EXISTS {name}"));
         }
     }
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
 
 pub fn binary(name: &str) -> PathBuf {
@@ -216,25 +193,13 @@ impl Server {
         // block the server on its next log line.
         let log = config.with_file_name(format!("server-{port}.log"));
         let child = Command::new(binary("placement-api"))
-            .args([
-                "--config-file",
-                &config.display().to_string(),
-                "--port",
-                &port.to_string(),
-            ])
+            .args(["--config-file", &config.display().to_string(), "--port", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("server log file"))
             .spawn()
             .expect("spawn placement-api");
         let base = format!("http://127.0.0.1:{port}");
-        let mut server = Server {
-            child,
-            base,
-            config,
-            log,
-            _db: db,
-            _scratch: scratch,
-        };
+        let mut server = Server { child, base, config, log, _db: db, _scratch: scratch };
         server.wait_ready();
         server
     }
@@ -262,10 +227,7 @@ impl Server {
             server: self,
             method: method.to_string(),
             path: path.to_string(),
-            headers: vec![
-                ("x-auth-token".into(), "admin".into()),
-                ("accept".into(), "application/json".into()),
-            ],
+            headers: vec![("x-auth-token".into(), "admin".into()), ("accept".into(), "application/json".into())],
             body: None,
         }
     }
@@ -292,15 +254,13 @@ impl Req<'_> {
     }
 
     pub fn header(mut self, k: &str, v: &str) -> Self {
-        self.headers
-            .retain(|(name, _)| !name.eq_ignore_ascii_case(k));
+        self.headers.retain(|(name, _)| !name.eq_ignore_ascii_case(k));
         self.headers.push((k.to_string(), v.to_string()));
         self
     }
 
     pub fn without(mut self, k: &str) -> Self {
-        self.headers
-            .retain(|(name, _)| !name.eq_ignore_ascii_case(k));
+        self.headers.retain(|(name, _)| !name.eq_ignore_ascii_case(k));
         self
     }
 
@@ -310,20 +270,13 @@ impl Req<'_> {
     }
 
     pub fn send(self) -> Resp {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into();
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
         let url = format!("{}{}", self.server.base, self.path);
-        let mut builder = ureq::http::Request::builder()
-            .method(self.method.as_str())
-            .uri(&url);
+        let mut builder = ureq::http::Request::builder().method(self.method.as_str()).uri(&url);
         for (k, v) in &self.headers {
             builder = builder.header(k.as_str(), v.as_str());
         }
-        let request = builder
-            .body(self.body.unwrap_or_default())
-            .expect("request");
+        let request = builder.body(self.body.unwrap_or_default()).expect("request");
         let mut response = agent.run(request).expect("HTTP exchange");
         let status = response.status().as_u16();
         let headers = response
@@ -332,12 +285,7 @@ impl Req<'_> {
             .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
             .collect();
         let text = response.body_mut().read_to_string().unwrap_or_default();
-        Resp {
-            status,
-            headers,
-            json: serde_json::from_str(&text).unwrap_or(Value::Null),
-            text,
-        }
+        Resp { status, headers, json: serde_json::from_str(&text).unwrap_or(Value::Null), text }
     }
 }
 
@@ -351,10 +299,7 @@ pub struct Resp {
 
 impl Resp {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// The `code` of the first error.
@@ -364,11 +309,7 @@ impl Resp {
 
     #[track_caller]
     pub fn expect(self, status: u16) -> Self {
-        assert_eq!(
-            self.status, status,
-            "unexpected status; body: {}",
-            self.text
-        );
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
         self
     }
 }

@@ -23,11 +23,7 @@ fn parse(header: &str) -> Vec<Range> {
                     q = v.trim().parse().unwrap_or(1.0);
                 }
             }
-            Some(Range {
-                kind: kind.trim().to_string(),
-                subtype: subtype.trim().to_string(),
-                q,
-            })
+            Some(Range { kind: kind.trim().to_string(), subtype: subtype.trim().to_string(), q })
         })
         .collect()
 }
@@ -69,29 +65,17 @@ mod tests {
     #[test]
     fn browser_accept_takes_json_through_the_wildcard() {
         let h = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
-        assert_eq!(
-            acceptable(h, &["application/json"]),
-            vec!["application/json"]
-        );
+        assert_eq!(acceptable(h, &["application/json"]), vec!["application/json"]);
         assert!(acceptable("text/html,application/xml;q=0.9", &["application/json"]).is_empty());
     }
 
     #[test]
     fn q_orders_and_zero_refuses() {
         assert_eq!(
-            acceptable(
-                "text/html;q=0.5,application/json",
-                &["text/html", "application/json"]
-            ),
+            acceptable("text/html;q=0.5,application/json", &["text/html", "application/json"]),
             vec!["application/json", "text/html"]
         );
         assert!(acceptable("application/json;q=0", &["application/json"]).is_empty());
-        assert!(
-            acceptable(
-                "application/*;q=0.1,application/json;q=0",
-                &["application/json"]
-            )
-            .is_empty()
-        );
+        assert!(acceptable("application/*;q=0.1,application/json;q=0", &["application/json"]).is_empty());
     }
 }

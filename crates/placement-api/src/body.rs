@@ -12,10 +12,7 @@ pub struct Link {
 
 impl Link {
     pub fn new(rel: &str, href: String) -> Self {
-        Link {
-            rel: rel.to_string(),
-            href,
-        }
+        Link { rel: rel.to_string(), href }
     }
 }
 
@@ -24,11 +21,7 @@ impl Link {
 pub fn int<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     let n = serde_json::Number::deserialize(d)?;
     n.as_i64()
-        .or_else(|| {
-            n.as_f64()
-                .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e18)
-                .map(|f| f as i64)
-        })
+        .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e18).map(|f| f as i64))
         .ok_or_else(|| serde::de::Error::custom(format!("{n} is not an integer")))
 }
 
@@ -40,9 +33,7 @@ pub fn opt_int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error>
 }
 
 /// Tell a field given as `null` (`Some(None)`) from one left out (`None`).
-pub fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
+pub fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
 

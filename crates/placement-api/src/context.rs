@@ -36,10 +36,7 @@ impl Ctx {
 
     /// A path parameter by name.
     pub fn param(&self, name: &str) -> &str {
-        self.params
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map_or("", |(_, v)| v.as_str())
+        self.params.iter().find(|(n, _)| *n == name).map_or("", |(_, v)| v.as_str())
     }
 
     /// Check a policy rule with the default target (the caller's project
@@ -63,10 +60,7 @@ impl Ctx {
     /// `check_accept('application/json')`.
     pub fn require_json_accept(&self) -> Result<(), ApiError> {
         if crate::accept::acceptable(&self.accept, &["application/json"]).is_empty() {
-            return Err(ApiError::new(
-                StatusCode::NOT_ACCEPTABLE,
-                "Only application/json is provided",
-            ));
+            return Err(ApiError::new(StatusCode::NOT_ACCEPTABLE, "Only application/json is provided"));
         }
         Ok(())
     }
@@ -82,42 +76,25 @@ impl Ctx {
         let media = self
             .content_type
             .as_deref()
-            .map(|c| {
-                c.split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase()
-            })
+            .map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
             .filter(|c| !c.is_empty());
         match media.as_deref() {
             Some("application/json") => Ok(()),
             other => Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!(
-                    "The media type {} is not supported, use application/json",
-                    other.unwrap_or("None")
-                ),
+                format!("The media type {} is not supported, use application/json", other.unwrap_or("None")),
             )),
         }
     }
 
     /// Every value of a query parameter, in order.
     pub fn query_all(&self, key: &str) -> Vec<&str> {
-        self.query
-            .iter()
-            .filter(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-            .collect()
+        self.query.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str()).collect()
     }
 
     /// The last value of a query parameter, as webob's `GET[key]` gives it.
     pub fn query_last(&self, key: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .rev()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.query.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     pub fn has_query(&self, key: &str) -> bool {
@@ -137,43 +114,32 @@ impl Ctx {
                 map.insert(k.clone(), Value::String(v.to_string()));
             }
         }
-        schema::validator::validate(&Value::Object(map), schema).map_err(|e| {
-            ApiError::bad_request(format!("Invalid query string parameters: {}", e.describe()))
-        })
+        schema::validator::validate(&Value::Object(map), schema)
+            .map_err(|e| ApiError::bad_request(format!("Invalid query string parameters: {}", e.describe())))
     }
 
     /// Run read-only storage work.
-    pub fn read<T>(
-        &self,
-        work: impl FnMut(&mut DbConnection) -> StorageResult<T>,
-    ) -> Result<T, ApiError> {
+    pub fn read<T>(&self, work: impl FnMut(&mut DbConnection) -> StorageResult<T>) -> Result<T, ApiError> {
         Ok(self.db().read(work)?)
     }
 
     /// Run storage work that writes.
-    pub fn write<T>(
-        &self,
-        work: impl FnMut(&mut DbConnection) -> StorageResult<T>,
-    ) -> Result<T, ApiError> {
+    pub fn write<T>(&self, work: impl FnMut(&mut DbConnection) -> StorageResult<T>) -> Result<T, ApiError> {
         Ok(self.db().write(work)?)
     }
 }
 
 /// Parse a JSON body, validate it against `schema` with upstream's
 /// messages, then read it into its typed form.
-pub fn parse_body<T: serde::de::DeserializeOwned>(
-    body: &[u8],
-    schema: &Value,
-) -> Result<T, ApiError> {
+pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8], schema: &Value) -> Result<T, ApiError> {
     let value = parse_json(body, schema)?;
-    serde_json::from_value(value)
-        .map_err(|e| ApiError::bad_request(format!("JSON does not validate: {e}")))
+    serde_json::from_value(value).map_err(|e| ApiError::bad_request(format!("JSON does not validate: {e}")))
 }
 
 /// Parse a JSON body and validate it, with upstream's messages.
 pub fn parse_json(body: &[u8], schema: &Value) -> Result<Value, ApiError> {
-    let data: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("Malformed JSON: {e}")))?;
+    let data: Value =
+        serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("Malformed JSON: {e}")))?;
     schema::validator::validate(&data, schema)
         .map_err(|e| ApiError::bad_request(format!("JSON does not validate: {}", e.describe())))?;
     Ok(data)
@@ -196,18 +162,11 @@ impl Reply {
     }
 
     pub fn json(body: Value) -> Self {
-        Reply {
-            status: 200,
-            body: Some(body),
-            ..Default::default()
-        }
+        Reply { status: 200, body: Some(body), ..Default::default() }
     }
 
     pub fn empty(status: u16) -> Self {
-        Reply {
-            status,
-            ..Default::default()
-        }
+        Reply { status, ..Default::default() }
     }
 
     pub fn status(mut self, status: u16) -> Self {

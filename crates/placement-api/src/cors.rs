@@ -41,27 +41,14 @@ pub fn preflight(settings: &CorsSettings, request: &HeaderMap) -> Vec<(String, S
         return out;
     };
     let requested: Vec<&str> = header(request, "access-control-request-headers")
-        .map(|h| {
-            h.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
+        .map(|h| h.split(',').map(str::trim).filter(|s| !s.is_empty()).collect())
         .unwrap_or_default();
     if !settings.allow_methods.iter().any(|m| m == method) {
         return out;
     }
-    let permitted: Vec<String> = settings
-        .allow_headers
-        .iter()
-        .map(String::as_str)
-        .chain(SIMPLE_HEADERS)
-        .map(str::to_ascii_uppercase)
-        .collect();
-    if requested
-        .iter()
-        .any(|h| !permitted.contains(&h.to_ascii_uppercase()))
-    {
+    let permitted: Vec<String> =
+        settings.allow_headers.iter().map(String::as_str).chain(SIMPLE_HEADERS).map(str::to_ascii_uppercase).collect();
+    if requested.iter().any(|h| !permitted.contains(&h.to_ascii_uppercase())) {
         return out;
     }
     out.push(("Vary".into(), "Origin".into()));
@@ -94,11 +81,7 @@ pub fn decorate(settings: &CorsSettings, request: &HeaderMap, response: &mut Hea
         insert(response, "access-control-allow-credentials", "true");
     }
     if !settings.expose_headers.is_empty() {
-        insert(
-            response,
-            "access-control-expose-headers",
-            &settings.expose_headers.join(","),
-        );
+        insert(response, "access-control-expose-headers", &settings.expose_headers.join(","));
     }
 }
 
@@ -141,22 +124,13 @@ mod tests {
                 ("access-control-request-headers", "openstack-api-version"),
             ]),
         );
-        assert!(out.contains(&(
-            "Access-Control-Allow-Origin".into(),
-            "http://valid.example.com".into()
-        )));
-        assert!(out.contains(&(
-            "Access-Control-Allow-Headers".into(),
-            "openstack-api-version".into()
-        )));
+        assert!(out.contains(&("Access-Control-Allow-Origin".into(), "http://valid.example.com".into())));
+        assert!(out.contains(&("Access-Control-Allow-Headers".into(), "openstack-api-version".into())));
     }
 
     #[test]
     fn invalid_origins_and_headers_get_nothing() {
-        let bad_origin = headers(&[
-            ("origin", "http://invalid.example.com"),
-            ("access-control-request-method", "GET"),
-        ]);
+        let bad_origin = headers(&[("origin", "http://invalid.example.com"), ("access-control-request-method", "GET")]);
         assert!(preflight(&settings(), &bad_origin).is_empty());
         let bad_header = headers(&[
             ("origin", "http://valid.example.com"),

@@ -35,11 +35,7 @@ impl Incoming {
 }
 
 /// The single actix service: every request comes through here.
-pub async fn dispatch(
-    req: HttpRequest,
-    body: web::Bytes,
-    state: web::Data<Arc<AppState>>,
-) -> HttpResponse {
+pub async fn dispatch(req: HttpRequest, body: web::Bytes, state: web::Data<Arc<AppState>>) -> HttpResponse {
     let state = state.get_ref().clone();
     let accept = match req.headers().get("accept").and_then(|v| v.to_str().ok()) {
         None | Some("") | Some("*/*") => "application/json".to_string(),
@@ -48,25 +44,16 @@ pub async fn dispatch(
     let incoming = Incoming {
         request_id: format!("req-{}", uuid::Uuid::new_v4()),
         method: req.method().as_str().to_string(),
-        path: percent_decode_str(req.path())
-            .decode_utf8_lossy()
-            .into_owned(),
+        path: percent_decode_str(req.path()).decode_utf8_lossy().into_owned(),
         accept,
-        content_type: req
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
+        content_type: req.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string),
         headers: req.headers().clone(),
         base_url: {
             let info = req.connection_info();
             format!("{}://{}", info.scheme(), info.host())
         },
     };
-    let global_id = incoming
-        .header("x-openstack-request-id")
-        .filter(|id| is_request_id(id))
-        .map(str::to_string);
+    let global_id = incoming.header("x-openstack-request-id").filter(|id| is_request_id(id)).map(str::to_string);
 
     let (mut response, version) = match &state.cors {
         Some(_) if incoming.method == "OPTIONS" => (HttpResponse::Ok().finish(), None),
@@ -81,32 +68,16 @@ pub async fn dispatch(
             crate::cors::decorate(cors, &incoming.headers, response.headers_mut());
         }
     }
-    set_header(
-        response.headers_mut(),
-        "x-openstack-request-id",
-        &incoming.request_id,
-    );
-    set_header(
-        response.headers_mut(),
-        "openstack-request-id",
-        &incoming.request_id,
-    );
+    set_header(response.headers_mut(), "x-openstack-request-id", &incoming.request_id);
+    set_header(response.headers_mut(), "openstack-request-id", &incoming.request_id);
     log::info!(
         "[{}{}] {} \"{} {}{}\" status: {} microversion: {}",
         incoming.request_id,
-        global_id
-            .map(|g| format!(" global {g}"))
-            .unwrap_or_default(),
-        req.peer_addr()
-            .map(|a| a.ip().to_string())
-            .unwrap_or_else(|| "-".into()),
+        global_id.map(|g| format!(" global {g}")).unwrap_or_default(),
+        req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "-".into()),
         incoming.method,
         req.path(),
-        if req.query_string().is_empty() {
-            String::new()
-        } else {
-            format!("?{}", req.query_string())
-        },
+        if req.query_string().is_empty() { String::new() } else { format!("?{}", req.query_string()) },
         response.status().as_u16(),
         version.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
     );
@@ -115,8 +86,7 @@ pub async fn dispatch(
 
 /// `req-` followed by a UUID, the only inbound request id accepted.
 fn is_request_id(id: &str) -> bool {
-    id.strip_prefix("req-")
-        .is_some_and(|u| uuid::Uuid::parse_str(u).is_ok())
+    id.strip_prefix("req-").is_some_and(|u| uuid::Uuid::parse_str(u).is_ok())
 }
 
 fn set_header(headers: &mut HeaderMap, name: &str, value: &str) {
@@ -125,20 +95,11 @@ fn set_header(headers: &mut HeaderMap, name: &str, value: &str) {
     }
 }
 
-fn render(
-    err: &ApiError,
-    incoming: &Incoming,
-    version: Option<Microversion>,
-    version_failed: bool,
-) -> HttpResponse {
+fn render(err: &ApiError, incoming: &Incoming, version: Option<Microversion>, version_failed: bool) -> HttpResponse {
     let ctx = RenderContext {
         accept: &incoming.accept,
         method: &incoming.method,
-        content_type: incoming
-            .content_type
-            .as_deref()
-            .filter(|c| !c.is_empty())
-            .unwrap_or("None"),
+        content_type: incoming.content_type.as_deref().filter(|c| !c.is_empty()).unwrap_or("None"),
         request_id: &incoming.request_id,
         version,
         version_failed,
@@ -177,28 +138,18 @@ fn authenticate(state: &AppState, incoming: &Incoming) -> Result<Credentials, Ap
         None if user == "admin" => vec!["admin".to_string()],
         None => Vec::new(),
     };
-    let system = incoming
-        .header("openstack-system-scope")
-        .filter(|s| !s.is_empty());
+    let system = incoming.header("openstack-system-scope").filter(|s| !s.is_empty());
     // noauth2 sets X-Tenant-Id (unless system-scoped), but oslo.context
     // prefers an X-Project-Id header when the request carries one.
     let project = incoming
         .header("x-project-id")
-        .or(if system.is_some() {
-            None
-        } else {
-            Some(project)
-        })
+        .or(if system.is_some() { None } else { Some(project) })
         .or_else(|| incoming.header("x-tenant-id"))
         .or_else(|| incoming.header("x-tenant"));
     Ok(Credentials {
         user_id: user.to_string(),
         project_id: project.map(str::to_string),
-        roles: roles
-            .iter()
-            .map(|r| r.trim().to_string())
-            .filter(|r| !r.is_empty())
-            .collect(),
+        roles: roles.iter().map(|r| r.trim().to_string()).filter(|r| !r.is_empty()).collect(),
         system_scope: system.map(str::to_string),
     })
 }
@@ -217,9 +168,7 @@ async fn handle(
             Err(e) => return (render(&e, incoming, None, false), None),
         }
     };
-    let requested = incoming
-        .header("openstack-api-version")
-        .and_then(Microversion::from_header);
+    let requested = incoming.header("openstack-api-version").and_then(Microversion::from_header);
     let version = match Microversion::negotiate(requested) {
         Ok(v) => v,
         Err(VersionError::Malformed(msg)) => {
@@ -244,23 +193,14 @@ async fn handle(
     let Some((route, params)) = routes::find(&incoming.path) else {
         return respond(Err(ApiError::not_found("").escaped()));
     };
-    let for_method: Vec<&routes::Endpoint> = route
-        .endpoints
-        .iter()
-        .filter(|e| e.method == incoming.method)
-        .collect();
+    let for_method: Vec<&routes::Endpoint> = route.endpoints.iter().filter(|e| e.method == incoming.method).collect();
     if for_method.is_empty() {
-        let mut e = ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "The method specified is not allowed for this resource.",
-        );
+        let mut e =
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "The method specified is not allowed for this resource.");
         e.headers.push(("allow", route.allow()));
         return respond(Err(e));
     }
-    let Some(endpoint) = for_method
-        .iter()
-        .find(|e| e.min <= version.minor && version.minor <= e.max)
-    else {
+    let Some(endpoint) = for_method.iter().find(|e| e.min <= version.minor && version.minor <= e.max) else {
         let status = StatusCode::from_u16(for_method[0].outside).unwrap_or(StatusCode::NOT_FOUND);
         return respond(Err(ApiError::new(status, "")));
     };
@@ -281,21 +221,12 @@ async fn handle(
     let request_id = incoming.request_id.clone();
     let result = match web::block(move || handler(&ctx)).await {
         Ok(result) => result,
-        Err(e) => Err(ApiError::internal(
-            &request_id,
-            format!("handler failed: {e}"),
-        )),
+        Err(e) => Err(ApiError::internal(&request_id, format!("handler failed: {e}"))),
     };
     if let Err(e) = &result
         && e.status.is_server_error()
     {
-        log::error!(
-            "[{}] {} {}: {}",
-            incoming.request_id,
-            incoming.method,
-            incoming.path,
-            e.message
-        );
+        log::error!("[{}] {} {}: {}", incoming.request_id, incoming.method, incoming.path, e.message);
     }
     respond(result)
 }
@@ -303,16 +234,13 @@ async fn handle(
 /// A body needs a content type (webob's rule, checked before routing).
 fn check_content(incoming: &Incoming, body_len: usize) -> Result<(), ApiError> {
     let declared = match incoming.header("content-length") {
-        Some(v) => v
-            .trim()
-            .parse::<u64>()
-            .map_err(|_| ApiError::bad_request("content-length header must be an integer"))?,
+        Some(v) => {
+            v.trim().parse::<u64>().map_err(|_| ApiError::bad_request("content-length header must be an integer"))?
+        }
         None => body_len as u64,
     };
     if declared > 0 && incoming.content_type.as_deref().is_none_or(str::is_empty) {
-        return Err(ApiError::bad_request(
-            "content-type header required when content-length > 0",
-        ));
+        return Err(ApiError::bad_request("content-type header required when content-length > 0"));
     }
     Ok(())
 }
@@ -360,9 +288,7 @@ fn build(reply: Reply, version: Microversion, base_url: &str) -> HttpResponse {
     builder.insert_header(("openstack-api-version", format!("placement {version}")));
     builder.insert_header(("vary", "openstack-api-version"));
     match reply.body {
-        Some(body) => builder
-            .content_type("application/json")
-            .body(body.to_string()),
+        Some(body) => builder.content_type("application/json").body(body.to_string()),
         None => builder.finish(),
     }
 }

@@ -84,11 +84,7 @@ impl From<DomainError> for ApiError {
             _ => StatusCode::BAD_REQUEST,
         };
         let err = ApiError::new(status, e.to_string()).with_code(e.code());
-        if status == StatusCode::NOT_FOUND {
-            err.escaped()
-        } else {
-            err
-        }
+        if status == StatusCode::NOT_FOUND { err.escaped() } else { err }
     }
 }
 
@@ -100,10 +96,7 @@ impl From<StorageError> for ApiError {
             StorageError::Domain(d) => d.into(),
             StorageError::Unavailable(msg) => {
                 log::error!("database unavailable: {msg}");
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "The database is unavailable.",
-                )
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "The database is unavailable.")
             }
             other => {
                 log::error!("database error: {other}");
@@ -130,9 +123,7 @@ fn title(status: StatusCode) -> &'static str {
 
 fn explanation(status: StatusCode) -> &'static str {
     match status.as_u16() {
-        400 => {
-            "The server could not comply with the request since it is either malformed or otherwise incorrect."
-        }
+        400 => "The server could not comply with the request since it is either malformed or otherwise incorrect.",
         401 => {
             "This server could not verify that you are authorized to access the document you requested. \
              Either you supplied the wrong credentials (e.g., bad password), or your browser does not \
@@ -150,10 +141,7 @@ fn explanation(status: StatusCode) -> &'static str {
 /// webob's body template, before tags are stripped or escaped.
 fn body_template(status: StatusCode, detail: &str, ctx: &RenderContext<'_>) -> String {
     match status.as_u16() {
-        405 => format!(
-            "The method {} is not allowed for this resource. <br /><br />\n{detail}",
-            ctx.method
-        ),
+        405 => format!("The method {} is not allowed for this resource. <br /><br />\n{detail}", ctx.method),
         406 => format!(
             "The resource could not be generated that was acceptable to your browser\n(content of type {}. \
              <br /><br />\n{detail}",
@@ -180,11 +168,7 @@ fn strip_tags(text: &str) -> String {
             rest = "";
             break;
         };
-        if tag[1..end]
-            .trim_start()
-            .to_ascii_lowercase()
-            .starts_with("br")
-        {
+        if tag[1..end].trim_start().to_ascii_lowercase().starts_with("br") {
             out.push('\n');
         }
         rest = &tag[end + 1..];
@@ -194,11 +178,7 @@ fn strip_tags(text: &str) -> String {
 }
 
 fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#x27;")
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#x27;")
 }
 
 /// A rendered error: status, content type and body.
@@ -240,10 +220,7 @@ impl ApiError {
                     }
                     json!({"errors": [error]})
                 };
-                RenderedError {
-                    content_type: "application/json",
-                    body: body.to_string(),
-                }
+                RenderedError { content_type: "application/json", body: body.to_string() }
             }
             _ => {
                 let raw = body_template(self.status, &self.message, ctx);
@@ -287,10 +264,7 @@ mod tests {
 
     #[test]
     fn method_not_allowed_names_the_method() {
-        let e = ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "The method specified is not allowed for this resource.",
-        );
+        let e = ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "The method specified is not allowed for this resource.");
         let v: serde_json::Value = serde_json::from_str(&e.render(&ctx(None)).body).unwrap();
         assert_eq!(
             v["errors"][0]["detail"],

@@ -4,16 +4,13 @@
 use utoipa::OpenApi;
 
 use crate::handlers::{
-    aggregates, allocation_candidates, allocations, inventories, reshaper, resource_classes,
-    resource_providers, root, traits, usages,
+    aggregates, allocation_candidates, allocations, inventories, reshaper, resource_classes, resource_providers, root,
+    traits, usages,
 };
 
 #[derive(OpenApi)]
 #[openapi(
-    info(
-        title = "Placement API",
-        description = "OpenStack Placement, microversions 1.0 to 1.39"
-    ),
+    info(title = "Placement API", description = "OpenStack Placement, microversions 1.0 to 1.39"),
     paths(
         root::home,
         resource_providers::list,
@@ -65,24 +62,14 @@ mod tests {
     fn every_route_is_documented() {
         let doc = ApiDoc::openapi();
         for route in ROUTES {
-            assert!(
-                doc.paths.paths.contains_key(route.pattern),
-                "{} is not documented",
-                route.pattern
-            );
+            assert!(doc.paths.paths.contains_key(route.pattern), "{} is not documented", route.pattern);
         }
     }
 
     #[test]
     fn bodies_are_described() {
         let text = ApiDoc::openapi().to_json().unwrap();
-        for schema in [
-            "ProviderBody",
-            "InventoriesBody",
-            "TraitsBody",
-            "ResourceClassList",
-            "AggregatesBody",
-        ] {
+        for schema in ["ProviderBody", "InventoriesBody", "TraitsBody", "ResourceClassList", "AggregatesBody"] {
             assert!(text.contains(schema), "{schema} missing");
         }
     }

@@ -4,8 +4,8 @@
 use crate::context::{Ctx, Reply};
 use crate::error::ApiError;
 use crate::handlers::{
-    aggregates, allocation_candidates, allocations, inventories, reshaper, resource_classes,
-    resource_providers, root, traits, usages,
+    aggregates, allocation_candidates, allocations, inventories, reshaper, resource_classes, resource_providers, root,
+    traits, usages,
 };
 
 pub type Handler = fn(&Ctx) -> Result<Reply, ApiError>;
@@ -24,33 +24,15 @@ pub struct Endpoint {
 const LATEST: u16 = placement_model::Microversion::MAX.minor;
 
 const fn any(method: &'static str, handler: Handler) -> Endpoint {
-    Endpoint {
-        method,
-        handler,
-        min: 0,
-        max: LATEST,
-        outside: 404,
-    }
+    Endpoint { method, handler, min: 0, max: LATEST, outside: 404 }
 }
 
 const fn from(method: &'static str, min: u16, handler: Handler) -> Endpoint {
-    Endpoint {
-        method,
-        handler,
-        min,
-        max: LATEST,
-        outside: 404,
-    }
+    Endpoint { method, handler, min, max: LATEST, outside: 404 }
 }
 
 const fn window(method: &'static str, min: u16, max: u16, handler: Handler) -> Endpoint {
-    Endpoint {
-        method,
-        handler,
-        min,
-        max,
-        outside: 404,
-    }
+    Endpoint { method, handler, min, max, outside: 404 }
 }
 
 pub struct Route {
@@ -59,16 +41,10 @@ pub struct Route {
 }
 
 pub static ROUTES: &[Route] = &[
-    Route {
-        pattern: "/",
-        endpoints: &[any("GET", root::home)],
-    },
+    Route { pattern: "/", endpoints: &[any("GET", root::home)] },
     Route {
         pattern: "/resource_classes",
-        endpoints: &[
-            from("GET", 2, resource_classes::list),
-            from("POST", 2, resource_classes::create),
-        ],
+        endpoints: &[from("GET", 2, resource_classes::list), from("POST", 2, resource_classes::create)],
     },
     Route {
         pattern: "/resource_classes/{name}",
@@ -81,10 +57,7 @@ pub static ROUTES: &[Route] = &[
     },
     Route {
         pattern: "/resource_providers",
-        endpoints: &[
-            any("GET", resource_providers::list),
-            any("POST", resource_providers::create),
-        ],
+        endpoints: &[any("GET", resource_providers::list), any("POST", resource_providers::create)],
     },
     Route {
         pattern: "/resource_providers/{uuid}",
@@ -100,13 +73,7 @@ pub static ROUTES: &[Route] = &[
             any("GET", inventories::list),
             any("POST", inventories::create),
             any("PUT", inventories::replace),
-            Endpoint {
-                method: "DELETE",
-                handler: inventories::delete_all,
-                min: 5,
-                max: LATEST,
-                outside: 405,
-            },
+            Endpoint { method: "DELETE", handler: inventories::delete_all, min: 5, max: LATEST, outside: 405 },
         ],
     },
     Route {
@@ -117,25 +84,13 @@ pub static ROUTES: &[Route] = &[
             any("DELETE", inventories::delete),
         ],
     },
-    Route {
-        pattern: "/resource_providers/{uuid}/usages",
-        endpoints: &[any("GET", usages::of_provider)],
-    },
+    Route { pattern: "/resource_providers/{uuid}/usages", endpoints: &[any("GET", usages::of_provider)] },
     Route {
         pattern: "/resource_providers/{uuid}/aggregates",
-        endpoints: &[
-            from("GET", 1, aggregates::list),
-            from("PUT", 1, aggregates::replace),
-        ],
+        endpoints: &[from("GET", 1, aggregates::list), from("PUT", 1, aggregates::replace)],
     },
-    Route {
-        pattern: "/resource_providers/{uuid}/allocations",
-        endpoints: &[any("GET", allocations::for_provider)],
-    },
-    Route {
-        pattern: "/allocations",
-        endpoints: &[from("POST", 13, allocations::post)],
-    },
+    Route { pattern: "/resource_providers/{uuid}/allocations", endpoints: &[any("GET", allocations::for_provider)] },
+    Route { pattern: "/allocations", endpoints: &[from("POST", 13, allocations::post)] },
     Route {
         pattern: "/allocations/{consumer_uuid}",
         endpoints: &[
@@ -144,21 +99,11 @@ pub static ROUTES: &[Route] = &[
             any("DELETE", allocations::delete_for_consumer),
         ],
     },
-    Route {
-        pattern: "/allocation_candidates",
-        endpoints: &[from("GET", 10, allocation_candidates::list)],
-    },
-    Route {
-        pattern: "/traits",
-        endpoints: &[from("GET", 6, traits::list)],
-    },
+    Route { pattern: "/allocation_candidates", endpoints: &[from("GET", 10, allocation_candidates::list)] },
+    Route { pattern: "/traits", endpoints: &[from("GET", 6, traits::list)] },
     Route {
         pattern: "/traits/{name}",
-        endpoints: &[
-            from("GET", 6, traits::show),
-            from("PUT", 6, traits::ensure),
-            from("DELETE", 6, traits::delete),
-        ],
+        endpoints: &[from("GET", 6, traits::show), from("PUT", 6, traits::ensure), from("DELETE", 6, traits::delete)],
     },
     Route {
         pattern: "/resource_providers/{uuid}/traits",
@@ -168,14 +113,8 @@ pub static ROUTES: &[Route] = &[
             from("DELETE", 6, traits::delete_for_provider),
         ],
     },
-    Route {
-        pattern: "/usages",
-        endpoints: &[from("GET", 9, usages::totals)],
-    },
-    Route {
-        pattern: "/reshaper",
-        endpoints: &[from("POST", 30, reshaper::reshape)],
-    },
+    Route { pattern: "/usages", endpoints: &[from("GET", 9, usages::totals)] },
+    Route { pattern: "/reshaper", endpoints: &[from("POST", 30, reshaper::reshape)] },
 ];
 
 /// Find the route for a (decoded) path and its parameters.
@@ -222,12 +161,7 @@ mod tests {
                 assert!(a.min <= a.max, "{} {}", route.pattern, a.method);
                 for b in &route.endpoints[i + 1..] {
                     if a.method == b.method {
-                        assert!(
-                            a.max < b.min || b.max < a.min,
-                            "{} {} overlaps",
-                            route.pattern,
-                            a.method
-                        );
+                        assert!(a.max < b.min || b.max < a.min, "{} {} overlaps", route.pattern, a.method);
                     }
                 }
             }
@@ -237,17 +171,8 @@ mod tests {
     #[test]
     fn paths_match_patterns_and_capture_parameters() {
         let (route, params) = find("/resource_providers/abc/inventories/VCPU").unwrap();
-        assert_eq!(
-            route.pattern,
-            "/resource_providers/{uuid}/inventories/{resource_class}"
-        );
-        assert_eq!(
-            params,
-            vec![
-                ("uuid", "abc".to_string()),
-                ("resource_class", "VCPU".to_string())
-            ]
-        );
+        assert_eq!(route.pattern, "/resource_providers/{uuid}/inventories/{resource_class}");
+        assert_eq!(params, vec![("uuid", "abc".to_string()), ("resource_class", "VCPU".to_string())]);
         assert_eq!(find("/").unwrap().0.pattern, "/");
         assert!(find("/barnabas").is_none());
         assert!(find("/resource_providers/x/cows").is_none());

@@ -18,23 +18,11 @@ pub struct Answer {
 
 impl Api {
     pub fn new(base: &str) -> Api {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into();
-        Api {
-            base: base.trim_end_matches('/').to_string(),
-            agent,
-        }
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        Api { base: base.trim_end_matches('/').to_string(), agent }
     }
 
-    pub fn call(
-        &self,
-        method: &str,
-        path: &str,
-        version: &str,
-        body: Option<&Value>,
-    ) -> Result<Answer, String> {
+    pub fn call(&self, method: &str, path: &str, version: &str, body: Option<&Value>) -> Result<Answer, String> {
         let request = ureq::http::Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base))
@@ -45,38 +33,18 @@ impl Api {
             .body(body.map(Value::to_string).unwrap_or_default())
             .map_err(|e| e.to_string())?;
         let start = Instant::now();
-        let mut response = self
-            .agent
-            .run(request)
-            .map_err(|e| format!("{method} {path}: {e}"))?;
+        let mut response = self.agent.run(request).map_err(|e| format!("{method} {path}: {e}"))?;
         let status = response.status().as_u16();
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(256 * 1024 * 1024)
-            .read_to_string()
-            .map_err(|e| e.to_string())?;
-        Ok(Answer {
-            status,
-            body,
-            took: start.elapsed(),
-        })
+        let body =
+            response.body_mut().with_config().limit(256 * 1024 * 1024).read_to_string().map_err(|e| e.to_string())?;
+        Ok(Answer { status, body, took: start.elapsed() })
     }
 
     /// A call that must answer `status`.
-    pub fn expect(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<&Value>,
-        status: u16,
-    ) -> Result<Answer, String> {
+    pub fn expect(&self, method: &str, path: &str, body: Option<&Value>, status: u16) -> Result<Answer, String> {
         let answer = self.call(method, path, "1.39", body)?;
         if answer.status != status {
-            return Err(format!(
-                "{method} {path}: expected {status}, got {}: {}",
-                answer.status, answer.body
-            ));
+            return Err(format!("{method} {path}: expected {status}, got {}: {}", answer.status, answer.body));
         }
         Ok(answer)
     }

@@ -24,16 +24,11 @@ fn usage() -> ExitCode {
 }
 
 fn flag(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
 }
 
 fn number(args: &[String], name: &str, default: u64) -> u64 {
-    flag(args, name)
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    flag(args, name).and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 fn main() -> ExitCode {
@@ -51,12 +46,9 @@ fn main() -> ExitCode {
             args.iter().any(|a| a == "--move"),
         ),
         "query" => match flag(&args, "--path") {
-            Some(path) => workload::query(
-                &api,
-                &path,
-                number(&args, "--clients", 10) as usize,
-                number(&args, "--seconds", 10),
-            ),
+            Some(path) => {
+                workload::query(&api, &path, number(&args, "--clients", 10) as usize, number(&args, "--seconds", 10))
+            }
             None => return usage(),
         },
         _ => return usage(),

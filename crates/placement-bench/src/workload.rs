@@ -20,6 +20,7 @@ pub const AGGREGATES: [&str; 3] = [
 pub const TRAITS: [&str; 3] = ["HW_CPU_X86_AVX2", "HW_CPU_X86_SSE2", "STORAGE_DISK_SSD"];
 
 /// The perf job's query.
+#[allow(dead_code)] // used by `make bench` soon
 pub const PERF_QUERY: &str = "/allocation_candidates?resources=VCPU:1,DISK_GB:10,MEMORY_MB:256\
     &member_of=14a5c8a3-5a99-4e8f-88be-00d85fcb1c17&required=HW_CPU_X86_AVX2";
 
@@ -34,52 +35,27 @@ pub fn setup(api: &Api, count: usize) -> Result<(), String> {
     let start = Instant::now();
     for i in 0..count {
         let uuid = provider_uuid(i);
-        let created = api.call(
-            "POST",
-            "/resource_providers",
-            "1.39",
-            Some(&json!({"uuid": uuid, "name": format!("cn{i}")})),
-        )?;
+        let created =
+            api.call("POST", "/resource_providers", "1.39", Some(&json!({"uuid": uuid, "name": format!("cn{i}")})))?;
         if created.status == 409 {
             continue;
         }
         if created.status != 200 {
-            return Err(format!(
-                "create provider: {} {}",
-                created.status, created.body
-            ));
+            return Err(format!("create provider: {} {}", created.status, created.body));
         }
         let inventories = json!({"resource_provider_generation": 0, "inventories": {
             "MEMORY_MB": {"total": 8192, "min_unit": 128, "max_unit": 8192},
             "DISK_GB": {"total": 8192, "min_unit": 5, "max_unit": 8192},
             "VCPU": {"total": 32, "min_unit": 1, "max_unit": 16}
         }});
-        api.expect(
-            "PUT",
-            &format!("/resource_providers/{uuid}/inventories"),
-            Some(&inventories),
-            200,
-        )?;
+        api.expect("PUT", &format!("/resource_providers/{uuid}/inventories"), Some(&inventories), 200)?;
         let chunk = i % 3 + 1;
         let body = json!({"aggregates": &AGGREGATES[..chunk], "resource_provider_generation": 1});
-        api.expect(
-            "PUT",
-            &format!("/resource_providers/{uuid}/aggregates"),
-            Some(&body),
-            200,
-        )?;
+        api.expect("PUT", &format!("/resource_providers/{uuid}/aggregates"), Some(&body), 200)?;
         let body = json!({"traits": &TRAITS[..chunk], "resource_provider_generation": 2});
-        api.expect(
-            "PUT",
-            &format!("/resource_providers/{uuid}/traits"),
-            Some(&body),
-            200,
-        )?;
+        api.expect("PUT", &format!("/resource_providers/{uuid}/traits"), Some(&body), 200)?;
     }
-    println!(
-        "setup: {count} providers in {:.1} s",
-        start.elapsed().as_secs_f64()
-    );
+    println!("setup: {count} providers in {:.1} s", start.elapsed().as_secs_f64());
     Ok(())
 }
 
@@ -120,11 +96,7 @@ pub fn writes(api: &Api, clients: usize, seconds: u64, moving: bool) -> Result<(
                 while Instant::now() < deadline {
                     n += 1;
                     let provider = provider_uuid(n % providers);
-                    let target = if moving {
-                        consumer.clone()
-                    } else {
-                        uuid::Uuid::new_v4().to_string()
-                    };
+                    let target = if moving { consumer.clone() } else { uuid::Uuid::new_v4().to_string() };
                     let expected = if moving { generation } else { None };
                     match api.call(
                         "PUT",
@@ -150,22 +122,8 @@ pub fn writes(api: &Api, clients: usize, seconds: u64, moving: bool) -> Result<(
         }
     });
     let (latencies, ok, failed) = results.into_inner().unwrap_or_else(|e| e.into_inner());
-    let label = format!(
-        "{} x{clients}",
-        if moving {
-            "allocation moves"
-        } else {
-            "allocation writes"
-        }
-    );
-    Report {
-        label,
-        ok,
-        failed,
-        elapsed: start.elapsed(),
-        latencies,
-    }
-    .print();
+    let label = format!("{} x{clients}", if moving { "allocation moves" } else { "allocation writes" });
+    Report { label, ok, failed, elapsed: start.elapsed(), latencies }.print();
     Ok(())
 }
 
@@ -199,13 +157,6 @@ pub fn query(api: &Api, path: &str, clients: usize, seconds: u64) -> Result<(), 
         }
     });
     let (latencies, ok, failed) = results.into_inner().unwrap_or_else(|e| e.into_inner());
-    Report {
-        label: format!("query x{clients}"),
-        ok,
-        failed,
-        elapsed: start.elapsed(),
-        latencies,
-    }
-    .print();
+    Report { label: format!("query x{clients}"), ok, failed, elapsed: start.elapsed(), latencies }.print();
     Ok(())
 }

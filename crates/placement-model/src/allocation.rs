@@ -39,24 +39,16 @@ pub fn check_claims(
     let with_inventory: BTreeSet<i32> = available.keys().map(|(rp, _)| *rp).collect();
     let mut missing: Vec<&str> = Vec::new();
     for c in claims {
-        if !with_inventory.contains(&c.provider_id) && !missing.contains(&c.provider_uuid.as_str())
-        {
+        if !with_inventory.contains(&c.provider_id) && !missing.contains(&c.provider_uuid.as_str()) {
             missing.push(&c.provider_uuid);
         }
     }
     if !missing.is_empty() {
-        let mut classes: Vec<(i32, &str)> = claims
-            .iter()
-            .map(|c| (c.class_id, c.class.as_str()))
-            .collect();
+        let mut classes: Vec<(i32, &str)> = claims.iter().map(|c| (c.class_id, c.class.as_str())).collect();
         classes.sort_unstable();
         classes.dedup();
         return Err(DomainError::InvalidInventory {
-            classes: classes
-                .iter()
-                .map(|(_, n)| *n)
-                .collect::<Vec<_>>()
-                .join(", "),
+            classes: classes.iter().map(|(_, n)| *n).collect::<Vec<_>>().join(", "),
             providers: missing.join(", "),
         });
     }
@@ -69,10 +61,7 @@ pub fn check_claims(
             continue;
         }
         let Some(slot) = available.get(&key) else {
-            return Err(DomainError::InvalidInventory {
-                classes: c.class.clone(),
-                providers: c.provider_uuid.clone(),
-            });
+            return Err(DomainError::InvalidInventory { classes: c.class.clone(), providers: c.provider_uuid.clone() });
         };
         if !slot.inventory.unit_constraints_ok(c.used) {
             return Err(DomainError::AllocationConstraintsViolated {
@@ -101,23 +90,11 @@ mod tests {
     use super::*;
 
     fn claim(rp: i32, used: i64) -> Claim {
-        Claim {
-            provider_id: rp,
-            provider_uuid: format!("rp{rp}"),
-            class_id: 0,
-            class: "VCPU".into(),
-            used,
-        }
+        Claim { provider_id: rp, provider_uuid: format!("rp{rp}"), class_id: 0, class: "VCPU".into(), used }
     }
 
     fn slot(total: i64, used: i64) -> Available {
-        Available {
-            inventory: Inventory {
-                max_unit: 4,
-                ..Inventory::with_defaults("VCPU", total)
-            },
-            used,
-        }
+        Available { inventory: Inventory { max_unit: 4, ..Inventory::with_defaults("VCPU", total) }, used }
     }
 
     #[test]
@@ -132,19 +109,13 @@ mod tests {
     fn unit_constraints_are_checked_per_claim() {
         let available = HashMap::from([((1, 0), slot(8, 0))]);
         let e = check_claims(&[claim(1, 5)], &available, &HashMap::new()).unwrap_err();
-        assert!(
-            matches!(e, DomainError::AllocationConstraintsViolated { .. }),
-            "{e}"
-        );
+        assert!(matches!(e, DomainError::AllocationConstraintsViolated { .. }), "{e}");
     }
 
     #[test]
     fn providers_without_inventory_are_invalid() {
         let e = check_claims(&[claim(2, 1)], &HashMap::new(), &HashMap::new()).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "Inventory for 'VCPU' on resource provider 'rp2' invalid."
-        );
+        assert_eq!(e.to_string(), "Inventory for 'VCPU' on resource provider 'rp2' invalid.");
     }
 
     #[test]
@@ -158,13 +129,6 @@ mod tests {
 
     #[test]
     fn removal_markers_need_no_capacity() {
-        assert!(
-            check_claims(
-                &[claim(1, 0)],
-                &HashMap::from([((1, 0), slot(1, 5))]),
-                &HashMap::new()
-            )
-            .is_ok()
-        );
+        assert!(check_claims(&[claim(1, 0)], &HashMap::from([((1, 0), slot(1, 5))]), &HashMap::new()).is_ok());
     }
 }

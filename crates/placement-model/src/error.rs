@@ -37,9 +37,7 @@ impl ErrorCode {
             ErrorCode::ConcurrentUpdate => "placement.concurrent_update",
             ErrorCode::DuplicateName => "placement.duplicate_name",
             ErrorCode::ProviderInUse => "placement.resource_provider.inuse",
-            ErrorCode::ProviderCannotDeleteParent => {
-                "placement.resource_provider.cannot_delete_parent"
-            }
+            ErrorCode::ProviderCannotDeleteParent => "placement.resource_provider.cannot_delete_parent",
             ErrorCode::ResourceProviderNotFound => "placement.resource_provider.not_found",
             ErrorCode::QueryDuplicateKey => "placement.query.duplicate_key",
             ErrorCode::QueryBadValue => "placement.query.bad_value",
@@ -58,9 +56,7 @@ pub enum DomainError {
     ResourceClassNotFound(String),
     #[error("No such trait(s): {0}.")]
     TraitNotFound(String),
-    #[error(
-        "Another thread concurrently updated the resource provider data. Please retry your update"
-    )]
+    #[error("Another thread concurrently updated the resource provider data. Please retry your update")]
     ProviderConcurrentUpdate,
     #[error("Resource class {0} already exists.")]
     ResourceClassExists(String),
@@ -80,43 +76,26 @@ pub enum DomainError {
     InventoryNotFound(String),
     #[error("Resource provider has allocations.")]
     ProviderInUse,
-    #[error(
-        "Cannot delete resource provider that is a parent of another. Delete child providers first."
-    )]
+    #[error("Cannot delete resource provider that is a parent of another. Delete child providers first.")]
     CannotDeleteParent,
     /// A provider name or uuid is taken; the fields say which.
     #[error("Conflicting resource provider {}", duplicate_description(.uuid, .name))]
-    DuplicateProvider {
-        uuid: Option<String>,
-        name: Option<String>,
-    },
+    DuplicateProvider { uuid: Option<String>, name: Option<String> },
     /// The tree change asked for is not allowed (upstream's
     /// ObjectActionError): the text is the reason.
     #[error("Object action {action} failed because: {reason}")]
-    InvalidTreeChange {
-        action: &'static str,
-        reason: String,
-    },
+    InvalidTreeChange { action: &'static str, reason: String },
     /// The consumer generation a client sent is not the stored one (`None`
     /// on either side: no consumer, or the client expected none).
     #[error("consumer generation conflict - expected {} but got {}", or_null(.expected), or_none(.got))]
-    ConsumerGenerationConflict {
-        expected: Option<i64>,
-        got: Option<i64>,
-    },
+    ConsumerGenerationConflict { expected: Option<i64>, got: Option<i64> },
     #[error("Another thread concurrently updated the data. Please retry your update")]
     ConsumerConcurrentUpdate,
     #[error("Allocation for resource provider '{0}' that does not exist.")]
     AllocationProviderNotFound(String),
     /// A client-supplied provider generation is stale.
-    #[error(
-        "resource provider generation conflict for provider {provider}: actual: {actual}, given: {given}"
-    )]
-    ProviderGenerationConflict {
-        provider: String,
-        actual: i32,
-        given: i64,
-    },
+    #[error("resource provider generation conflict for provider {provider}: actual: {actual}, given: {given}")]
+    ProviderGenerationConflict { provider: String, actual: i32, given: i64 },
 
     #[error("Inventory for '{classes}' on resource provider '{providers}' invalid.")]
     InvalidInventory { classes: String, providers: String },
@@ -184,21 +163,9 @@ mod tests {
 
     #[test]
     fn messages_match_upstream_wording() {
-        let e = DomainError::InventoryInUse {
-            classes: "VCPU, DISK_GB".into(),
-            provider: "u".into(),
-        };
-        assert_eq!(
-            e.to_string(),
-            "Inventory for 'VCPU, DISK_GB' on resource provider 'u' in use."
-        );
-        let e = DomainError::DuplicateProvider {
-            uuid: None,
-            name: Some("n".into()),
-        };
-        assert_eq!(
-            e.to_string(),
-            "Conflicting resource provider name: n already exists."
-        );
+        let e = DomainError::InventoryInUse { classes: "VCPU, DISK_GB".into(), provider: "u".into() };
+        assert_eq!(e.to_string(), "Inventory for 'VCPU, DISK_GB' on resource provider 'u' in use.");
+        let e = DomainError::DuplicateProvider { uuid: None, name: Some("n".into()) };
+        assert_eq!(e.to_string(), "Conflicting resource provider name: n already exists.");
     }
 }

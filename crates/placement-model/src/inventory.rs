@@ -44,15 +44,11 @@ impl Inventory {
     /// capacity, min_unit, max_unit and step_size.
     pub fn fits(&self, used: i64, amount: i64) -> bool {
         self.unit_constraints_ok(amount)
-            && ((used + amount) as f64)
-                <= (self.total - self.reserved) as f64 * self.allocation_ratio
+            && ((used + amount) as f64) <= (self.total - self.reserved) as f64 * self.allocation_ratio
     }
 
     pub fn unit_constraints_ok(&self, amount: i64) -> bool {
-        self.min_unit <= amount
-            && amount <= self.max_unit
-            && self.step_size > 0
-            && amount % self.step_size == 0
+        self.min_unit <= amount && amount <= self.max_unit && self.step_size > 0 && amount % self.step_size == 0
     }
 
     /// Checks the reserved amount against the total. Before 1.26 reserved
@@ -95,11 +91,7 @@ mod tests {
     use super::*;
 
     fn inv(total: i64, reserved: i64, ratio: f64) -> Inventory {
-        Inventory {
-            reserved,
-            allocation_ratio: ratio,
-            ..Inventory::with_defaults("VCPU", total)
-        }
+        Inventory { reserved, allocation_ratio: ratio, ..Inventory::with_defaults("VCPU", total) }
     }
 
     #[test]
@@ -112,15 +104,9 @@ mod tests {
     #[test]
     fn reserved_equal_to_total_is_allowed_only_from_1_26() {
         let full = inv(4, 4, 1.0);
-        assert_eq!(
-            full.check_capacity(Microversion::new(1, 25)),
-            Err(CapacityError::ReservedNotBelowTotal)
-        );
+        assert_eq!(full.check_capacity(Microversion::new(1, 25)), Err(CapacityError::ReservedNotBelowTotal));
         assert_eq!(full.check_capacity(Microversion::new(1, 26)), Ok(()));
-        assert_eq!(
-            inv(4, 5, 1.0).check_capacity(Microversion::new(1, 26)),
-            Err(CapacityError::ReservedAboveTotal)
-        );
+        assert_eq!(inv(4, 5, 1.0).check_capacity(Microversion::new(1, 26)), Err(CapacityError::ReservedAboveTotal));
     }
 
     #[test]

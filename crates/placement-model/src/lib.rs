@@ -3,6 +3,7 @@
 //! the parsed query filters shared by the API and storage layers.
 
 pub mod allocation;
+pub mod candidates;
 pub mod error;
 pub mod inventory;
 pub mod microversion;

@@ -59,9 +59,7 @@ impl Microversion {
         value.rsplit(',').find_map(|entry| {
             let entry = entry.trim();
             let (service, version) = entry.split_once(char::is_whitespace)?;
-            service
-                .eq_ignore_ascii_case("placement")
-                .then(|| version.trim())
+            service.eq_ignore_ascii_case("placement").then(|| version.trim())
         })
     }
 }
@@ -75,17 +73,14 @@ impl fmt::Display for Microversion {
 /// Parse `X.Y` the way the reference implementation does: split at the first
 /// dot and read each side as a (possibly signed, space-padded) integer.
 fn parse_version_string(text: &str) -> Result<Microversion, VersionError> {
-    let malformed =
-        |why: String| VersionError::Malformed(format!("invalid version string: {text}; {why}"));
+    let malformed = |why: String| VersionError::Malformed(format!("invalid version string: {text}; {why}"));
     let (major, minor) = match text.split_once('.') {
         Some((major, minor)) => (major, Some(minor)),
         None => (text, None),
     };
     let major = parse_int(major).map_err(&malformed)?;
     let Some(minor) = minor else {
-        return Err(malformed(
-            "Version.__new__() missing 1 required positional argument: 'minor'".to_string(),
-        ));
+        return Err(malformed("Version.__new__() missing 1 required positional argument: 'minor'".to_string()));
     };
     let minor = parse_int(minor).map_err(&malformed)?;
     match (u16::try_from(major), u16::try_from(minor)) {
@@ -114,22 +109,13 @@ mod tests {
     #[test]
     fn missing_header_means_minimum_and_latest_means_maximum() {
         assert_eq!(Microversion::negotiate(None), Ok(Microversion::MIN));
-        assert_eq!(
-            Microversion::negotiate(Some("latest")),
-            Ok(Microversion::MAX)
-        );
+        assert_eq!(Microversion::negotiate(Some("latest")), Ok(Microversion::MAX));
     }
 
     #[test]
     fn parses_with_padding_and_leading_zeros() {
-        assert_eq!(
-            Microversion::negotiate(Some(" 1.5 ")),
-            Ok(Microversion::new(1, 5))
-        );
-        assert_eq!(
-            Microversion::negotiate(Some("01.05")),
-            Ok(Microversion::new(1, 5))
-        );
+        assert_eq!(Microversion::negotiate(Some(" 1.5 ")), Ok(Microversion::new(1, 5)));
+        assert_eq!(Microversion::negotiate(Some("01.05")), Ok(Microversion::new(1, 5)));
     }
 
     #[test]
@@ -137,10 +123,7 @@ mod tests {
         for bad in ["pony.horse", "1.2.3", "1", ""] {
             match Microversion::negotiate(Some(bad)) {
                 Err(VersionError::Malformed(msg)) => {
-                    assert!(
-                        msg.starts_with(&format!("invalid version string: {bad};")),
-                        "{msg}"
-                    )
+                    assert!(msg.starts_with(&format!("invalid version string: {bad};")), "{msg}")
                 }
                 other => panic!("{bad}: {other:?}"),
             }
@@ -150,28 +133,16 @@ mod tests {
     #[test]
     fn unsupported_versions_are_unacceptable() {
         for bad in ["0.5", "1.40", "2.0", "-1.0"] {
-            assert_eq!(
-                Microversion::negotiate(Some(bad)),
-                Err(VersionError::Unacceptable(bad.to_string()))
-            );
+            assert_eq!(Microversion::negotiate(Some(bad)), Err(VersionError::Unacceptable(bad.to_string())));
         }
     }
 
     #[test]
     fn header_picks_the_last_placement_entry() {
         assert_eq!(Microversion::from_header("placement 1.5"), Some("1.5"));
-        assert_eq!(
-            Microversion::from_header("compute 2.1, placement 1.7"),
-            Some("1.7")
-        );
-        assert_eq!(
-            Microversion::from_header("placement 1.2, placement 1.9"),
-            Some("1.9")
-        );
-        assert_eq!(
-            Microversion::from_header("Placement latest"),
-            Some("latest")
-        );
+        assert_eq!(Microversion::from_header("compute 2.1, placement 1.7"), Some("1.7"));
+        assert_eq!(Microversion::from_header("placement 1.2, placement 1.9"), Some("1.9"));
+        assert_eq!(Microversion::from_header("Placement latest"), Some("latest"));
         assert_eq!(Microversion::from_header("compute 2.1"), None);
         assert_eq!(Microversion::from_header("placement"), None);
     }

@@ -4,10 +4,7 @@ use crate::standard::CUSTOM_PREFIX;
 
 /// `^[A-Z0-9_]+$`: the shape of every resource class and trait name.
 pub fn is_valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// `^CUSTOM_[A-Z0-9_]+$`: a user-defined resource class or trait name.

@@ -22,12 +22,7 @@ impl TraitFilter {
 
     /// Every trait named, required or forbidden.
     pub fn all_names(&self) -> BTreeSet<String> {
-        self.required
-            .iter()
-            .flatten()
-            .chain(&self.forbidden)
-            .cloned()
-            .collect()
+        self.required.iter().flatten().chain(&self.forbidden).cloned().collect()
     }
 
     fn extend(&mut self, other: TraitFilter) {
@@ -56,11 +51,9 @@ pub type ResourceAmounts = Vec<(String, i64)>;
 /// Parse `VCPU:2,MEMORY_MB:1024`.
 pub fn parse_resources(value: &str) -> Result<ResourceAmounts, String> {
     if value.trim().is_empty() {
-        return Err(
-            "Badly formed resources parameter. Expected resources query string \
+        return Err("Badly formed resources parameter. Expected resources query string \
                     parameter in form: ?resources=VCPU:2,MEMORY_MB:1024. Got: empty string."
-                .to_string(),
-        );
+            .to_string());
     }
     let mut out: ResourceAmounts = Vec::new();
     for item in value.split(',') {
@@ -72,14 +65,10 @@ pub fn parse_resources(value: &str) -> Result<ResourceAmounts, String> {
             ));
         };
         let Some(amount) = parse_python_int(amount) else {
-            return Err(format!(
-                "Requested resource {name} expected positive integer amount. Got: {amount}."
-            ));
+            return Err(format!("Requested resource {name} expected positive integer amount. Got: {amount}."));
         };
         if amount < 1 {
-            return Err(format!(
-                "Requested resource {name} requires amount >= 1. Got: {amount}."
-            ));
+            return Err(format!("Requested resource {name} requires amount >= 1. Got: {amount}."));
         }
         match out.iter_mut().find(|(n, _)| n == name) {
             Some(existing) => existing.1 = amount,
@@ -102,32 +91,16 @@ pub fn parse_python_int(text: &str) -> Option<i64> {
 
 /// Parse every `required` value of one group. Before 1.39 only the last
 /// repetition counts and `in:` is refused.
-pub fn parse_required(
-    values: &[&str],
-    allow_forbidden: bool,
-    allow_any_traits: bool,
-) -> Result<TraitFilter, String> {
-    let values = if allow_any_traits {
-        values
-    } else {
-        &values[values.len().saturating_sub(1)..]
-    };
+pub fn parse_required(values: &[&str], allow_forbidden: bool, allow_any_traits: bool) -> Result<TraitFilter, String> {
+    let values = if allow_any_traits { values } else { &values[values.len().saturating_sub(1)..] };
     let mut filter = TraitFilter::default();
     for value in values {
-        filter.extend(parse_required_value(
-            value,
-            allow_forbidden,
-            allow_any_traits,
-        )?);
+        filter.extend(parse_required_value(value, allow_forbidden, allow_any_traits)?);
     }
     Ok(filter)
 }
 
-fn parse_required_value(
-    value: &str,
-    allow_forbidden: bool,
-    allow_any_traits: bool,
-) -> Result<TraitFilter, String> {
+fn parse_required_value(value: &str, allow_forbidden: bool, allow_any_traits: bool) -> Result<TraitFilter, String> {
     if let Some(rest) = value.strip_prefix("in:") {
         if !allow_any_traits {
             return Err(format!(
@@ -148,24 +121,14 @@ fn parse_required_value(
                  does not support forbidden traits. Got: {value}"
             ));
         }
-        return Ok(TraitFilter {
-            required: vec![any],
-            forbidden: BTreeSet::new(),
-        });
+        return Ok(TraitFilter { required: vec![any], forbidden: BTreeSet::new() });
     }
     let all: Vec<&str> = value.split(',').map(str::trim).collect();
     // Any run of leading '!' marks a forbidden trait, as upstream parses it.
-    let forbidden: BTreeSet<String> = all
-        .iter()
-        .filter(|t| t.starts_with('!'))
-        .map(|t| t.trim_start_matches('!').to_string())
-        .collect();
+    let forbidden: BTreeSet<String> =
+        all.iter().filter(|t| t.starts_with('!')).map(|t| t.trim_start_matches('!').to_string()).collect();
     if all.iter().any(|t| t.is_empty()) || forbidden.iter().any(String::is_empty) {
-        let form = if allow_forbidden {
-            "HW_CPU_X86_VMX,!CUSTOM_MAGIC"
-        } else {
-            "HW_CPU_X86_VMX,CUSTOM_MAGIC"
-        };
+        let form = if allow_forbidden { "HW_CPU_X86_VMX,!CUSTOM_MAGIC" } else { "HW_CPU_X86_VMX,CUSTOM_MAGIC" };
         return Err(format!(
             "Invalid query string parameters: Expected 'required' parameter value of the \
              form: {form}. Got an empty trait in: {value}"
@@ -177,15 +140,8 @@ fn parse_required_value(
              form: HW_CPU_X86_VMX,CUSTOM_MAGIC. Got: {value}"
         ));
     }
-    let required = all
-        .iter()
-        .filter(|t| !t.starts_with('!'))
-        .map(|t| BTreeSet::from([t.to_string()]))
-        .collect();
-    Ok(TraitFilter {
-        required,
-        forbidden,
-    })
+    let required = all.iter().filter(|t| !t.starts_with('!')).map(|t| BTreeSet::from([t.to_string()])).collect();
+    Ok(TraitFilter { required, forbidden })
 }
 
 /// Parse every `member_of` value of one group (`suffix` names the group in
@@ -197,9 +153,7 @@ pub fn parse_member_of(
     allow_forbidden: bool,
 ) -> Result<AggregateFilter, String> {
     if !allow_multiple && values.len() > 1 {
-        return Err(format!(
-            "Multiple member_of{suffix} parameters are not supported"
-        ));
+        return Err(format!("Multiple member_of{suffix} parameters are not supported"));
     }
     let mut filter = AggregateFilter::default();
     for value in values {
@@ -271,9 +225,7 @@ pub fn is_uuid_like(value: &str) -> bool {
 
 /// Normalise anything `is_uuid_like` accepts to the dashed lower-case form.
 pub fn normalize_uuid(value: &str) -> Option<String> {
-    uuid_hex(value)
-        .and_then(|hex| Uuid::parse_str(&hex).ok())
-        .map(|u| u.hyphenated().to_string())
+    uuid_hex(value).and_then(|hex| Uuid::parse_str(&hex).ok()).map(|u| u.hyphenated().to_string())
 }
 
 fn uuid_hex(value: &str) -> Option<String> {
@@ -303,32 +255,19 @@ mod tests {
 
     #[test]
     fn resources_errors_use_upstream_wording() {
-        assert!(
-            parse_resources(" ")
-                .unwrap_err()
-                .ends_with("Got: empty string.")
-        );
+        assert!(parse_resources(" ").unwrap_err().ends_with("Got: empty string."));
         assert!(parse_resources("VCPU").unwrap_err().ends_with("Got: VCPU."));
         assert_eq!(
             parse_resources("VCPU:fred").unwrap_err(),
             "Requested resource VCPU expected positive integer amount. Got: fred."
         );
-        assert_eq!(
-            parse_resources("VCPU:-2").unwrap_err(),
-            "Requested resource VCPU requires amount >= 1. Got: -2."
-        );
+        assert_eq!(parse_resources("VCPU:-2").unwrap_err(), "Requested resource VCPU requires amount >= 1. Got: -2.");
     }
 
     #[test]
     fn required_traits_with_forbidden_and_any_of() {
         let f = parse_required(&["A,!B", "in:C,D"], true, true).unwrap();
-        assert_eq!(
-            f.required,
-            vec![
-                BTreeSet::from(["A".to_string()]),
-                BTreeSet::from(["C".into(), "D".into()])
-            ]
-        );
+        assert_eq!(f.required, vec![BTreeSet::from(["A".to_string()]), BTreeSet::from(["C".into(), "D".into()])]);
         assert_eq!(f.forbidden, BTreeSet::from(["B".to_string()]));
     }
 
@@ -337,32 +276,21 @@ mod tests {
         let f = parse_required(&["A", "B"], true, false).unwrap();
         assert_eq!(f.required, vec![BTreeSet::from(["B".to_string()])]);
         assert!(
-            parse_required(&["in:A,B"], true, false)
-                .unwrap_err()
-                .contains("only supported since microversion 1.39")
+            parse_required(&["in:A,B"], true, false).unwrap_err().contains("only supported since microversion 1.39")
         );
     }
 
     #[test]
     fn forbidden_traits_need_permission() {
         let err = parse_required(&["!A"], false, false).unwrap_err();
-        assert!(
-            err.contains("form: HW_CPU_X86_VMX,CUSTOM_MAGIC. Got: !A"),
-            "{err}"
-        );
+        assert!(err.contains("form: HW_CPU_X86_VMX,CUSTOM_MAGIC. Got: !A"), "{err}");
         let err = parse_required(&["A,,B"], true, false).unwrap_err();
         assert!(err.contains("Got an empty trait in: A,,B"), "{err}");
     }
 
     #[test]
     fn member_of_forms() {
-        let f = parse_member_of(
-            &[A, &format!("in:{A},{B}"), &format!("!{B}")],
-            "",
-            true,
-            true,
-        )
-        .unwrap();
+        let f = parse_member_of(&[A, &format!("in:{A},{B}"), &format!("!{B}")], "", true, true).unwrap();
         assert_eq!(f.required.len(), 2);
         assert_eq!(f.forbidden, BTreeSet::from([B.to_string()]));
         assert!(
@@ -380,11 +308,7 @@ mod tests {
                 .unwrap_err()
                 .starts_with("Multiple values for 'member_of'")
         );
-        assert!(
-            parse_member_of(&["nope"], "", true, true)
-                .unwrap_err()
-                .ends_with("valid UUID(s). Got: nope")
-        );
+        assert!(parse_member_of(&["nope"], "", true, true).unwrap_err().ends_with("valid UUID(s). Got: nope"));
     }
 
     #[test]
@@ -394,9 +318,6 @@ mod tests {
         assert!(is_uuid_like(&A.replace('-', "")));
         assert!(!is_uuid_like("not-a-uuid"));
         assert!(!is_uuid_like(""));
-        assert_eq!(
-            normalize_uuid(&A.replace('-', "").to_uppercase()).as_deref(),
-            Some(A)
-        );
+        assert_eq!(normalize_uuid(&A.replace('-', "").to_uppercase()).as_deref(), Some(A));
     }
 }

@@ -59,17 +59,11 @@ pub struct RequestError {
 }
 
 fn bad(message: impl Into<String>) -> RequestError {
-    RequestError {
-        message: message.into(),
-        code: ErrorCode::Default,
-    }
+    RequestError { message: message.into(), code: ErrorCode::Default }
 }
 
 fn bad_with(code: ErrorCode, message: impl Into<String>) -> RequestError {
-    RequestError {
-        message: message.into(),
-        code,
-    }
+    RequestError { message: message.into(), code }
 }
 
 /// Python's repr of a list of strings.
@@ -87,24 +81,16 @@ fn group_key(key: &str, verbose_suffix: bool) -> Option<(&'static str, &str)> {
         let valid = if suffix.is_empty() {
             true
         } else if verbose_suffix {
-            suffix.len() <= 64
-                && suffix
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            suffix.len() <= 64 && suffix.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
         } else {
-            suffix.starts_with(|c: char| ('1'..='9').contains(&c))
-                && suffix.bytes().all(|b| b.is_ascii_digit())
+            suffix.starts_with(|c: char| ('1'..='9').contains(&c)) && suffix.bytes().all(|b| b.is_ascii_digit())
         };
         valid.then_some((*prefix, suffix))
     })
 }
 
 fn values<'a>(query: &'a [(String, String)], key: &str) -> Vec<&'a str> {
-    query
-        .iter()
-        .filter(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
-        .collect()
+    query.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str()).collect()
 }
 
 fn parse_wide(query: &[(String, String)]) -> Result<RequestWide, RequestError> {
@@ -133,11 +119,7 @@ fn parse_wide(query: &[(String, String)]) -> Result<RequestWide, RequestError> {
                 ErrorCode::QueryBadValue,
                 format!(
                     "Conflicting required and forbidden traits found in root_required: {}",
-                    conflicts
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    conflicts.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
                 ),
             ));
         }
@@ -157,10 +139,7 @@ fn parse_wide(query: &[(String, String)]) -> Result<RequestWide, RequestError> {
     Ok(wide)
 }
 
-fn parse_groups(
-    query: &[(String, String)],
-    v: Microversion,
-) -> Result<Vec<RequestGroup>, RequestError> {
+fn parse_groups(query: &[(String, String)], v: Microversion) -> Result<Vec<RequestGroup>, RequestError> {
     let mut groups: Vec<RequestGroup> = Vec::new();
     for (key, value) in query {
         let Some((prefix, suffix)) = group_key(key, v.at_least(33)) else {
@@ -169,10 +148,7 @@ fn parse_groups(
         let index = match groups.iter().position(|g| g.suffix == suffix) {
             Some(i) => i,
             None => {
-                groups.push(RequestGroup {
-                    suffix: suffix.to_string(),
-                    ..Default::default()
-                });
+                groups.push(RequestGroup { suffix: suffix.to_string(), ..Default::default() });
                 groups.len() - 1
             }
         };
@@ -181,17 +157,11 @@ fn parse_groups(
             "resources" => group.resources = query::parse_resources(value).map_err(bad)?,
             "required" => {
                 group.traits =
-                    query::parse_required(&values(query, key), v.at_least(22), v.at_least(39))
-                        .map_err(bad)?;
+                    query::parse_required(&values(query, key), v.at_least(22), v.at_least(39)).map_err(bad)?;
             }
             "member_of" => {
-                group.member_of = query::parse_member_of(
-                    &values(query, key),
-                    suffix,
-                    v.at_least(24),
-                    v.at_least(32),
-                )
-                .map_err(bad)?;
+                group.member_of =
+                    query::parse_member_of(&values(query, key), suffix, v.at_least(24), v.at_least(32)).map_err(bad)?;
             }
             _ => group.in_tree = Some(query::parse_in_tree(value).map_err(bad)?),
         }
@@ -200,11 +170,7 @@ fn parse_groups(
 }
 
 fn check_same_subtree(groups: &[RequestGroup], wide: &RequestWide) -> Result<(), RequestError> {
-    let resourceless: Vec<&String> = groups
-        .iter()
-        .filter(|g| g.resources.is_empty())
-        .map(|g| &g.suffix)
-        .collect();
+    let resourceless: Vec<&String> = groups.iter().filter(|g| g.resources.is_empty()).map(|g| &g.suffix).collect();
     if resourceless.len() == groups.len() {
         return Err(bad_with(
             ErrorCode::QueryMissingValue,
@@ -212,10 +178,7 @@ fn check_same_subtree(groups: &[RequestGroup], wide: &RequestWide) -> Result<(),
         ));
     }
     let subtree: BTreeSet<&String> = wide.same_subtrees.iter().flatten().collect();
-    let loose: Vec<&String> = resourceless
-        .into_iter()
-        .filter(|s| !subtree.contains(s))
-        .collect();
+    let loose: Vec<&String> = resourceless.into_iter().filter(|s| !subtree.contains(s)).collect();
     if !loose.is_empty() {
         return Err(bad_with(
             ErrorCode::QueryBadValue,
@@ -226,10 +189,7 @@ fn check_same_subtree(groups: &[RequestGroup], wide: &RequestWide) -> Result<(),
             ),
         ));
     }
-    let unknown: Vec<&String> = subtree
-        .into_iter()
-        .filter(|s| !groups.iter().any(|g| &g.suffix == *s))
-        .collect();
+    let unknown: Vec<&String> = subtree.into_iter().filter(|s| !groups.iter().any(|g| &g.suffix == *s)).collect();
     if !unknown.is_empty() {
         return Err(bad_with(
             ErrorCode::QueryBadValue,
@@ -272,9 +232,7 @@ fn check_orphans(groups: &[RequestGroup]) -> Result<(), RequestError> {
         return Err(bad("All request groups must specify resources."));
     }
     if groups.is_empty() {
-        return Err(bad(
-            "At least one request group (`resources` or `resources{$S}`) is required.",
-        ));
+        return Err(bad("At least one request group (`resources` or `resources{$S}`) is required."));
     }
     Ok(())
 }
@@ -283,17 +241,9 @@ fn check_forbidden(groups: &[RequestGroup]) -> Result<(), RequestError> {
     let mut conflicts: Vec<String> = groups
         .iter()
         .flat_map(|g| {
-            g.traits
-                .required
-                .iter()
-                .filter(|any| any.iter().all(|t| g.traits.forbidden.contains(t)))
-                .map(move |any| {
-                    format!(
-                        "required{}: ({})",
-                        g.suffix,
-                        any.iter().cloned().collect::<Vec<_>>().join(", ")
-                    )
-                })
+            g.traits.required.iter().filter(|any| any.iter().all(|t| g.traits.forbidden.contains(t))).map(move |any| {
+                format!("required{}: ({})", g.suffix, any.iter().cloned().collect::<Vec<_>>().join(", "))
+            })
         })
         .collect();
     if conflicts.is_empty() {
@@ -307,10 +257,7 @@ fn check_forbidden(groups: &[RequestGroup]) -> Result<(), RequestError> {
 }
 
 /// Parse a candidates query (already checked against the version's schema).
-pub fn parse(
-    query: &[(String, String)],
-    v: Microversion,
-) -> Result<CandidateRequest, RequestError> {
+pub fn parse(query: &[(String, String)], v: Microversion) -> Result<CandidateRequest, RequestError> {
     let wide = parse_wide(query)?;
     let groups = parse_groups(query, v)?;
     if v.at_least(36) {
@@ -322,10 +269,8 @@ pub fn parse(
         check_forbidden(&groups)?;
     }
     if wide.group_policy.is_none() && groups.iter().filter(|g| g.use_same_provider()).count() > 1 {
-        return Err(bad(
-            "The \"group_policy\" parameter is required when specifying more than one \"resources{N}\" \
-             parameter.",
-        ));
+        return Err(bad("The \"group_policy\" parameter is required when specifying more than one \"resources{N}\" \
+             parameter."));
     }
     Ok(CandidateRequest { groups, wide })
 }
@@ -335,10 +280,7 @@ mod tests {
     use super::*;
 
     fn q(text: &str) -> Vec<(String, String)> {
-        text.split('&')
-            .filter_map(|kv| kv.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        text.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     fn v(minor: u16) -> Microversion {
@@ -358,58 +300,31 @@ mod tests {
     #[test]
     fn string_suffixes_need_1_33() {
         assert_eq!(
-            parse(&q("resources_COMPUTE=VCPU:1"), v(32))
-                .unwrap_err()
-                .message,
+            parse(&q("resources_COMPUTE=VCPU:1"), v(32)).unwrap_err().message,
             "At least one request group (`resources` or `resources{$S}`) is required."
         );
-        assert_eq!(
-            parse(&q("resources_COMPUTE=VCPU:1"), v(33)).unwrap().groups[0].suffix,
-            "_COMPUTE"
-        );
+        assert_eq!(parse(&q("resources_COMPUTE=VCPU:1"), v(33)).unwrap().groups[0].suffix, "_COMPUTE");
     }
 
     #[test]
     fn several_granular_groups_need_a_policy() {
         let e = parse(&q("resources1=VCPU:1&resources2=VCPU:1"), v(25)).unwrap_err();
-        assert!(
-            e.message
-                .starts_with("The \"group_policy\" parameter is required")
-        );
+        assert!(e.message.starts_with("The \"group_policy\" parameter is required"));
     }
 
     #[test]
     fn orphans_and_forbidden_conflicts() {
-        let e = parse(
-            &q("resources=VCPU:1&required1=CUSTOM_A&required=CUSTOM_B"),
-            v(25),
-        )
-        .unwrap_err();
-        assert!(
-            e.message.ends_with("orphaned traits keys: required1"),
-            "{}",
-            e.message
-        );
+        let e = parse(&q("resources=VCPU:1&required1=CUSTOM_A&required=CUSTOM_B"), v(25)).unwrap_err();
+        assert!(e.message.ends_with("orphaned traits keys: required1"), "{}", e.message);
         let e = parse(&q("resources=VCPU:1&required=CUSTOM_A,!CUSTOM_A"), v(25)).unwrap_err();
-        assert!(
-            e.message.ends_with("traits keys: required: (CUSTOM_A)"),
-            "{}",
-            e.message
-        );
+        assert!(e.message.ends_with("traits keys: required: (CUSTOM_A)"), "{}", e.message);
     }
 
     #[test]
     fn same_subtree_rules_from_1_36() {
-        let ok = parse(
-            &q("resources1=VCPU:1&required2=CUSTOM_A&same_subtree=1,2&group_policy=none"),
-            v(36),
-        );
+        let ok = parse(&q("resources1=VCPU:1&required2=CUSTOM_A&same_subtree=1,2&group_policy=none"), v(36));
         assert!(ok.is_ok(), "{ok:?}");
-        let e = parse(
-            &q("resources1=VCPU:1&required2=CUSTOM_A&group_policy=none"),
-            v(36),
-        )
-        .unwrap_err();
+        let e = parse(&q("resources1=VCPU:1&required2=CUSTOM_A&group_policy=none"), v(36)).unwrap_err();
         assert_eq!(e.code, ErrorCode::QueryBadValue);
         assert!(e.message.contains("bad group(s) - ['2']."), "{}", e.message);
         let e = parse(&q("required2=CUSTOM_A&same_subtree=2"), v(36)).unwrap_err();
@@ -420,31 +335,17 @@ mod tests {
 
     #[test]
     fn root_required_once_and_without_conflicts() {
-        let e = parse(
-            &q("resources=VCPU:1&root_required=A&root_required=B"),
-            v(35),
-        )
-        .unwrap_err();
+        let e = parse(&q("resources=VCPU:1&root_required=A&root_required=B"), v(35)).unwrap_err();
         assert_eq!(e.code, ErrorCode::QueryDuplicateKey);
         let e = parse(&q("resources=VCPU:1&root_required=A,!A"), v(35)).unwrap_err();
-        assert_eq!(
-            e.message,
-            "Conflicting required and forbidden traits found in root_required: A"
-        );
+        assert_eq!(e.message, "Conflicting required and forbidden traits found in root_required: A");
         let r = parse(&q("resources=VCPU:1&root_required=A,!B"), v(35)).unwrap();
         assert_eq!(r.wide.root_forbidden, BTreeSet::from(["B".to_string()]));
     }
 
     #[test]
     fn forbidden_member_of_needs_1_32() {
-        let e = parse(
-            &q("resources=VCPU:1&member_of=!in:282d469e-29e2-4a8a-8f2e-31b3202b696a"),
-            v(31),
-        )
-        .unwrap_err();
-        assert_eq!(
-            e.message,
-            "Forbidden member_of parameters are not supported in the specified microversion"
-        );
+        let e = parse(&q("resources=VCPU:1&member_of=!in:282d469e-29e2-4a8a-8f2e-31b3202b696a"), v(31)).unwrap_err();
+        assert_eq!(e.message, "Forbidden member_of parameters are not supported in the specified microversion");
     }
 }

@@ -22,10 +22,7 @@ pub fn resource_classes() -> &'static [&'static str] {
 
 /// The id upstream Placement gives a standard resource class.
 pub fn resource_class_id(name: &str) -> Option<i32> {
-    resource_classes()
-        .iter()
-        .position(|rc| *rc == name)
-        .and_then(|i| i32::try_from(i).ok())
+    resource_classes().iter().position(|rc| *rc == name).and_then(|i| i32::try_from(i).ok())
 }
 
 /// Standard trait names, sorted.
@@ -36,8 +33,7 @@ pub fn traits() -> &'static [&'static str] {
 
 pub fn is_standard_trait(name: &str) -> bool {
     static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
-    SET.get_or_init(|| traits().iter().copied().collect())
-        .contains(name)
+    SET.get_or_init(|| traits().iter().copied().collect()).contains(name)
 }
 
 fn lines(text: &'static str) -> impl Iterator<Item = &'static str> {

@@ -70,10 +70,7 @@ fn parse_atom(word: &str) -> Check {
     match kind {
         "rule" => Check::Rule(matched.to_string()),
         "role" => Check::Role(matched.to_ascii_lowercase()),
-        _ => Check::Generic {
-            kind: unquote(kind),
-            matched: unquote(matched),
-        },
+        _ => Check::Generic { kind: unquote(kind), matched: unquote(matched) },
     }
 }
 
@@ -107,11 +104,7 @@ impl Parser {
             self.pos += 1;
             parts.push(self.and_expr()?);
         }
-        Some(if parts.len() == 1 {
-            parts.remove(0)
-        } else {
-            Check::Or(parts)
-        })
+        Some(if parts.len() == 1 { parts.remove(0) } else { Check::Or(parts) })
     }
 
     fn and_expr(&mut self) -> Option<Check> {
@@ -120,11 +113,7 @@ impl Parser {
             self.pos += 1;
             parts.push(self.unary()?);
         }
-        Some(if parts.len() == 1 {
-            parts.remove(0)
-        } else {
-            Check::And(parts)
-        })
+        Some(if parts.len() == 1 { parts.remove(0) } else { Check::And(parts) })
     }
 
     fn unary(&mut self) -> Option<Check> {
@@ -153,10 +142,7 @@ mod tests {
             parse("role:a or role:b and not role:c"),
             Check::Or(vec![
                 Check::Role("a".into()),
-                Check::And(vec![
-                    Check::Role("b".into()),
-                    Check::Not(Box::new(Check::Role("c".into())))
-                ]),
+                Check::And(vec![Check::Role("b".into()), Check::Not(Box::new(Check::Role("c".into())))]),
             ])
         );
     }
@@ -165,10 +151,7 @@ mod tests {
     fn parentheses_and_special_checks() {
         assert_eq!(
             parse("(role:a or @) and rule:x"),
-            Check::And(vec![
-                Check::Or(vec![Check::Role("a".into()), Check::Always]),
-                Check::Rule("x".into())
-            ])
+            Check::And(vec![Check::Or(vec![Check::Role("a".into()), Check::Always]), Check::Rule("x".into())])
         );
         assert_eq!(parse(""), Check::Always);
         assert_eq!(parse("!"), Check::Never);
@@ -180,10 +163,7 @@ mod tests {
     fn generic_checks_keep_their_template() {
         assert_eq!(
             parse("project_id:%(project_id)s"),
-            Check::Generic {
-                kind: "project_id".into(),
-                matched: "%(project_id)s".into()
-            }
+            Check::Generic { kind: "project_id".into(), matched: "%(project_id)s".into() }
         );
         assert_eq!(parse("role:Admin"), Check::Role("admin".into()));
     }

@@ -70,8 +70,8 @@ pub struct Policy {
 
 impl Policy {
     pub async fn load(config: &PolicyConfig) -> Result<Policy, PolicyError> {
-        let defaults: BTreeMap<String, RuleDefault> = serde_yaml::from_str(DEFAULTS)
-            .map_err(|e| PolicyError::Parse("defaults".into(), e.to_string()))?;
+        let defaults: BTreeMap<String, RuleDefault> =
+            serde_yaml::from_str(DEFAULTS).map_err(|e| PolicyError::Parse("defaults".into(), e.to_string()))?;
         let overrides = match &config.policy_file {
             Some(path) if path.exists() => read_overrides(path)?,
             _ => BTreeMap::new(),
@@ -91,43 +91,22 @@ impl Policy {
         for (name, check) in overrides {
             checks.insert(name, check);
         }
-        let model = DefaultModel::from_str(MODEL)
-            .await
-            .map_err(|e| PolicyError::Engine(e.to_string()))?;
-        let mut enforcer = Enforcer::new(model, MemoryAdapter::default())
-            .await
-            .map_err(|e| PolicyError::Engine(e.to_string()))?;
-        let lines: Vec<Vec<String>> = checks
-            .keys()
-            .map(|name| vec![name.clone(), translate::rule_expression(name, &checks)])
-            .collect();
-        enforcer
-            .add_policies(lines)
-            .await
-            .map_err(|e| PolicyError::Engine(e.to_string()))?;
-        Ok(Policy {
-            enforcer,
-            scope_types,
-            enforce_scope: config.enforce_scope,
-        })
+        let model = DefaultModel::from_str(MODEL).await.map_err(|e| PolicyError::Engine(e.to_string()))?;
+        let mut enforcer =
+            Enforcer::new(model, MemoryAdapter::default()).await.map_err(|e| PolicyError::Engine(e.to_string()))?;
+        let lines: Vec<Vec<String>> =
+            checks.keys().map(|name| vec![name.clone(), translate::rule_expression(name, &checks)]).collect();
+        enforcer.add_policies(lines).await.map_err(|e| PolicyError::Engine(e.to_string()))?;
+        Ok(Policy { enforcer, scope_types, enforce_scope: config.enforce_scope })
     }
 
     /// Check `rule` for these credentials on `target`.
-    pub fn authorize(
-        &self,
-        rule: &str,
-        creds: &Credentials,
-        target: &Target,
-    ) -> Result<(), Denied> {
+    pub fn authorize(&self, rule: &str, creds: &Credentials, target: &Target) -> Result<(), Denied> {
         let denied = || Denied(rule.to_string());
         if self.enforce_scope
             && let Some(scopes) = self.scope_types.get(rule)
         {
-            let scope = if creds.system_scope.is_some() {
-                "system"
-            } else {
-                "project"
-            };
+            let scope = if creds.system_scope.is_some() { "system" } else { "project" };
             if !scopes.iter().any(|s| s == scope) {
                 return Err(denied());
             }
@@ -169,8 +148,7 @@ impl From<&Credentials> for Subject {
 
 fn read_overrides(path: &std::path::Path) -> Result<BTreeMap<String, String>, PolicyError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| PolicyError::Read(shown.clone(), e.to_string()))?;
+    let text = std::fs::read_to_string(path).map_err(|e| PolicyError::Read(shown.clone(), e.to_string()))?;
     if text.trim().is_empty() {
         return Ok(BTreeMap::new());
     }
@@ -199,40 +177,20 @@ mod tests {
             std::fs::write(&path, text).unwrap();
             path
         });
-        Policy::load(&PolicyConfig {
-            policy_file: path,
-            enforce_scope: true,
-            enforce_new_defaults: new_defaults,
-        })
-        .await
-        .unwrap()
+        Policy::load(&PolicyConfig { policy_file: path, enforce_scope: true, enforce_new_defaults: new_defaults })
+            .await
+            .unwrap()
     }
 
     #[tokio::test]
     async fn legacy_defaults_admit_admin_and_service_only() {
         let p = policy(None, false).await;
         let none = Target::new();
+        assert!(p.authorize("placement:resource_providers:list", &creds(&["admin"], Some("p"), false), &none).is_ok());
         assert!(
-            p.authorize(
-                "placement:resource_providers:list",
-                &creds(&["admin"], Some("p"), false),
-                &none
-            )
-            .is_ok()
+            p.authorize("placement:resource_providers:list", &creds(&["service"], Some("p"), false), &none).is_ok()
         );
-        assert!(
-            p.authorize(
-                "placement:resource_providers:list",
-                &creds(&["service"], Some("p"), false),
-                &none
-            )
-            .is_ok()
-        );
-        let err = p.authorize(
-            "placement:resource_providers:list",
-            &creds(&["member"], Some("p"), false),
-            &none,
-        );
+        let err = p.authorize("placement:resource_providers:list", &creds(&["member"], Some("p"), false), &none);
         assert_eq!(
             err.unwrap_err().to_string(),
             "Policy does not allow placement:resource_providers:list to be performed."
@@ -242,60 +200,21 @@ mod tests {
     #[tokio::test]
     async fn system_scope_is_refused_by_project_scoped_rules() {
         let p = policy(None, false).await;
-        assert!(
-            p.authorize(
-                "placement:traits:list",
-                &creds(&["admin"], None, true),
-                &Target::new()
-            )
-            .is_err()
-        );
+        assert!(p.authorize("placement:traits:list", &creds(&["admin"], None, true), &Target::new()).is_err());
     }
 
     #[tokio::test]
     async fn project_reader_may_read_own_usages() {
         let p = policy(None, true).await;
         let target = Target::from([("project_id".to_string(), "p1".to_string())]);
-        assert!(
-            p.authorize(
-                "placement:usages",
-                &creds(&["reader"], Some("p1"), false),
-                &target
-            )
-            .is_ok()
-        );
-        assert!(
-            p.authorize(
-                "placement:usages",
-                &creds(&["reader"], Some("p2"), false),
-                &target
-            )
-            .is_err()
-        );
+        assert!(p.authorize("placement:usages", &creds(&["reader"], Some("p1"), false), &target).is_ok());
+        assert!(p.authorize("placement:usages", &creds(&["reader"], Some("p2"), false), &target).is_err());
     }
 
     #[tokio::test]
     async fn overrides_replace_defaults() {
-        let p = policy(
-            Some("placement:traits:list: '@'\nadmin_api: 'role:admin'\n"),
-            false,
-        )
-        .await;
-        assert!(
-            p.authorize(
-                "placement:traits:list",
-                &creds(&[], Some("p"), false),
-                &Target::new()
-            )
-            .is_ok()
-        );
-        assert!(
-            p.authorize(
-                "placement:traits:show",
-                &creds(&[], Some("p"), false),
-                &Target::new()
-            )
-            .is_err()
-        );
+        let p = policy(Some("placement:traits:list: '@'\nadmin_api: 'role:admin'\n"), false).await;
+        assert!(p.authorize("placement:traits:list", &creds(&[], Some("p"), false), &Target::new()).is_ok());
+        assert!(p.authorize("placement:traits:show", &creds(&[], Some("p"), false), &Target::new()).is_err());
     }
 }

@@ -34,10 +34,7 @@ fn expression(check: &Check, checks: &HashMap<String, String>, depth: usize) -> 
 }
 
 fn join(parts: &[Check], op: &str, checks: &HashMap<String, String>, depth: usize) -> String {
-    let inner: Vec<String> = parts
-        .iter()
-        .map(|p| format!("({})", expression(p, checks, depth)))
-        .collect();
+    let inner: Vec<String> = parts.iter().map(|p| format!("({})", expression(p, checks, depth))).collect();
     inner.join(op)
 }
 
@@ -46,10 +43,7 @@ fn join(parts: &[Check], op: &str, checks: &HashMap<String, String>, depth: usiz
 /// compared as text; otherwise the credential of that name is.
 fn generic(kind: &str, matched: &str) -> String {
     let (template, keys) = template(matched);
-    let mut conds: Vec<String> = keys
-        .iter()
-        .map(|k| format!("{} in r.obj", literal(k)))
-        .collect();
+    let mut conds: Vec<String> = keys.iter().map(|k| format!("{} in r.obj", literal(k))).collect();
     let literal_kind = match kind {
         "True" | "False" => Some(kind.to_string()),
         k if k.parse::<f64>().is_ok() => Some(k.to_string()),
@@ -58,11 +52,7 @@ fn generic(kind: &str, matched: &str) -> String {
     conds.push(match literal_kind {
         Some(value) => format!("{template} == {}", literal(&value)),
         None if kind == "roles" => format!("r.sub.roles.contains({template})"),
-        None => format!(
-            "({} in r.sub) && r.sub[{}] == {template}",
-            literal(kind),
-            literal(kind)
-        ),
+        None => format!("({} in r.sub) && r.sub[{}] == {template}", literal(kind), literal(kind)),
     });
     conds.join(" && ")
 }
@@ -101,10 +91,7 @@ mod tests {
     use super::*;
 
     fn rules(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]

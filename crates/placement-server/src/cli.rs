@@ -22,24 +22,14 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Cli, String> {
             Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
             _ => (arg.clone(), None),
         };
-        let mut value = |name: &str| {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or(format!("{name} needs a value"))
-        };
+        let mut value = |name: &str| inline.clone().or_else(|| args.next()).ok_or(format!("{name} needs a value"));
         match flag.as_str() {
-            "--config-file" => cli
-                .config_files
-                .push(PathBuf::from(value("--config-file")?)),
+            "--config-file" => cli.config_files.push(PathBuf::from(value("--config-file")?)),
             "--config-dir" => cli.config_dirs.push(PathBuf::from(value("--config-dir")?)),
             "--host" | "--bind-host" => cli.host = Some(value("--host")?),
             "--port" | "--bind-port" => {
                 let v = value("--port")?;
-                cli.port = Some(
-                    v.parse()
-                        .map_err(|_| format!("--port: {v:?} is not a port number"))?,
-                );
+                cli.port = Some(v.parse().map_err(|_| format!("--port: {v:?} is not a port number"))?);
             }
             "-h" | "--help" => cli.help = true,
             "--version" => cli.version = true,
@@ -97,14 +87,8 @@ mod tests {
 
     #[test]
     fn options_and_positionals() {
-        let cli = parse(args(
-            "--config-file a.conf --config-file=b.conf --host 0.0.0.0 --port 9000 db sync",
-        ))
-        .unwrap();
-        assert_eq!(
-            cli.config_files,
-            vec![PathBuf::from("a.conf"), PathBuf::from("b.conf")]
-        );
+        let cli = parse(args("--config-file a.conf --config-file=b.conf --host 0.0.0.0 --port 9000 db sync")).unwrap();
+        assert_eq!(cli.config_files, vec![PathBuf::from("a.conf"), PathBuf::from("b.conf")]);
         assert_eq!(cli.host.as_deref(), Some("0.0.0.0"));
         assert_eq!(cli.port, Some(9000));
         assert_eq!(cli.args, vec!["db", "sync"]);
@@ -115,14 +99,8 @@ mod tests {
     #[test]
     fn environment_directory_is_the_fallback() {
         let cli = Cli::default();
-        assert_eq!(
-            config_files(&cli, Some("/x")),
-            vec![PathBuf::from("/x/placement.conf")]
-        );
+        assert_eq!(config_files(&cli, Some("/x")), vec![PathBuf::from("/x/placement.conf")]);
         let named = parse(args("--config-file a.conf")).unwrap();
-        assert_eq!(
-            config_files(&named, Some("/x")),
-            vec![PathBuf::from("a.conf")]
-        );
+        assert_eq!(config_files(&named, Some("/x")), vec![PathBuf::from("a.conf")]);
     }
 }

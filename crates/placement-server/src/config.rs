@@ -81,9 +81,7 @@ impl Default for Config {
         let missing_id = "00000000-0000-0000-0000-000000000000".to_string();
         Config {
             debug: false,
-            api: ApiOptions {
-                auth_strategy: "keystone".into(),
-            },
+            api: ApiOptions { auth_strategy: "keystone".into() },
             database: DatabaseOptions {
                 connection: None,
                 sync_on_startup: false,
@@ -138,19 +136,11 @@ pub enum ConfigError {
     #[error(transparent)]
     Syntax(#[from] ini::IniError),
     #[error("invalid value for option [{group}] {option}: {message}")]
-    Value {
-        group: String,
-        option: String,
-        message: String,
-    },
+    Value { group: String, option: String, message: String },
 }
 
 fn invalid(group: &str, option: &str, message: String) -> ConfigError {
-    ConfigError::Value {
-        group: group.to_string(),
-        option: option.to_string(),
-        message,
-    }
+    ConfigError::Value { group: group.to_string(), option: option.to_string(), message }
 }
 
 fn parse_bool(group: &str, option: &str, v: &str) -> Result<bool, ConfigError> {
@@ -162,28 +152,18 @@ fn parse_bool(group: &str, option: &str, v: &str) -> Result<bool, ConfigError> {
 }
 
 fn parse_int<T: std::str::FromStr>(group: &str, option: &str, v: &str) -> Result<T, ConfigError> {
-    v.trim()
-        .parse()
-        .map_err(|_| invalid(group, option, format!("{v:?} is not a valid integer")))
+    v.trim().parse().map_err(|_| invalid(group, option, format!("{v:?} is not a valid integer")))
 }
 
 fn parse_list(v: &str) -> Vec<String> {
-    v.split([',', '\n'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
+    v.split([',', '\n']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
 }
 
 fn choice(group: &str, option: &str, v: &str, allowed: &[&str]) -> Result<String, ConfigError> {
     if allowed.contains(&v) {
         Ok(v.to_string())
     } else {
-        Err(invalid(
-            group,
-            option,
-            format!("{v:?} is not one of {}", allowed.join(", ")),
-        ))
+        Err(invalid(group, option, format!("{v:?} is not one of {}", allowed.join(", "))))
     }
 }
 
@@ -193,8 +173,7 @@ impl Config {
         let mut config = Config::default();
         for path in files {
             let shown = path.display().to_string();
-            let text =
-                std::fs::read_to_string(path).map_err(|e| ConfigError::Read(shown.clone(), e))?;
+            let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read(shown.clone(), e))?;
             for (section, key, value) in ini::parse(&shown, &text)?.entries {
                 config.set(&section, &key, &value)?;
             }
@@ -202,8 +181,7 @@ impl Config {
                 config.config_dirs.push(dir.to_path_buf());
             }
         }
-        let mut overrides: Vec<(&String, &String)> =
-            env.iter().filter(|(k, _)| k.starts_with("OS_")).collect();
+        let mut overrides: Vec<(&String, &String)> = env.iter().filter(|(k, _)| k.starts_with("OS_")).collect();
         overrides.sort();
         for (key, value) in overrides {
             if let Some((group, option)) = key["OS_".len()..].split_once("__") {
@@ -223,9 +201,7 @@ impl Config {
             ("api", "auth_strategy") => {
                 self.api.auth_strategy = choice(group, option, value, &["keystone", "noauth2"])?;
             }
-            ("placement_database", "connection") => {
-                self.database.connection = Some(value.to_string())
-            }
+            ("placement_database", "connection") => self.database.connection = Some(value.to_string()),
             ("placement_database", "sync_on_startup") => {
                 self.database.sync_on_startup = parse_bool(group, option, value)?;
             }
@@ -236,16 +212,12 @@ impl Config {
                 self.database.max_overflow = Some(parse_int(group, option, value)?);
             }
             ("oslo_policy", "policy_file") => self.policy.policy_file = value.to_string(),
-            ("oslo_policy", "enforce_scope") => {
-                self.policy.enforce_scope = parse_bool(group, option, value)?
-            }
+            ("oslo_policy", "enforce_scope") => self.policy.enforce_scope = parse_bool(group, option, value)?,
             ("oslo_policy", "enforce_new_defaults") => {
                 self.policy.enforce_new_defaults = parse_bool(group, option, value)?;
             }
             ("cors", "allowed_origin") => self.cors.allowed_origin = parse_list(value),
-            ("cors", "allow_credentials") => {
-                self.cors.allow_credentials = parse_bool(group, option, value)?
-            }
+            ("cors", "allow_credentials") => self.cors.allow_credentials = parse_bool(group, option, value)?,
             ("cors", "expose_headers") => self.cors.expose_headers = parse_list(value),
             ("cors", "max_age") => self.cors.max_age = parse_int(group, option, value)?,
             ("cors", "allow_methods") => self.cors.allow_methods = parse_list(value),
@@ -280,11 +252,7 @@ impl Config {
         if path.is_absolute() {
             return path.exists().then(|| path.to_path_buf());
         }
-        self.config_dirs
-            .iter()
-            .map(|d| d.join(path))
-            .chain(std::iter::once(path.to_path_buf()))
-            .find(|p| p.exists())
+        self.config_dirs.iter().map(|d| d.join(path)).chain(std::iter::once(path.to_path_buf())).find(|p| p.exists())
     }
 }
 
@@ -293,8 +261,7 @@ mod tests {
     use super::*;
 
     fn write(name: &str, text: &str) -> PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("placement-config-{}-{name}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("placement-config-{}-{name}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("placement.conf");
         std::fs::write(&path, text).unwrap();
@@ -307,14 +274,8 @@ mod tests {
             "a",
             "[placement_database]\nconnection = sqlite:////a.db\nsync_on_startup = true\n[api]\nauth_strategy = noauth2\n[unknown]\nx = y\n",
         );
-        let b = write(
-            "b",
-            "[placement]\nmax_allocation_candidates = 1000\n[DEFAULT]\ndebug = yes\n",
-        );
-        let env = HashMap::from([(
-            "OS_PLACEMENT_DATABASE__CONNECTION".to_string(),
-            "sqlite:////env.db".to_string(),
-        )]);
+        let b = write("b", "[placement]\nmax_allocation_candidates = 1000\n[DEFAULT]\ndebug = yes\n");
+        let env = HashMap::from([("OS_PLACEMENT_DATABASE__CONNECTION".to_string(), "sqlite:////env.db".to_string())]);
         let c = Config::load(&[a, b], &env).unwrap();
         assert_eq!(c.database.connection.as_deref(), Some("sqlite:////env.db"));
         assert!(c.database.sync_on_startup && c.debug);
@@ -332,12 +293,7 @@ mod tests {
             "invalid value for option [placement] max_allocation_candidates: \"lots\" is not a valid integer"
         );
         let p = write("choice", "[api]\nauth_strategy = magic\n");
-        assert!(
-            Config::load(&[p], &HashMap::new())
-                .unwrap_err()
-                .to_string()
-                .contains("auth_strategy")
-        );
+        assert!(Config::load(&[p], &HashMap::new()).unwrap_err().to_string().contains("auth_strategy"));
     }
 
     #[test]
@@ -345,10 +301,7 @@ mod tests {
         let c = Config::default();
         assert_eq!(c.api.auth_strategy, "keystone");
         assert_eq!(c.placement.max_allocation_candidates, -1);
-        assert_eq!(
-            c.placement.allocation_candidates_generation_strategy,
-            "depth-first"
-        );
+        assert_eq!(c.placement.allocation_candidates_generation_strategy, "depth-first");
         assert!(c.policy.enforce_new_defaults && c.policy.enforce_scope);
         assert!(c.cors.allowed_origin.is_empty());
     }

@@ -20,11 +20,7 @@ pub struct IniError {
 pub fn parse(path: &str, text: &str) -> Result<IniFile, IniError> {
     let mut file = IniFile::default();
     let mut section: Option<String> = None;
-    let err = |line: usize, message: &str| IniError {
-        path: path.to_string(),
-        line,
-        message: message.to_string(),
-    };
+    let err = |line: usize, message: &str| IniError { path: path.to_string(), line, message: message.to_string() };
     for (n, raw) in text.lines().enumerate() {
         let line_no = n + 1;
         let trimmed = raw.trim();
@@ -43,29 +39,21 @@ pub fn parse(path: &str, text: &str) -> Result<IniFile, IniError> {
             }
         }
         if let Some(rest) = trimmed.strip_prefix('[') {
-            let name = rest
-                .strip_suffix(']')
-                .ok_or_else(|| err(line_no, "invalid section header"))?
-                .trim();
+            let name = rest.strip_suffix(']').ok_or_else(|| err(line_no, "invalid section header"))?.trim();
             if name.is_empty() {
                 return Err(err(line_no, "empty section name"));
             }
             section = Some(name.to_string());
             continue;
         }
-        let split = trimmed
-            .find(['=', ':'])
-            .ok_or_else(|| err(line_no, "expected 'key = value'"))?;
+        let split = trimmed.find(['=', ':']).ok_or_else(|| err(line_no, "expected 'key = value'"))?;
         let key = trimmed[..split].trim();
         let value = trimmed[split + 1..].trim();
-        let section = section
-            .clone()
-            .ok_or_else(|| err(line_no, "option outside of any section"))?;
+        let section = section.clone().ok_or_else(|| err(line_no, "option outside of any section"))?;
         if key.is_empty() {
             return Err(err(line_no, "empty option name"));
         }
-        file.entries
-            .push((section, key.to_string(), unquote(value).to_string()));
+        file.entries.push((section, key.to_string(), unquote(value).to_string()));
     }
     Ok(file)
 }
@@ -87,10 +75,7 @@ mod tests {
     fn sections_keys_comments_and_continuations() {
         let text = "# comment\n[DEFAULT]\ndebug = True\n\n[placement_database]\nconnection: sqlite:////tmp/x.db\n; other\n[cors]\nallowed_origin = a,\n  b\n";
         let f = parse("p.conf", text).unwrap();
-        assert_eq!(
-            f.entries[0],
-            ("DEFAULT".into(), "debug".into(), "True".into())
-        );
+        assert_eq!(f.entries[0], ("DEFAULT".into(), "debug".into(), "True".into()));
         assert_eq!(f.entries[1].2, "sqlite:////tmp/x.db");
         assert_eq!(f.entries[2].2, "a,\nb");
     }
@@ -99,11 +84,7 @@ mod tests {
     fn malformed_lines_name_the_file_and_line() {
         assert_eq!(
             parse("p.conf", "[a]\nnot an option\n").unwrap_err(),
-            IniError {
-                path: "p.conf".into(),
-                line: 2,
-                message: "expected 'key = value'".into()
-            }
+            IniError { path: "p.conf".into(), line: 2, message: "expected 'key = value'".into() }
         );
         assert!(parse("p.conf", "debug = 1\n").is_err());
     }

@@ -26,30 +26,25 @@ pub fn load_config(cli: &cli::Cli) -> Result<Config, String> {
 /// Log to stderr; `[DEFAULT] debug` raises the level, `RUST_LOG` overrides.
 pub fn init_logging(config: &Config) {
     let level = if config.debug { "debug" } else { "info" };
-    let filter = std::env::var("RUST_LOG")
-        .unwrap_or_else(|_| format!("{level},actix_server=warn,actix_web=warn"));
-    let _ = env_logger::Builder::new()
-        .parse_filters(&filter)
-        .format_timestamp_millis()
-        .try_init();
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| format!("{level},actix_server=warn,actix_web=warn"));
+    let _ = env_logger::Builder::new().parse_filters(&filter).format_timestamp_millis().try_init();
 }
 
 /// Open the configured database. A SQLite file's directory is created if
 /// missing.
 pub fn open_database(config: &Config) -> Result<Database, String> {
-    let url = config.database.connection.as_deref().ok_or(
-        "[placement_database] connection is not set; the placement service needs a database",
-    )?;
+    let url = config
+        .database
+        .connection
+        .as_deref()
+        .ok_or("[placement_database] connection is not set; the placement service needs a database")?;
     let parsed = DatabaseUrl::parse(url)?;
-    let sqlite_dir = Path::new(&parsed.diesel_url)
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty());
+    let sqlite_dir = Path::new(&parsed.diesel_url).parent().filter(|d| !d.as_os_str().is_empty());
     if parsed.backend == placement_storage::Backend::Sqlite
         && !parsed.is_sqlite_memory()
         && let Some(dir) = sqlite_dir
     {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     let size = match (config.database.max_pool_size, config.database.max_overflow) {
         (None, None) => 20,
@@ -95,9 +90,7 @@ pub async fn build_state(config: &Config, db: Database) -> Result<Arc<AppState>,
             incomplete_consumer_user_id: p.incomplete_consumer_user_id.clone(),
             randomize_allocation_candidates: p.randomize_allocation_candidates,
             max_allocation_candidates: p.max_allocation_candidates,
-            allocation_candidates_generation_strategy: p
-                .allocation_candidates_generation_strategy
-                .clone(),
+            allocation_candidates_generation_strategy: p.allocation_candidates_generation_strategy.clone(),
             allocation_conflict_retry_count: p.allocation_conflict_retry_count,
         },
     }))

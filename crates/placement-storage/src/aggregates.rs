@@ -11,10 +11,7 @@ use crate::{now, providers};
 
 /// Internal ids of the aggregates among `uuids` that exist.
 pub fn ids_for_uuids(conn: &mut DbConnection, uuids: &BTreeSet<String>) -> StorageResult<Vec<i32>> {
-    Ok(agg::table
-        .filter(agg::uuid.eq_any(uuids.iter().cloned().collect::<Vec<_>>()))
-        .select(agg::id)
-        .load(conn)?)
+    Ok(agg::table.filter(agg::uuid.eq_any(uuids.iter().cloned().collect::<Vec<_>>())).select(agg::id).load(conn)?)
 }
 
 /// Aggregate uuids of a provider, in the order they were associated.
@@ -31,21 +28,12 @@ pub fn of_provider(conn: &mut DbConnection, provider_id: i32) -> StorageResult<V
 }
 
 fn ensure_aggregate(conn: &mut DbConnection, uuid: &str) -> StorageResult<i32> {
-    let found: Option<i32> = agg::table
-        .filter(agg::uuid.eq(uuid))
-        .select(agg::id)
-        .first(conn)
-        .optional()?;
+    let found: Option<i32> = agg::table.filter(agg::uuid.eq(uuid)).select(agg::id).first(conn).optional()?;
     if let Some(id) = found {
         return Ok(id);
     }
-    diesel::insert_into(agg::table)
-        .values((agg::uuid.eq(uuid), agg::created_at.eq(now())))
-        .execute(conn)?;
-    Ok(agg::table
-        .filter(agg::uuid.eq(uuid))
-        .select(agg::id)
-        .first(conn)?)
+    diesel::insert_into(agg::table).values((agg::uuid.eq(uuid), agg::created_at.eq(now()))).execute(conn)?;
+    Ok(agg::table.filter(agg::uuid.eq(uuid)).select(agg::id).first(conn)?)
 }
 
 /// Replace a provider's aggregates. From 1.19 the generation is checked
@@ -63,17 +51,10 @@ pub fn set_for_provider(
         .filter(rpa::resource_provider_id.eq(provider_id))
         .select((agg::id, agg::uuid))
         .load(conn)?;
-    let to_remove: Vec<i32> = existing
-        .iter()
-        .filter(|(_, u)| !u.as_deref().is_some_and(|u| wanted.contains(u)))
-        .map(|(id, _)| *id)
-        .collect();
+    let to_remove: Vec<i32> =
+        existing.iter().filter(|(_, u)| !u.as_deref().is_some_and(|u| wanted.contains(u))).map(|(id, _)| *id).collect();
     let have: BTreeSet<&str> = existing.iter().filter_map(|(_, u)| u.as_deref()).collect();
-    let new_generation = if bump {
-        providers::bump_generation(conn, provider_id, generation)?
-    } else {
-        generation
-    };
+    let new_generation = if bump { providers::bump_generation(conn, provider_id, generation)? } else { generation };
     let stamp = now();
     for uuid in wanted.iter().filter(|u| !have.contains(*u)) {
         let agg_id = ensure_aggregate(conn, uuid)?;
@@ -87,9 +68,7 @@ pub fn set_for_provider(
     }
     if !to_remove.is_empty() {
         diesel::delete(
-            rpa::table
-                .filter(rpa::resource_provider_id.eq(provider_id))
-                .filter(rpa::aggregate_id.eq_any(&to_remove)),
+            rpa::table.filter(rpa::resource_provider_id.eq(provider_id)).filter(rpa::aggregate_id.eq_any(&to_remove)),
         )
         .execute(conn)?;
     }

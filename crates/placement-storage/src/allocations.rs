@@ -34,15 +34,7 @@ impl AllocationRow {
     }
 }
 
-type Row = (
-    String,
-    Option<i32>,
-    String,
-    String,
-    i32,
-    Option<NaiveDateTime>,
-    Option<NaiveDateTime>,
-);
+type Row = (String, Option<i32>, String, String, i32, Option<NaiveDateTime>, Option<NaiveDateTime>);
 
 fn rows(
     conn: &mut DbConnection,
@@ -51,9 +43,7 @@ fn rows(
 ) -> StorageResult<Vec<AllocationRow>> {
     let mut query = allocations::table
         .inner_join(rp::table.on(rp::id.eq(allocations::resource_provider_id)))
-        .inner_join(
-            resource_classes::table.on(resource_classes::id.eq(allocations::resource_class_id)),
-        )
+        .inner_join(resource_classes::table.on(resource_classes::id.eq(allocations::resource_class_id)))
         .select((
             rp::uuid,
             rp::generation,
@@ -74,50 +64,33 @@ fn rows(
     let found: Vec<Row> = query.load(conn)?;
     Ok(found
         .into_iter()
-        .map(
-            |(provider_uuid, generation, consumer_uuid, class, used, created_at, updated_at)| {
-                AllocationRow {
-                    provider_uuid,
-                    provider_generation: generation.unwrap_or(0),
-                    consumer_uuid,
-                    class,
-                    used: used.into(),
-                    created_at,
-                    updated_at,
-                }
-            },
-        )
+        .map(|(provider_uuid, generation, consumer_uuid, class, used, created_at, updated_at)| AllocationRow {
+            provider_uuid,
+            provider_generation: generation.unwrap_or(0),
+            consumer_uuid,
+            class,
+            used: used.into(),
+            created_at,
+            updated_at,
+        })
         .collect())
 }
 
 /// A consumer's allocations (empty when it has none) and, with them, the
 /// consumer record.
-pub fn of_consumer(
-    conn: &mut DbConnection,
-    uuid: &str,
-) -> StorageResult<(Vec<AllocationRow>, Option<Consumer>)> {
+pub fn of_consumer(conn: &mut DbConnection, uuid: &str) -> StorageResult<(Vec<AllocationRow>, Option<Consumer>)> {
     let found = rows(conn, Some(uuid), None)?;
-    let consumer = if found.is_empty() {
-        None
-    } else {
-        consumers::find(conn, uuid)?
-    };
+    let consumer = if found.is_empty() { None } else { consumers::find(conn, uuid)? };
     Ok((found, consumer))
 }
 
 /// A provider's allocations, with each consumer's generation.
-pub fn of_provider(
-    conn: &mut DbConnection,
-    provider_id: i32,
-) -> StorageResult<Vec<(AllocationRow, Option<i32>)>> {
+pub fn of_provider(conn: &mut DbConnection, provider_id: i32) -> StorageResult<Vec<(AllocationRow, Option<i32>)>> {
     let found = rows(conn, None, Some(provider_id))?;
     let uuids: BTreeSet<&String> = found.iter().map(|a| &a.consumer_uuid).collect();
     let generations: HashMap<String, i32> = crate::schema::consumers::table
         .filter(crate::schema::consumers::uuid.eq_any(uuids))
-        .select((
-            crate::schema::consumers::uuid,
-            crate::schema::consumers::generation,
-        ))
+        .select((crate::schema::consumers::uuid, crate::schema::consumers::generation))
         .load::<(String, i32)>(conn)?
         .into_iter()
         .collect();
@@ -162,10 +135,7 @@ struct Prepared<'a> {
 
 /// Check generations and make sure every consumer, project, user and type
 /// exists, as upstream's `ensure_consumer` does, in request order.
-fn prepare<'a>(
-    conn: &mut DbConnection,
-    writes: &'a [ConsumerWrite],
-) -> StorageResult<Vec<Prepared<'a>>> {
+fn prepare<'a>(conn: &mut DbConnection, writes: &'a [ConsumerWrite]) -> StorageResult<Vec<Prepared<'a>>> {
     let mut out = Vec::new();
     for w in writes {
         let project_id = consumers::ensure_project(conn, &w.project)?;
@@ -174,11 +144,7 @@ fn prepare<'a>(
         if let GenerationCheck::Expect(given) = w.generation {
             let stored = existing.as_ref().map(|c| i64::from(c.generation));
             if stored != given {
-                return Err(DomainError::ConsumerGenerationConflict {
-                    expected: stored,
-                    got: given,
-                }
-                .into());
+                return Err(DomainError::ConsumerGenerationConflict { expected: stored, got: given }.into());
             }
         }
         let type_id = match &w.consumer_type {
@@ -189,13 +155,7 @@ fn prepare<'a>(
             Some(c) => c,
             None => consumers::create(conn, &w.consumer_uuid, project_id, user_id, type_id)?,
         };
-        out.push(Prepared {
-            write: w,
-            consumer,
-            project_id,
-            user_id,
-            type_id,
-        });
+        out.push(Prepared { write: w, consumer, project_id, user_id, type_id });
     }
     Ok(out)
 }
@@ -245,48 +205,28 @@ pub fn plan<'a>(conn: &mut DbConnection, writes: &'a [ConsumerWrite]) -> Storage
     for (i, p) in prepared.iter().enumerate() {
         if p.write.allocations.is_empty() {
             for a in rows(conn, Some(&p.consumer.uuid), None)? {
-                remember(
-                    conn,
-                    &mut touched,
-                    None,
-                    &a.provider_uuid,
-                    a.provider_generation,
-                )?;
+                remember(conn, &mut touched, None, &a.provider_uuid, a.provider_generation)?;
                 pending.push((i, a.provider_uuid, a.class, 0));
             }
             continue;
         }
         for (uuid, resources) in &p.write.allocations {
-            let found = providers::find(conn, uuid)?
-                .ok_or_else(|| DomainError::AllocationProviderNotFound(uuid.clone()))?;
-            remember(
-                conn,
-                &mut touched,
-                Some(found.id),
-                &found.uuid,
-                found.generation,
-            )?;
+            let found =
+                providers::find(conn, uuid)?.ok_or_else(|| DomainError::AllocationProviderNotFound(uuid.clone()))?;
+            remember(conn, &mut touched, Some(found.id), &found.uuid, found.generation)?;
             for (class, used) in resources {
                 pending.push((i, uuid.clone(), class.clone(), *used));
             }
         }
     }
-    Ok(Plan {
-        prepared,
-        touched,
-        pending,
-    })
+    Ok(Plan { prepared, touched, pending })
 }
 
 /// Apply a plan: update owners, replace the allocations with capacity
 /// checked, bump provider and consumer generations, drop emptied
 /// consumers. Returns the touched providers' new generations by id.
 pub fn apply(conn: &mut DbConnection, plan: Plan<'_>) -> StorageResult<HashMap<i32, i32>> {
-    let Plan {
-        prepared,
-        touched,
-        pending,
-    } = plan;
+    let Plan { prepared, touched, pending } = plan;
     for p in &prepared {
         if p.project_id != p.consumer.project_id
             || p.user_id != p.consumer.user_id
@@ -329,8 +269,7 @@ pub fn apply(conn: &mut DbConnection, plan: Plan<'_>) -> StorageResult<HashMap<i
             consumers::bump_generation(conn, p.consumer.id, p.consumer.generation)?;
         }
     }
-    diesel::delete(allocations::table.filter(allocations::consumer_id.eq_any(&consumer_uuids)))
-        .execute(conn)?;
+    diesel::delete(allocations::table.filter(allocations::consumer_id.eq_any(&consumer_uuids))).execute(conn)?;
     let now_used = usage(conn, &provider_ids, &wanted_classes)?;
     let available = available(conn, &provider_ids, &wanted_classes, &now_used)?;
     let id_of = |uuid: &str| touched.iter().find(|t| t.uuid == uuid).map_or(0, |t| t.id);
@@ -362,11 +301,7 @@ pub fn apply(conn: &mut DbConnection, plan: Plan<'_>) -> StorageResult<HashMap<i
     }
     let emptied: Vec<String> = consumer_uuids
         .iter()
-        .filter(|u| {
-            !pending
-                .iter()
-                .any(|(i, _, _, used)| &prepared[*i].consumer.uuid == *u && *used > 0)
-        })
+        .filter(|u| !pending.iter().any(|(i, _, _, used)| &prepared[*i].consumer.uuid == *u && *used > 0))
         .cloned()
         .collect();
     consumers::delete_if_unused(conn, &emptied)?;
@@ -385,42 +320,21 @@ fn remember(
     }
     let id = match id {
         Some(id) => id,
-        None => rp::table
-            .filter(rp::uuid.eq(uuid))
-            .select(rp::id)
-            .first(conn)?,
+        None => rp::table.filter(rp::uuid.eq(uuid)).select(rp::id).first(conn)?,
     };
-    touched.push(Touched {
-        id,
-        uuid: uuid.to_string(),
-        generation,
-    });
+    touched.push(Touched { id, uuid: uuid.to_string(), generation });
     Ok(())
 }
 
 /// Usage per (provider, class) among these.
-fn usage(
-    conn: &mut DbConnection,
-    provider_ids: &[i32],
-    class_ids: &[i32],
-) -> StorageResult<HashMap<(i32, i32), i64>> {
+fn usage(conn: &mut DbConnection, provider_ids: &[i32], class_ids: &[i32]) -> StorageResult<HashMap<(i32, i32), i64>> {
     let found: Vec<(i32, i32, Option<i64>)> = allocations::table
         .filter(allocations::resource_provider_id.eq_any(provider_ids))
         .filter(allocations::resource_class_id.eq_any(class_ids))
-        .group_by((
-            allocations::resource_provider_id,
-            allocations::resource_class_id,
-        ))
-        .select((
-            allocations::resource_provider_id,
-            allocations::resource_class_id,
-            sum(allocations::used),
-        ))
+        .group_by((allocations::resource_provider_id, allocations::resource_class_id))
+        .select((allocations::resource_provider_id, allocations::resource_class_id, sum(allocations::used)))
         .load(conn)?;
-    Ok(found
-        .into_iter()
-        .map(|(p, c, u)| ((p, c), u.unwrap_or(0)))
-        .collect())
+    Ok(found.into_iter().map(|(p, c, u)| ((p, c), u.unwrap_or(0))).collect())
 }
 
 fn available(
@@ -429,28 +343,19 @@ fn available(
     class_ids: &[i32],
     used: &HashMap<(i32, i32), i64>,
 ) -> StorageResult<HashMap<(i32, i32), Available>> {
-    Ok(
-        crate::inventories::records(conn, Some(provider_ids), class_ids)?
-            .into_iter()
-            .map(|r| {
-                let key = (r.provider_id, r.class_id);
-                (
-                    key,
-                    Available {
-                        inventory: r.inventory(),
-                        used: used.get(&key).copied().unwrap_or(0),
-                    },
-                )
-            })
-            .collect(),
-    )
+    Ok(crate::inventories::records(conn, Some(provider_ids), class_ids)?
+        .into_iter()
+        .map(|r| {
+            let key = (r.provider_id, r.class_id);
+            (key, Available { inventory: r.inventory(), used: used.get(&key).copied().unwrap_or(0) })
+        })
+        .collect())
 }
 
 /// Remove every allocation of a consumer, and the consumer. Upstream does
 /// not bump generations here.
 pub fn delete_for_consumer(conn: &mut DbConnection, uuid: &str) -> StorageResult<usize> {
-    let removed = diesel::delete(allocations::table.filter(allocations::consumer_id.eq(uuid)))
-        .execute(conn)?;
+    let removed = diesel::delete(allocations::table.filter(allocations::consumer_id.eq(uuid))).execute(conn)?;
     if removed > 0 {
         consumers::delete_if_unused(conn, &[uuid.to_string()])?;
     }

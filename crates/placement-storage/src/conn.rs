@@ -46,31 +46,20 @@ impl ConnectionManager {
 
     pub fn establish(&self) -> Result<DbConnection, ConnectionError> {
         let mut conn = match self.url.backend {
-            Backend::Sqlite => {
-                DbConnection::Sqlite(diesel::SqliteConnection::establish(&self.url.diesel_url)?)
-            }
+            Backend::Sqlite => DbConnection::Sqlite(diesel::SqliteConnection::establish(&self.url.diesel_url)?),
             #[cfg(feature = "postgres")]
-            Backend::Postgres => {
-                DbConnection::Postgresql(diesel::PgConnection::establish(&self.url.diesel_url)?)
-            }
+            Backend::Postgres => DbConnection::Postgresql(diesel::PgConnection::establish(&self.url.diesel_url)?),
             #[cfg(feature = "mysql")]
-            Backend::Mysql => {
-                DbConnection::Mysql(diesel::MysqlConnection::establish(&self.url.diesel_url)?)
-            }
+            Backend::Mysql => DbConnection::Mysql(diesel::MysqlConnection::establish(&self.url.diesel_url)?),
             #[allow(unreachable_patterns)]
             other => {
                 return Err(ConnectionError::BadConnection(format!(
                     "this build has no {other} support; rebuild with the `{}` feature",
-                    if other == Backend::Postgres {
-                        "postgres"
-                    } else {
-                        "mysql"
-                    }
+                    if other == Backend::Postgres { "postgres" } else { "mysql" }
                 )));
             }
         };
-        conn.batch_execute(&session_setup(self.url.backend))
-            .map_err(ConnectionError::CouldntSetupConfiguration)?;
+        conn.batch_execute(&session_setup(self.url.backend)).map_err(ConnectionError::CouldntSetupConfiguration)?;
         Ok(conn)
     }
 }
@@ -85,9 +74,7 @@ fn session_setup(backend: Backend) -> String {
              PRAGMA synchronous = NORMAL"
         ),
         Backend::Postgres => "SET TIME ZONE 'UTC'".to_string(),
-        Backend::Mysql => {
-            "SET SESSION sql_mode = 'TRADITIONAL'; SET SESSION time_zone = '+00:00'".to_string()
-        }
+        Backend::Mysql => "SET SESSION sql_mode = 'TRADITIONAL'; SET SESSION time_zone = '+00:00'".to_string(),
     }
 }
 
@@ -100,8 +87,7 @@ impl r2d2::ManageConnection for ConnectionManager {
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ConnectionError> {
-        conn.batch_execute("SELECT 1")
-            .map_err(ConnectionError::CouldntSetupConfiguration)
+        conn.batch_execute("SELECT 1").map_err(ConnectionError::CouldntSetupConfiguration)
     }
 
     fn has_broken(&self, _conn: &mut DbConnection) -> bool {
@@ -112,9 +98,8 @@ impl r2d2::ManageConnection for ConnectionManager {
 /// Open one connection and run `sql` on it, outside any transaction (for
 /// administrative statements such as creating a database).
 pub fn execute_once(url: &DatabaseUrl, sql: &str) -> Result<(), crate::StorageError> {
-    let mut conn = ConnectionManager::new(url.clone())
-        .establish()
-        .map_err(|e| crate::StorageError::Unavailable(e.to_string()))?;
+    let mut conn =
+        ConnectionManager::new(url.clone()).establish().map_err(|e| crate::StorageError::Unavailable(e.to_string()))?;
     conn.batch_execute(sql)?;
     Ok(())
 }
@@ -125,11 +110,7 @@ pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
 /// Build a pool. In-memory SQLite gets a single connection, since each
 /// connection would otherwise see its own empty database.
 pub fn build_pool(url: DatabaseUrl, max_size: u32) -> Result<Pool, r2d2::Error> {
-    let size = if url.is_sqlite_memory() {
-        1
-    } else {
-        max_size.max(1)
-    };
+    let size = if url.is_sqlite_memory() { 1 } else { max_size.max(1) };
     r2d2::Pool::builder()
         .max_size(size)
         .min_idle(Some(0))

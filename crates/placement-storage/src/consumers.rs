@@ -43,62 +43,42 @@ pub fn find(conn: &mut DbConnection, uuid: &str) -> StorageResult<Option<Consume
         ))
         .first(conn)
         .optional()?;
-    Ok(row.map(
-        |(id, uuid, project_id, project, user_id, user, generation, consumer_type_id)| Consumer {
-            id,
-            uuid,
-            project_id,
-            project,
-            user_id,
-            user,
-            generation,
-            consumer_type_id,
-        },
-    ))
+    Ok(row.map(|(id, uuid, project_id, project, user_id, user, generation, consumer_type_id)| Consumer {
+        id,
+        uuid,
+        project_id,
+        project,
+        user_id,
+        user,
+        generation,
+        consumer_type_id,
+    }))
 }
 
 /// The id of a project by external id, creating the record if needed.
 pub fn ensure_project(conn: &mut DbConnection, external_id: &str) -> StorageResult<i32> {
-    let found: Option<i32> = projects::table
-        .filter(projects::external_id.eq(external_id))
-        .select(projects::id)
-        .first(conn)
-        .optional()?;
+    let found: Option<i32> =
+        projects::table.filter(projects::external_id.eq(external_id)).select(projects::id).first(conn).optional()?;
     if let Some(id) = found {
         return Ok(id);
     }
     diesel::insert_into(projects::table)
-        .values((
-            projects::external_id.eq(external_id),
-            projects::created_at.eq(now()),
-        ))
+        .values((projects::external_id.eq(external_id), projects::created_at.eq(now())))
         .execute(conn)?;
-    Ok(projects::table
-        .filter(projects::external_id.eq(external_id))
-        .select(projects::id)
-        .first(conn)?)
+    Ok(projects::table.filter(projects::external_id.eq(external_id)).select(projects::id).first(conn)?)
 }
 
 /// The id of a user by external id, creating the record if needed.
 pub fn ensure_user(conn: &mut DbConnection, external_id: &str) -> StorageResult<i32> {
-    let found: Option<i32> = users::table
-        .filter(users::external_id.eq(external_id))
-        .select(users::id)
-        .first(conn)
-        .optional()?;
+    let found: Option<i32> =
+        users::table.filter(users::external_id.eq(external_id)).select(users::id).first(conn).optional()?;
     if let Some(id) = found {
         return Ok(id);
     }
     diesel::insert_into(users::table)
-        .values((
-            users::external_id.eq(external_id),
-            users::created_at.eq(now()),
-        ))
+        .values((users::external_id.eq(external_id), users::created_at.eq(now())))
         .execute(conn)?;
-    Ok(users::table
-        .filter(users::external_id.eq(external_id))
-        .select(users::id)
-        .first(conn)?)
+    Ok(users::table.filter(users::external_id.eq(external_id)).select(users::id).first(conn)?)
 }
 
 /// The id of a consumer type by name, creating it if needed.
@@ -112,15 +92,9 @@ pub fn ensure_type(conn: &mut DbConnection, name: &str) -> StorageResult<i32> {
         return Ok(id);
     }
     diesel::insert_into(consumer_types::table)
-        .values((
-            consumer_types::name.eq(name),
-            consumer_types::created_at.eq(now()),
-        ))
+        .values((consumer_types::name.eq(name), consumer_types::created_at.eq(now())))
         .execute(conn)?;
-    Ok(consumer_types::table
-        .filter(consumer_types::name.eq(name))
-        .select(consumer_types::id)
-        .first(conn)?)
+    Ok(consumer_types::table.filter(consumer_types::name.eq(name)).select(consumer_types::id).first(conn)?)
 }
 
 /// A consumer type's name; consumers without one are `unknown`.
@@ -128,11 +102,8 @@ pub fn type_name(conn: &mut DbConnection, id: Option<i32>) -> StorageResult<Stri
     let Some(id) = id else {
         return Ok(UNKNOWN_TYPE.to_string());
     };
-    let name: Option<String> = consumer_types::table
-        .filter(consumer_types::id.eq(id))
-        .select(consumer_types::name)
-        .first(conn)
-        .optional()?;
+    let name: Option<String> =
+        consumer_types::table.filter(consumer_types::id.eq(id)).select(consumer_types::name).first(conn).optional()?;
     Ok(name.unwrap_or_else(|| UNKNOWN_TYPE.to_string()))
 }
 
@@ -165,9 +136,7 @@ pub fn set_owner(
     consumer_type_id: Option<i32>,
 ) -> StorageResult<()> {
     diesel::update(
-        consumers::table
-            .filter(consumers::id.eq(consumer.id))
-            .filter(consumers::generation.eq(consumer.generation)),
+        consumers::table.filter(consumers::id.eq(consumer.id)).filter(consumers::generation.eq(consumer.generation)),
     )
     .set((
         consumers::project_id.eq(project_id),
@@ -182,21 +151,11 @@ pub fn set_owner(
 /// Bump the generation from the one read; another writer got there first
 /// if it changed.
 pub fn bump_generation(conn: &mut DbConnection, id: i32, expected: i32) -> StorageResult<i32> {
-    let changed = diesel::update(
-        consumers::table
-            .filter(consumers::id.eq(id))
-            .filter(consumers::generation.eq(expected)),
-    )
-    .set((
-        consumers::generation.eq(expected + 1),
-        consumers::updated_at.eq(now()),
-    ))
-    .execute(conn)?;
-    if changed == 1 {
-        Ok(expected + 1)
-    } else {
-        Err(DomainError::ConsumerConcurrentUpdate.into())
-    }
+    let changed =
+        diesel::update(consumers::table.filter(consumers::id.eq(id)).filter(consumers::generation.eq(expected)))
+            .set((consumers::generation.eq(expected + 1), consumers::updated_at.eq(now())))
+            .execute(conn)?;
+    if changed == 1 { Ok(expected + 1) } else { Err(DomainError::ConsumerConcurrentUpdate.into()) }
 }
 
 /// Delete those of these consumers that have no allocations left.

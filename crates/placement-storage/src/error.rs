@@ -52,21 +52,13 @@ impl StorageError {
     pub fn is_lost_race(&self) -> bool {
         matches!(
             self,
-            StorageError::Domain(
-                DomainError::ProviderConcurrentUpdate | DomainError::ConsumerConcurrentUpdate
-            )
+            StorageError::Domain(DomainError::ProviderConcurrentUpdate | DomainError::ConsumerConcurrentUpdate)
         ) || self.is_unique_violation()
     }
 
     /// A unique constraint refused the write.
     pub fn is_unique_violation(&self) -> bool {
-        matches!(
-            self,
-            StorageError::Database(DieselError::DatabaseError(
-                DatabaseErrorKind::UniqueViolation,
-                _
-            ))
-        )
+        matches!(self, StorageError::Database(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)))
     }
 }
 
@@ -92,14 +84,10 @@ mod tests {
 
     #[test]
     fn known_transient_messages_are_recognised() {
-        assert!(is_transient_message(
-            "Deadlock found when trying to get lock; try restarting transaction"
-        ));
+        assert!(is_transient_message("Deadlock found when trying to get lock; try restarting transaction"));
         assert!(is_transient_message("database is locked"));
         assert!(is_transient_message("MySQL server has gone away"));
-        assert!(!is_transient_message(
-            "UNIQUE constraint failed: traits.name"
-        ));
+        assert!(!is_transient_message("UNIQUE constraint failed: traits.name"));
     }
 
     #[test]

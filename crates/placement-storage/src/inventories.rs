@@ -30,23 +30,10 @@ impl StoredInventory {
     }
 }
 
-type Row = (
-    String,
-    i32,
-    i32,
-    i32,
-    i32,
-    i32,
-    f64,
-    Option<NaiveDateTime>,
-    Option<NaiveDateTime>,
-);
+type Row = (String, i32, i32, i32, i32, i32, f64, Option<NaiveDateTime>, Option<NaiveDateTime>);
 
 /// A provider's inventories in resource class id order.
-pub fn of_provider(
-    conn: &mut DbConnection,
-    provider_id: i32,
-) -> StorageResult<Vec<StoredInventory>> {
+pub fn of_provider(conn: &mut DbConnection, provider_id: i32) -> StorageResult<Vec<StoredInventory>> {
     let rows: Vec<Row> = inv::table
         .inner_join(resource_classes::table.on(resource_classes::id.eq(inv::resource_class_id)))
         .filter(inv::resource_provider_id.eq(provider_id))
@@ -66,44 +53,26 @@ pub fn of_provider(
     let mysql = conn.backend() == crate::url::Backend::Mysql;
     Ok(rows
         .into_iter()
-        .map(
-            |(
-                rc,
-                total,
-                reserved,
-                min_unit,
-                max_unit,
-                step_size,
-                ratio,
-                created_at,
-                updated_at,
-            )| {
-                StoredInventory {
-                    inventory: Inventory {
-                        resource_class: rc,
-                        total: total.into(),
-                        reserved: reserved.into(),
-                        min_unit: min_unit.into(),
-                        max_unit: max_unit.into(),
-                        step_size: step_size.into(),
-                        allocation_ratio: if mysql {
-                            single_precision(ratio)
-                        } else {
-                            ratio
-                        },
-                    },
-                    created_at,
-                    updated_at,
-                }
+        .map(|(rc, total, reserved, min_unit, max_unit, step_size, ratio, created_at, updated_at)| StoredInventory {
+            inventory: Inventory {
+                resource_class: rc,
+                total: total.into(),
+                reserved: reserved.into(),
+                min_unit: min_unit.into(),
+                max_unit: max_unit.into(),
+                step_size: step_size.into(),
+                allocation_ratio: if mysql { single_precision(ratio) } else { ratio },
             },
-        )
+            created_at,
+            updated_at,
+        })
         .collect())
 }
 
 /// MySQL keeps the ratio in a single-precision FLOAT; report the shortest
 /// decimal that reads back as the same float (1.1, not 1.100000023841858),
 /// as upstream's text-protocol driver does.
-fn single_precision(value: f64) -> f64 {
+pub(crate) fn single_precision(value: f64) -> f64 {
     let narrow = value as f32;
     narrow.to_string().parse().unwrap_or(value)
 }
@@ -113,12 +82,7 @@ fn to_i32(value: i64) -> i32 {
     i32::try_from(value).unwrap_or(i32::MAX)
 }
 
-fn insert(
-    conn: &mut DbConnection,
-    provider_id: i32,
-    rc_id: i32,
-    i: &Inventory,
-) -> StorageResult<()> {
+fn insert(conn: &mut DbConnection, provider_id: i32, rc_id: i32, i: &Inventory) -> StorageResult<()> {
     diesel::insert_into(inv::table)
         .values((
             inv::resource_provider_id.eq(provider_id),
@@ -136,16 +100,9 @@ fn insert(
 }
 
 /// Update one record; returns false when there was none.
-fn update_row(
-    conn: &mut DbConnection,
-    provider_id: i32,
-    rc_id: i32,
-    i: &Inventory,
-) -> StorageResult<bool> {
+fn update_row(conn: &mut DbConnection, provider_id: i32, rc_id: i32, i: &Inventory) -> StorageResult<bool> {
     let changed = diesel::update(
-        inv::table
-            .filter(inv::resource_provider_id.eq(provider_id))
-            .filter(inv::resource_class_id.eq(rc_id)),
+        inv::table.filter(inv::resource_provider_id.eq(provider_id)).filter(inv::resource_class_id.eq(rc_id)),
     )
     .set((
         inv::total.eq(to_i32(i.total)),
@@ -161,37 +118,23 @@ fn update_row(
 }
 
 /// Usage per resource class id on one provider.
-pub fn usage_by_class(
-    conn: &mut DbConnection,
-    provider_id: i32,
-) -> StorageResult<HashMap<i32, i64>> {
+pub fn usage_by_class(conn: &mut DbConnection, provider_id: i32) -> StorageResult<HashMap<i32, i64>> {
     let rows: Vec<(i32, Option<i64>)> = allocations::table
         .filter(allocations::resource_provider_id.eq(provider_id))
         .group_by(allocations::resource_class_id)
         .select((allocations::resource_class_id, sum(allocations::used)))
         .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(rc, used)| (rc, used.unwrap_or(0)))
-        .collect())
+    Ok(rows.into_iter().map(|(rc, used)| (rc, used.unwrap_or(0))).collect())
 }
 
 fn warn_if_over_capacity(provider: &ResourceProvider, i: &Inventory, used: i64) {
     if used > i.capacity() {
-        log::warn!(
-            "Resource provider {} is now over-capacity for {}",
-            provider.uuid,
-            i.resource_class
-        );
+        log::warn!("Resource provider {} is now over-capacity for {}", provider.uuid, i.resource_class);
     }
 }
 
 /// Add one inventory the provider does not have yet.
-pub fn add(
-    conn: &mut DbConnection,
-    provider: &ResourceProvider,
-    i: &Inventory,
-) -> StorageResult<i32> {
+pub fn add(conn: &mut DbConnection, provider: &ResourceProvider, i: &Inventory) -> StorageResult<i32> {
     let rc_id = rc_store::id_for_name(conn, &i.resource_class)?;
     let generation = providers::bump_generation(conn, provider.id, provider.generation)?;
     insert(conn, provider.id, rc_id, i)?;
@@ -199,16 +142,9 @@ pub fn add(
 }
 
 /// Change one existing inventory.
-pub fn update(
-    conn: &mut DbConnection,
-    provider: &ResourceProvider,
-    i: &Inventory,
-) -> StorageResult<i32> {
+pub fn update(conn: &mut DbConnection, provider: &ResourceProvider, i: &Inventory) -> StorageResult<i32> {
     let rc_id = rc_store::id_for_name(conn, &i.resource_class)?;
-    let used = usage_by_class(conn, provider.id)?
-        .get(&rc_id)
-        .copied()
-        .unwrap_or(0);
+    let used = usage_by_class(conn, provider.id)?.get(&rc_id).copied().unwrap_or(0);
     let generation = providers::bump_generation(conn, provider.id, provider.generation)?;
     if !update_row(conn, provider.id, rc_id, i)? {
         return Err(DomainError::InventoryNotFound(i.resource_class.clone()).into());
@@ -218,18 +154,12 @@ pub fn update(
 }
 
 /// Delete one inventory that has no allocations.
-pub fn delete(
-    conn: &mut DbConnection,
-    provider: &ResourceProvider,
-    class: &str,
-) -> StorageResult<i32> {
+pub fn delete(conn: &mut DbConnection, provider: &ResourceProvider, class: &str) -> StorageResult<i32> {
     let rc_id = rc_store::id_for_name(conn, class)?;
     ensure_unused(conn, provider, &[rc_id])?;
     let generation = providers::bump_generation(conn, provider.id, provider.generation)?;
     let removed = diesel::delete(
-        inv::table
-            .filter(inv::resource_provider_id.eq(provider.id))
-            .filter(inv::resource_class_id.eq(rc_id)),
+        inv::table.filter(inv::resource_provider_id.eq(provider.id)).filter(inv::resource_class_id.eq(rc_id)),
     )
     .execute(conn)?;
     if removed == 0 {
@@ -238,41 +168,21 @@ pub fn delete(
     Ok(generation)
 }
 
-fn ensure_unused(
-    conn: &mut DbConnection,
-    provider: &ResourceProvider,
-    rc_ids: &[i32],
-) -> StorageResult<()> {
+fn ensure_unused(conn: &mut DbConnection, provider: &ResourceProvider, rc_ids: &[i32]) -> StorageResult<()> {
     let usage = usage_by_class(conn, provider.id)?;
-    let mut busy: Vec<i32> = rc_ids
-        .iter()
-        .copied()
-        .filter(|rc| usage.contains_key(rc))
-        .collect();
+    let mut busy: Vec<i32> = rc_ids.iter().copied().filter(|rc| usage.contains_key(rc)).collect();
     if busy.is_empty() {
         return Ok(());
     }
     busy.sort_unstable();
     let names = rc_store::names_by_id(conn)?;
-    let classes = busy
-        .iter()
-        .filter_map(|id| names.get(id).cloned())
-        .collect::<Vec<_>>()
-        .join(", ");
-    Err(DomainError::InventoryInUse {
-        classes,
-        provider: provider.uuid.clone(),
-    }
-    .into())
+    let classes = busy.iter().filter_map(|id| names.get(id).cloned()).collect::<Vec<_>>().join(", ");
+    Err(DomainError::InventoryInUse { classes, provider: provider.uuid.clone() }.into())
 }
 
 /// Replace all of a provider's inventory: delete what is absent (refusing
 /// classes in use), add what is new, update the rest.
-pub fn replace(
-    conn: &mut DbConnection,
-    provider: &ResourceProvider,
-    wanted: &[Inventory],
-) -> StorageResult<i32> {
+pub fn replace(conn: &mut DbConnection, provider: &ResourceProvider, wanted: &[Inventory]) -> StorageResult<i32> {
     let mut by_id: BTreeMap<i32, &Inventory> = BTreeMap::new();
     for i in wanted {
         by_id.insert(rc_store::id_for_name(conn, &i.resource_class)?, i);
@@ -283,11 +193,7 @@ pub fn replace(
         .load::<i32>(conn)?
         .into_iter()
         .collect();
-    let to_delete: Vec<i32> = existing
-        .iter()
-        .copied()
-        .filter(|rc| !by_id.contains_key(rc))
-        .collect();
+    let to_delete: Vec<i32> = existing.iter().copied().filter(|rc| !by_id.contains_key(rc)).collect();
     if !to_delete.is_empty() {
         ensure_unused(conn, provider, &to_delete)?;
     }
@@ -370,11 +276,7 @@ pub fn records(
 
 /// Providers with room for `amount` of one class (capacity, usage and unit
 /// constraints), for the `resources` filter.
-pub fn providers_with_capacity(
-    conn: &mut DbConnection,
-    rc_id: i32,
-    amount: i64,
-) -> StorageResult<HashSet<i32>> {
+pub fn providers_with_capacity(conn: &mut DbConnection, rc_id: i32, amount: i64) -> StorageResult<HashSet<i32>> {
     let rows = records(conn, None, &[rc_id])?;
     let used: HashMap<i32, i64> = allocations::table
         .filter(allocations::resource_class_id.eq(rc_id))
@@ -386,10 +288,7 @@ pub fn providers_with_capacity(
         .collect();
     Ok(rows
         .iter()
-        .filter(|r| {
-            r.inventory()
-                .fits(used.get(&r.provider_id).copied().unwrap_or(0), amount)
-        })
+        .filter(|r| r.inventory().fits(used.get(&r.provider_id).copied().unwrap_or(0), amount))
         .map(|r| r.provider_id)
         .collect())
 }

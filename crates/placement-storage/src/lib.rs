@@ -5,6 +5,8 @@
 
 pub mod aggregates;
 pub mod allocations;
+pub mod candidates;
+
 pub mod conn;
 pub mod consumers;
 
@@ -54,19 +56,13 @@ impl Database {
     }
 
     /// Run read-only work in one transaction.
-    pub fn read<T>(
-        &self,
-        work: impl FnMut(&mut DbConnection) -> StorageResult<T>,
-    ) -> StorageResult<T> {
+    pub fn read<T>(&self, work: impl FnMut(&mut DbConnection) -> StorageResult<T>) -> StorageResult<T> {
         tx::run(&self.pool, tx::Mode::Read, work)
     }
 
     /// Run work that writes in one transaction, retried from the start on
     /// transient failures.
-    pub fn write<T>(
-        &self,
-        work: impl FnMut(&mut DbConnection) -> StorageResult<T>,
-    ) -> StorageResult<T> {
+    pub fn write<T>(&self, work: impl FnMut(&mut DbConnection) -> StorageResult<T>) -> StorageResult<T> {
         tx::run(&self.pool, tx::Mode::Write, work)
     }
 
@@ -93,10 +89,7 @@ impl Database {
     }
 
     /// Run work on a connection outside any transaction (migrations).
-    pub fn with_connection<T>(
-        &self,
-        work: impl FnOnce(&mut DbConnection) -> StorageResult<T>,
-    ) -> StorageResult<T> {
+    pub fn with_connection<T>(&self, work: impl FnOnce(&mut DbConnection) -> StorageResult<T>) -> StorageResult<T> {
         let mut conn = self.pool.get()?;
         work(&mut conn)
     }

@@ -66,11 +66,7 @@ pub const REVISIONS: [Revision; 5] = [
              the \"placement-manage db online_data_migrations\" command."
         )
     ),
-    revision!(
-        "422ece571366",
-        "Add consumer_types table",
-        "422ece571366_add_consumer_types_table"
-    ),
+    revision!("422ece571366", "Add consumer_types table", "422ece571366_add_consumer_types_table"),
     revision!(
         "a082b8bb98d0",
         "Drop redundant indexes for unique constraints",
@@ -104,9 +100,7 @@ struct Name {
 
 fn has_version_table(conn: &mut DbConnection) -> StorageResult<bool> {
     let query = match conn.backend() {
-        Backend::Sqlite => {
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
-        }
+        Backend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'",
         Backend::Postgres => {
             "SELECT table_name AS name FROM information_schema.tables \
              WHERE table_schema = current_schema() AND table_name = 'alembic_version'"
@@ -116,10 +110,7 @@ fn has_version_table(conn: &mut DbConnection) -> StorageResult<bool> {
              WHERE table_schema = DATABASE() AND table_name = 'alembic_version'"
         }
     };
-    Ok(diesel::sql_query(query)
-        .load::<Name>(conn)?
-        .iter()
-        .any(|n| n.name == "alembic_version"))
+    Ok(diesel::sql_query(query).load::<Name>(conn)?.iter().any(|n| n.name == "alembic_version"))
 }
 
 /// The revision the database is at, or `None` for an empty database.
@@ -127,10 +118,7 @@ pub fn current_revision(conn: &mut DbConnection) -> StorageResult<Option<String>
     if !has_version_table(conn)? {
         return Ok(None);
     }
-    Ok(alembic_version::table
-        .select(alembic_version::version_num)
-        .first::<String>(conn)
-        .optional()?)
+    Ok(alembic_version::table.select(alembic_version::version_num).first::<String>(conn).optional()?)
 }
 
 /// Bring the schema to the head revision; returns the revisions applied.
@@ -168,29 +156,20 @@ pub fn upgrade(conn: &mut DbConnection) -> StorageResult<Vec<&'static str>> {
         script.push_str(revision.sql(backend));
         script.push('\n');
         script.push_str(&match &previous {
-            None => format!(
-                "INSERT INTO alembic_version (version_num) VALUES ('{}');",
-                revision.id
-            ),
-            Some(old) => format!(
-                "UPDATE alembic_version SET version_num = '{}' WHERE version_num = '{old}';",
-                revision.id
-            ),
+            None => format!("INSERT INTO alembic_version (version_num) VALUES ('{}');", revision.id),
+            Some(old) => {
+                format!("UPDATE alembic_version SET version_num = '{}' WHERE version_num = '{old}';", revision.id)
+            }
         });
         // MySQL commits DDL implicitly; elsewhere a revision is atomic.
         if backend == Backend::Mysql {
             conn.batch_execute(&script)?;
         } else {
-            conn.batch_execute(&format!("BEGIN;\n{script}\nCOMMIT;"))
-                .inspect_err(|_| {
-                    let _ = conn.batch_execute("ROLLBACK");
-                })?;
+            conn.batch_execute(&format!("BEGIN;\n{script}\nCOMMIT;")).inspect_err(|_| {
+                let _ = conn.batch_execute("ROLLBACK");
+            })?;
         }
-        log::info!(
-            "applied database revision {} ({})",
-            revision.id,
-            revision.name
-        );
+        log::info!("applied database revision {} ({})", revision.id, revision.name);
         applied.push(revision.id);
         previous = Some(revision.id.to_string());
     }

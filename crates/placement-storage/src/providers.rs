@@ -11,9 +11,7 @@ use placement_model::query::{AggregateFilter, ResourceAmounts, TraitFilter};
 use crate::conn::DbConnection;
 use crate::error::{StorageError, StorageResult};
 use crate::schema::resource_providers as rp;
-use crate::schema::{
-    allocations, inventories, resource_provider_aggregates, resource_provider_traits,
-};
+use crate::schema::{allocations, inventories, resource_provider_aggregates, resource_provider_traits};
 use crate::{aggregates, inventories as inv_store, now, resource_classes, traits as trait_store};
 
 diesel::alias!(rp as root_rp: RootProviders, rp as parent_rp: ParentProviders);
@@ -63,11 +61,7 @@ macro_rules! provider_query {
 
 /// The provider with this uuid, if any.
 pub fn find(conn: &mut DbConnection, uuid: &str) -> StorageResult<Option<ResourceProvider>> {
-    Ok(provider_query!()
-        .filter(rp::uuid.eq(uuid))
-        .first::<ProviderTuple>(conn)
-        .optional()?
-        .map(into_provider))
+    Ok(provider_query!().filter(rp::uuid.eq(uuid)).first::<ProviderTuple>(conn).optional()?.map(into_provider))
 }
 
 /// The provider with this uuid, or upstream's not-found error.
@@ -87,10 +81,7 @@ pub struct ProviderFilter {
 }
 
 /// Providers matching every filter, ordered by internal id.
-pub fn list(
-    conn: &mut DbConnection,
-    filter: &ProviderFilter,
-) -> StorageResult<Vec<ResourceProvider>> {
+pub fn list(conn: &mut DbConnection, filter: &ProviderFilter) -> StorageResult<Vec<ResourceProvider>> {
     let mut query = provider_query!().order(rp::id).into_boxed();
     if let Some(name) = &filter.name {
         query = query.filter(rp::name.eq(name));
@@ -99,11 +90,8 @@ pub fn list(
         query = query.filter(rp::uuid.eq(uuid));
     }
     if let Some(tree) = &filter.in_tree {
-        let root: Option<Option<i32>> = rp::table
-            .filter(rp::uuid.eq(tree))
-            .select(rp::root_provider_id)
-            .first(conn)
-            .optional()?;
+        let root: Option<Option<i32>> =
+            rp::table.filter(rp::uuid.eq(tree)).select(rp::root_provider_id).first(conn).optional()?;
         let Some(Some(root)) = root else {
             return Ok(Vec::new());
         };
@@ -125,10 +113,7 @@ pub fn list(
 /// Ids satisfying the positive filters (traits, aggregates, resources), or
 /// `None` when there are none. Lookup errors follow upstream's order:
 /// traits, then aggregates, then resource classes.
-fn ids_matching(
-    conn: &mut DbConnection,
-    filter: &ProviderFilter,
-) -> StorageResult<Option<HashSet<i32>>> {
+fn ids_matching(conn: &mut DbConnection, filter: &ProviderFilter) -> StorageResult<Option<HashSet<i32>>> {
     let mut result: Option<HashSet<i32>> = None;
     let mut narrow = |ids: HashSet<i32>| {
         result = Some(match result.take() {
@@ -168,10 +153,7 @@ fn ids_forbidden(conn: &mut DbConnection, filter: &ProviderFilter) -> StorageRes
     Ok(out)
 }
 
-fn providers_with_any_trait(
-    conn: &mut DbConnection,
-    trait_ids: &[i32],
-) -> StorageResult<HashSet<i32>> {
+fn providers_with_any_trait(conn: &mut DbConnection, trait_ids: &[i32]) -> StorageResult<HashSet<i32>> {
     if trait_ids.is_empty() {
         return Ok(HashSet::new());
     }
@@ -183,10 +165,7 @@ fn providers_with_any_trait(
         .collect())
 }
 
-fn providers_in_any_aggregate(
-    conn: &mut DbConnection,
-    agg_ids: &[i32],
-) -> StorageResult<HashSet<i32>> {
+fn providers_in_any_aggregate(conn: &mut DbConnection, agg_ids: &[i32]) -> StorageResult<HashSet<i32>> {
     if agg_ids.is_empty() {
         return Ok(HashSet::new());
     }
@@ -212,11 +191,7 @@ fn tree_ids(conn: &mut DbConnection, uuid: &str) -> StorageResult<Option<TreeIds
         .select((rp::id, rp::parent_provider_id, rp::root_provider_id))
         .first(conn)
         .optional()?;
-    Ok(row.map(|(id, parent_id, root_id)| TreeIds {
-        id,
-        parent_id,
-        root_id: root_id.unwrap_or(id),
-    }))
+    Ok(row.map(|(id, parent_id, root_id)| TreeIds { id, parent_id, root_id: root_id.unwrap_or(id) }))
 }
 
 /// Create a provider; with a parent it joins the parent's tree.
@@ -255,13 +230,8 @@ pub fn create(
         .execute(conn)
         .map_err(|e| duplicate_or(e, Some(uuid), name))?;
     if parent.is_none() {
-        let id: i32 = rp::table
-            .filter(rp::uuid.eq(uuid))
-            .select(rp::id)
-            .first(conn)?;
-        diesel::update(rp::table.filter(rp::id.eq(id)))
-            .set(rp::root_provider_id.eq(id))
-            .execute(conn)?;
+        let id: i32 = rp::table.filter(rp::uuid.eq(uuid)).select(rp::id).first(conn)?;
+        diesel::update(rp::table.filter(rp::id.eq(id))).set(rp::root_provider_id.eq(id)).execute(conn)?;
     }
     get(conn, uuid)
 }
@@ -269,44 +239,24 @@ pub fn create(
 /// Report which unique field an insert or update collides on, as upstream
 /// does, before the database refuses it. The name comparison happens in the
 /// database so it follows the column's collation.
-fn check_unique(
-    conn: &mut DbConnection,
-    uuid: Option<&str>,
-    name: &str,
-    except_id: Option<i32>,
-) -> StorageResult<()> {
+fn check_unique(conn: &mut DbConnection, uuid: Option<&str>, name: &str, except_id: Option<i32>) -> StorageResult<()> {
     let taken = |ids: Vec<i32>| ids.into_iter().any(|id| Some(id) != except_id);
     let dup_uuid = match uuid {
-        Some(u) => taken(rp::table.filter(rp::uuid.eq(u)).select(rp::id).load(conn)?)
-            .then(|| u.to_string()),
+        Some(u) => taken(rp::table.filter(rp::uuid.eq(u)).select(rp::id).load(conn)?).then(|| u.to_string()),
         None => None,
     };
-    let dup_name = taken(
-        rp::table
-            .filter(rp::name.eq(name))
-            .select(rp::id)
-            .load(conn)?,
-    )
-    .then(|| name.to_string());
+    let dup_name = taken(rp::table.filter(rp::name.eq(name)).select(rp::id).load(conn)?).then(|| name.to_string());
     if dup_uuid.is_none() && dup_name.is_none() {
         return Ok(());
     }
-    Err(DomainError::DuplicateProvider {
-        uuid: dup_uuid,
-        name: dup_name,
-    }
-    .into())
+    Err(DomainError::DuplicateProvider { uuid: dup_uuid, name: dup_name }.into())
 }
 
 fn duplicate_or(e: diesel::result::Error, uuid: Option<&str>, name: &str) -> StorageError {
     let err = StorageError::from(e);
     if err.is_unique_violation() {
         // Lost a race with another writer: report it like upstream.
-        DomainError::DuplicateProvider {
-            uuid: uuid.map(str::to_string),
-            name: Some(name.to_string()),
-        }
-        .into()
+        DomainError::DuplicateProvider { uuid: uuid.map(str::to_string), name: Some(name.to_string()) }.into()
     } else {
         err
     }
@@ -326,8 +276,7 @@ pub fn update(
     provider: &ResourceProvider,
     change: &ProviderUpdate,
 ) -> StorageResult<ResourceProvider> {
-    let me = tree_ids(conn, &provider.uuid)?
-        .ok_or_else(|| DomainError::ProviderNotFound(provider.uuid.clone()))?;
+    let me = tree_ids(conn, &provider.uuid)?.ok_or_else(|| DomainError::ProviderNotFound(provider.uuid.clone()))?;
     let mut new_tree: Option<(Option<i32>, i32)> = None;
     match &change.parent {
         None => {}
@@ -337,22 +286,16 @@ pub fn update(
                 reason: "parent provider UUID does not exist.".into(),
             })?;
             if me.parent_id.is_some_and(|p| p != parent.id) && !change.allow_reparenting {
-                return Err(tree_error(
-                    "re-parenting a provider is not currently allowed.",
-                ));
+                return Err(tree_error("re-parenting a provider is not currently allowed."));
             }
             if subtree_ids(conn, me)?.contains(&parent.id) {
-                return Err(tree_error(
-                    "creating loop in the provider tree is not allowed.",
-                ));
+                return Err(tree_error("creating loop in the provider tree is not allowed."));
             }
             new_tree = Some((Some(parent.id), parent.root_id));
         }
         Some(None) if me.parent_id.is_some() => {
             if !change.allow_reparenting {
-                return Err(tree_error(
-                    "un-parenting a provider is not currently allowed.",
-                ));
+                return Err(tree_error("un-parenting a provider is not currently allowed."));
             }
             new_tree = Some((None, me.id));
         }
@@ -365,9 +308,7 @@ pub fn update(
         .execute(conn)
         .map_err(|e| duplicate_or(e, None, &change.name))?;
     if let Some((parent_id, root_id)) = new_tree {
-        diesel::update(rp::table.filter(rp::id.eq(me.id)))
-            .set(rp::parent_provider_id.eq(parent_id))
-            .execute(conn)?;
+        diesel::update(rp::table.filter(rp::id.eq(me.id))).set(rp::parent_provider_id.eq(parent_id)).execute(conn)?;
         if root_id != me.root_id {
             let subtree = subtree_ids(conn, me)?;
             diesel::update(rp::table.filter(rp::id.eq_any(&subtree)))
@@ -379,19 +320,13 @@ pub fn update(
 }
 
 fn tree_error(reason: &str) -> StorageError {
-    DomainError::InvalidTreeChange {
-        action: "update",
-        reason: reason.into(),
-    }
-    .into()
+    DomainError::InvalidTreeChange { action: "update", reason: reason.into() }.into()
 }
 
 /// The provider and all its descendants.
 fn subtree_ids(conn: &mut DbConnection, me: TreeIds) -> StorageResult<HashSet<i32>> {
-    let tree: Vec<(i32, Option<i32>)> = rp::table
-        .filter(rp::root_provider_id.eq(me.root_id))
-        .select((rp::id, rp::parent_provider_id))
-        .load(conn)?;
+    let tree: Vec<(i32, Option<i32>)> =
+        rp::table.filter(rp::root_provider_id.eq(me.root_id)).select((rp::id, rp::parent_provider_id)).load(conn)?;
     let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
     for (id, parent) in tree {
         if let Some(p) = parent {
@@ -413,14 +348,9 @@ fn subtree_ids(conn: &mut DbConnection, me: TreeIds) -> StorageResult<HashSet<i3
 /// Delete a provider with no children and no allocations, with its
 /// inventories, aggregate links and traits.
 pub fn delete(conn: &mut DbConnection, uuid: &str) -> StorageResult<()> {
-    let me =
-        tree_ids(conn, uuid)?.ok_or_else(|| DomainError::ProviderNotFound(uuid.to_string()))?;
-    let has_child = rp::table
-        .filter(rp::parent_provider_id.eq(me.id))
-        .select(rp::id)
-        .first::<i32>(conn)
-        .optional()?
-        .is_some();
+    let me = tree_ids(conn, uuid)?.ok_or_else(|| DomainError::ProviderNotFound(uuid.to_string()))?;
+    let has_child =
+        rp::table.filter(rp::parent_provider_id.eq(me.id)).select(rp::id).first::<i32>(conn).optional()?.is_some();
     if has_child {
         return Err(DomainError::CannotDeleteParent.into());
     }
@@ -433,22 +363,15 @@ pub fn delete(conn: &mut DbConnection, uuid: &str) -> StorageResult<()> {
     if allocated {
         return Err(DomainError::ProviderInUse.into());
     }
-    diesel::delete(inventories::table.filter(inventories::resource_provider_id.eq(me.id)))
+    diesel::delete(inventories::table.filter(inventories::resource_provider_id.eq(me.id))).execute(conn)?;
+    diesel::delete(
+        resource_provider_aggregates::table.filter(resource_provider_aggregates::resource_provider_id.eq(me.id)),
+    )
+    .execute(conn)?;
+    diesel::delete(resource_provider_traits::table.filter(resource_provider_traits::resource_provider_id.eq(me.id)))
         .execute(conn)?;
-    diesel::delete(
-        resource_provider_aggregates::table
-            .filter(resource_provider_aggregates::resource_provider_id.eq(me.id)),
-    )
-    .execute(conn)?;
-    diesel::delete(
-        resource_provider_traits::table
-            .filter(resource_provider_traits::resource_provider_id.eq(me.id)),
-    )
-    .execute(conn)?;
     // The self-reference must go before the row can.
-    diesel::update(rp::table.filter(rp::id.eq(me.id)))
-        .set(rp::root_provider_id.eq(None::<i32>))
-        .execute(conn)?;
+    diesel::update(rp::table.filter(rp::id.eq(me.id))).set(rp::root_provider_id.eq(None::<i32>)).execute(conn)?;
     diesel::delete(rp::table.filter(rp::id.eq(me.id))).execute(conn)?;
     Ok(())
 }
@@ -456,16 +379,8 @@ pub fn delete(conn: &mut DbConnection, uuid: &str) -> StorageResult<()> {
 /// Bump the generation from `expected`; a different stored value means
 /// another writer got there first.
 pub fn bump_generation(conn: &mut DbConnection, id: i32, expected: i32) -> StorageResult<i32> {
-    let changed = diesel::update(
-        rp::table
-            .filter(rp::id.eq(id))
-            .filter(rp::generation.eq(expected)),
-    )
-    .set((rp::generation.eq(expected + 1), rp::updated_at.eq(now())))
-    .execute(conn)?;
-    if changed == 1 {
-        Ok(expected + 1)
-    } else {
-        Err(DomainError::ProviderConcurrentUpdate.into())
-    }
+    let changed = diesel::update(rp::table.filter(rp::id.eq(id)).filter(rp::generation.eq(expected)))
+        .set((rp::generation.eq(expected + 1), rp::updated_at.eq(now())))
+        .execute(conn)?;
+    if changed == 1 { Ok(expected + 1) } else { Err(DomainError::ProviderConcurrentUpdate.into()) }
 }

@@ -25,11 +25,7 @@ pub struct ProviderInventories {
 /// allocations, all or nothing. Inventory first grows to the union of old
 /// and new (so allocations can move onto it), then allocations are
 /// replaced, then inventory shrinks to exactly what was asked.
-pub fn reshape(
-    conn: &mut DbConnection,
-    wanted: &[ProviderInventories],
-    writes: &[ConsumerWrite],
-) -> StorageResult<()> {
+pub fn reshape(conn: &mut DbConnection, wanted: &[ProviderInventories], writes: &[ConsumerWrite]) -> StorageResult<()> {
     let mut targets: Vec<(ResourceProvider, &ProviderInventories)> = Vec::new();
     for entry in wanted {
         let rp = providers::get(conn, &entry.provider_uuid)?;

@@ -34,11 +34,7 @@ pub fn list(conn: &mut DbConnection) -> StorageResult<Vec<ResourceClass>> {
 }
 
 pub fn find(conn: &mut DbConnection, name: &str) -> StorageResult<Option<ResourceClass>> {
-    Ok(rc::table
-        .filter(rc::name.eq(name))
-        .select(COLUMNS)
-        .first(conn)
-        .optional()?)
+    Ok(rc::table.filter(rc::name.eq(name)).select(COLUMNS).first(conn).optional()?)
 }
 
 pub fn get(conn: &mut DbConnection, name: &str) -> StorageResult<ResourceClass> {
@@ -50,14 +46,8 @@ pub fn id_for_name(conn: &mut DbConnection, name: &str) -> StorageResult<i32> {
 }
 
 /// Names for internal ids.
-pub fn names_by_id(
-    conn: &mut DbConnection,
-) -> StorageResult<std::collections::HashMap<i32, String>> {
-    Ok(rc::table
-        .select((rc::id, rc::name))
-        .load::<(i32, String)>(conn)?
-        .into_iter()
-        .collect())
+pub fn names_by_id(conn: &mut DbConnection) -> StorageResult<std::collections::HashMap<i32, String>> {
+    Ok(rc::table.select((rc::id, rc::name)).load::<(i32, String)>(conn)?.into_iter().collect())
 }
 
 /// Create a custom class with the next free custom id.
@@ -66,9 +56,7 @@ pub fn create(conn: &mut DbConnection, name: &str) -> StorageResult<ResourceClas
         return Err(DomainError::ResourceClassExists(name.to_string()).into());
     }
     let highest: Option<i32> = rc::table.select(max(rc::id)).first(conn)?;
-    let id = highest.map_or(MIN_CUSTOM_RESOURCE_CLASS_ID, |h| {
-        (h + 1).max(MIN_CUSTOM_RESOURCE_CLASS_ID)
-    });
+    let id = highest.map_or(MIN_CUSTOM_RESOURCE_CLASS_ID, |h| (h + 1).max(MIN_CUSTOM_RESOURCE_CLASS_ID));
     diesel::insert_into(rc::table)
         .values((rc::id.eq(id), rc::name.eq(name), rc::created_at.eq(now())))
         .execute(conn)?;
@@ -76,11 +64,7 @@ pub fn create(conn: &mut DbConnection, name: &str) -> StorageResult<ResourceClas
 }
 
 /// Rename a custom class (API 1.2 to 1.6).
-pub fn rename(
-    conn: &mut DbConnection,
-    class: &ResourceClass,
-    new_name: &str,
-) -> StorageResult<ResourceClass> {
+pub fn rename(conn: &mut DbConnection, class: &ResourceClass, new_name: &str) -> StorageResult<ResourceClass> {
     if class.is_standard() {
         return Err(DomainError::ResourceClassCannotUpdateStandard(class.name.clone()).into());
     }

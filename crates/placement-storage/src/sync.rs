@@ -15,16 +15,8 @@ use crate::url::Backend;
 
 /// Insert every standard trait the table lacks. Returns how many.
 pub fn sync_traits(conn: &mut DbConnection) -> StorageResult<usize> {
-    let existing: HashSet<String> = traits::table
-        .select(traits::name)
-        .load(conn)?
-        .into_iter()
-        .collect();
-    let missing: Vec<&str> = standard::traits()
-        .iter()
-        .copied()
-        .filter(|t| !existing.contains(*t))
-        .collect();
+    let existing: HashSet<String> = traits::table.select(traits::name).load(conn)?.into_iter().collect();
+    let missing: Vec<&str> = standard::traits().iter().copied().filter(|t| !existing.contains(*t)).collect();
     let created = now();
     for name in &missing {
         diesel::insert_into(traits::table)

@@ -30,23 +30,14 @@ pub struct TraitListFilter {
 
 pub fn list(conn: &mut DbConnection, filter: &TraitListFilter) -> StorageResult<Vec<Trait>> {
     let mut query = traits::table
-        .select((
-            traits::id,
-            traits::name,
-            traits::created_at,
-            traits::updated_at,
-        ))
+        .select((traits::id, traits::name, traits::created_at, traits::updated_at))
         .order(traits::id)
         .into_boxed();
     if let Some(names) = &filter.name_in {
         query = query.filter(traits::name.eq_any(names.clone()));
     }
     if let Some(prefix) = &filter.prefix {
-        query = query.filter(
-            traits::name
-                .like(format!("{}%", escape_like(prefix)))
-                .escape('\\'),
-        );
+        query = query.filter(traits::name.like(format!("{}%", escape_like(prefix))).escape('\\'));
     }
     match filter.associated {
         Some(true) => query = query.filter(traits::id.eq_any(rpt::table.select(rpt::trait_id))),
@@ -57,20 +48,13 @@ pub fn list(conn: &mut DbConnection, filter: &TraitListFilter) -> StorageResult<
 }
 
 fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 pub fn find(conn: &mut DbConnection, name: &str) -> StorageResult<Option<Trait>> {
     Ok(traits::table
         .filter(traits::name.eq(name))
-        .select((
-            traits::id,
-            traits::name,
-            traits::created_at,
-            traits::updated_at,
-        ))
+        .select((traits::id, traits::name, traits::created_at, traits::updated_at))
         .first(conn)
         .optional()?)
 }
@@ -80,9 +64,7 @@ pub fn ensure(conn: &mut DbConnection, name: &str) -> StorageResult<(Trait, bool
     if let Some(existing) = find(conn, name)? {
         return Ok((existing, false));
     }
-    diesel::insert_into(traits::table)
-        .values((traits::name.eq(name), traits::created_at.eq(now())))
-        .execute(conn)?;
+    diesel::insert_into(traits::table).values((traits::name.eq(name), traits::created_at.eq(now()))).execute(conn)?;
     let created = find(conn, name)?.ok_or_else(|| DomainError::TraitNotFound(name.to_string()))?;
     Ok((created, true))
 }
@@ -93,12 +75,8 @@ pub fn delete(conn: &mut DbConnection, name: &str) -> StorageResult<()> {
     if !names::is_custom(name) {
         return Err(DomainError::TraitCannotDeleteStandard(name.to_string()).into());
     }
-    let in_use = rpt::table
-        .filter(rpt::trait_id.eq(found.id))
-        .select(rpt::trait_id)
-        .first::<i32>(conn)
-        .optional()?
-        .is_some();
+    let in_use =
+        rpt::table.filter(rpt::trait_id.eq(found.id)).select(rpt::trait_id).first::<i32>(conn).optional()?.is_some();
     if in_use {
         return Err(DomainError::TraitInUse(name.to_string()).into());
     }
@@ -108,10 +86,7 @@ pub fn delete(conn: &mut DbConnection, name: &str) -> StorageResult<()> {
 
 /// Ids for trait names; the first unknown name (in sorted order) is an
 /// error, as upstream reports one missing trait at a time.
-pub fn ids_for_names(
-    conn: &mut DbConnection,
-    wanted: &BTreeSet<String>,
-) -> StorageResult<Vec<i32>> {
+pub fn ids_for_names(conn: &mut DbConnection, wanted: &BTreeSet<String>) -> StorageResult<Vec<i32>> {
     let found: Vec<(i32, String)> = traits::table
         .filter(traits::name.eq_any(wanted.iter().cloned().collect::<Vec<_>>()))
         .select((traits::id, traits::name))
@@ -127,12 +102,7 @@ pub fn of_provider(conn: &mut DbConnection, provider_id: i32) -> StorageResult<V
     Ok(traits::table
         .inner_join(rpt::table.on(rpt::trait_id.eq(traits::id)))
         .filter(rpt::resource_provider_id.eq(provider_id))
-        .select((
-            traits::id,
-            traits::name,
-            traits::created_at,
-            traits::updated_at,
-        ))
+        .select((traits::id, traits::name, traits::created_at, traits::updated_at))
         .order(traits::id)
         .load(conn)?)
 }
@@ -145,10 +115,7 @@ pub fn set_for_provider(
     generation: i32,
     wanted: &[Trait],
 ) -> StorageResult<i32> {
-    let existing: BTreeSet<i32> = of_provider(conn, provider_id)?
-        .iter()
-        .map(|t| t.id)
-        .collect();
+    let existing: BTreeSet<i32> = of_provider(conn, provider_id)?.iter().map(|t| t.id).collect();
     let want: BTreeSet<i32> = wanted.iter().map(|t| t.id).collect();
     let to_delete: Vec<i32> = existing.difference(&want).copied().collect();
     let to_add: Vec<i32> = want.difference(&existing).copied().collect();
@@ -158,20 +125,14 @@ pub fn set_for_provider(
     let new_generation = providers::bump_generation(conn, provider_id, generation)?;
     if !to_delete.is_empty() {
         diesel::delete(
-            rpt::table
-                .filter(rpt::resource_provider_id.eq(provider_id))
-                .filter(rpt::trait_id.eq_any(&to_delete)),
+            rpt::table.filter(rpt::resource_provider_id.eq(provider_id)).filter(rpt::trait_id.eq_any(&to_delete)),
         )
         .execute(conn)?;
     }
     let stamp = now();
     for trait_id in to_add {
         diesel::insert_into(rpt::table)
-            .values((
-                rpt::resource_provider_id.eq(provider_id),
-                rpt::trait_id.eq(trait_id),
-                rpt::created_at.eq(stamp),
-            ))
+            .values((rpt::resource_provider_id.eq(provider_id), rpt::trait_id.eq(trait_id), rpt::created_at.eq(stamp)))
             .execute(conn)?;
     }
     Ok(new_generation)

@@ -29,10 +29,8 @@ pub fn run<T>(
 ) -> StorageResult<T> {
     let mut attempt = 1;
     loop {
-        let result = pool
-            .get()
-            .map_err(StorageError::from)
-            .and_then(|mut conn| in_transaction(&mut conn, mode, &mut work));
+        let result =
+            pool.get().map_err(StorageError::from).and_then(|mut conn| in_transaction(&mut conn, mode, &mut work));
         match result {
             Err(e) if e.is_transient() && attempt < MAX_ATTEMPTS => {
                 log::debug!("retrying transaction after transient error (attempt {attempt}): {e}");
@@ -62,10 +60,7 @@ pub fn in_transaction<T>(
         _ => "BEGIN",
     };
     conn.batch_execute(begin)?;
-    let mut tx = OpenTransaction {
-        conn,
-        finished: false,
-    };
+    let mut tx = OpenTransaction { conn, finished: false };
     let value = work(tx.conn)?;
     tx.conn.batch_execute("COMMIT")?;
     tx.finished = true;

@@ -57,27 +57,19 @@ pub fn redact(url: &str) -> String {
 impl DatabaseUrl {
     pub fn parse(url: &str) -> Result<DatabaseUrl, String> {
         let url = url.trim();
-        let (scheme, rest) = url
-            .split_once("://")
-            .ok_or_else(|| format!("database connection {:?} is not a URL", redact(url)))?;
+        let (scheme, rest) =
+            url.split_once("://").ok_or_else(|| format!("database connection {:?} is not a URL", redact(url)))?;
         let dialect = scheme.split('+').next().unwrap_or(scheme);
         match dialect {
-            "sqlite" => Ok(DatabaseUrl {
-                backend: Backend::Sqlite,
-                diesel_url: sqlite_path(rest),
-            }),
-            "postgresql" | "postgres" => Ok(DatabaseUrl {
-                backend: Backend::Postgres,
-                diesel_url: format!("postgres://{rest}"),
-            }),
+            "sqlite" => Ok(DatabaseUrl { backend: Backend::Sqlite, diesel_url: sqlite_path(rest) }),
+            "postgresql" | "postgres" => {
+                Ok(DatabaseUrl { backend: Backend::Postgres, diesel_url: format!("postgres://{rest}") })
+            }
             "mysql" | "mariadb" => Ok(DatabaseUrl {
                 backend: Backend::Mysql,
                 diesel_url: format!("mysql://{}", strip_query_params(rest, &["charset"])),
             }),
-            other => Err(format!(
-                "unsupported database dialect {other:?} in {:?}",
-                redact(url)
-            )),
+            other => Err(format!("unsupported database dialect {other:?} in {:?}", redact(url))),
         }
     }
 
@@ -109,11 +101,7 @@ fn strip_query_params(rest: &str, drop: &[&str]) -> String {
             !kv.is_empty() && !drop.contains(&key)
         })
         .collect();
-    if kept.is_empty() {
-        base.to_string()
-    } else {
-        format!("{base}?{}", kept.join("&"))
-    }
+    if kept.is_empty() { base.to_string() } else { format!("{base}?{}", kept.join("&")) }
 }
 
 #[cfg(test)]
@@ -135,15 +123,9 @@ mod tests {
     #[test]
     fn drivers_are_dropped_from_the_scheme() {
         let pg = parse("postgresql+psycopg2://u:p@h:5432/db");
-        assert_eq!(
-            (pg.backend, pg.diesel_url.as_str()),
-            (Backend::Postgres, "postgres://u:p@h:5432/db")
-        );
+        assert_eq!((pg.backend, pg.diesel_url.as_str()), (Backend::Postgres, "postgres://u:p@h:5432/db"));
         let my = parse("mysql+pymysql://root:pw@127.0.0.1/placement?charset=utf8");
-        assert_eq!(
-            (my.backend, my.diesel_url.as_str()),
-            (Backend::Mysql, "mysql://root:pw@127.0.0.1/placement")
-        );
+        assert_eq!((my.backend, my.diesel_url.as_str()), (Backend::Mysql, "mysql://root:pw@127.0.0.1/placement"));
         let my = parse("mysql://root@h/p?charset=utf8&unix_socket=/s");
         assert_eq!(my.diesel_url, "mysql://root@h/p?unix_socket=/s");
     }
@@ -158,9 +140,6 @@ mod tests {
     #[test]
     fn debug_output_redacts_passwords() {
         let text = format!("{:?}", parse("postgresql://u:secret@h/db"));
-        assert!(
-            !text.contains("secret") && text.contains("u:***@h"),
-            "{text}"
-        );
+        assert!(!text.contains("secret") && text.contains("u:***@h"), "{text}");
     }
 }

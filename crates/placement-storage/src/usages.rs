@@ -11,10 +11,7 @@ use crate::resource_classes;
 use crate::schema::{allocations, consumer_types, consumers, inventories, projects, users};
 
 /// Usage of every class the provider has inventory of (zero if unused).
-pub fn of_provider(
-    conn: &mut DbConnection,
-    provider_id: i32,
-) -> StorageResult<BTreeMap<String, i64>> {
+pub fn of_provider(conn: &mut DbConnection, provider_id: i32) -> StorageResult<BTreeMap<String, i64>> {
     let names = resource_classes::names_by_id(conn)?;
     let classes: Vec<i32> = inventories::table
         .filter(inventories::resource_provider_id.eq(provider_id))
@@ -50,11 +47,7 @@ pub enum ConsumerTypeFilter {
 }
 
 /// Usage per class for a project (and optionally a user).
-pub fn of_project(
-    conn: &mut DbConnection,
-    project: &str,
-    user: Option<&str>,
-) -> StorageResult<BTreeMap<String, i64>> {
+pub fn of_project(conn: &mut DbConnection, project: &str, user: Option<&str>) -> StorageResult<BTreeMap<String, i64>> {
     let names = resource_classes::names_by_id(conn)?;
     let mut query = allocations::table
         .inner_join(consumers::table.on(consumers::uuid.eq(allocations::consumer_id)))
@@ -65,9 +58,7 @@ pub fn of_project(
     if let Some(user) = user {
         query = query.filter(users::external_id.eq(user.to_string()));
     }
-    let rows: Vec<(i32, i32)> = query
-        .select((allocations::resource_class_id, allocations::used))
-        .load(conn)?;
+    let rows: Vec<(i32, i32)> = query.select((allocations::resource_class_id, allocations::used)).load(conn)?;
     let mut used: BTreeMap<String, i64> = BTreeMap::new();
     for (rc, amount) in rows {
         if let Some(name) = names.get(&rc) {
@@ -91,9 +82,7 @@ pub fn of_project_by_type(
         .inner_join(consumers::table.on(consumers::uuid.eq(allocations::consumer_id)))
         .inner_join(projects::table.on(projects::id.eq(consumers::project_id)))
         .inner_join(users::table.on(users::id.eq(consumers::user_id)))
-        .left_join(
-            consumer_types::table.on(consumers::consumer_type_id.eq(consumer_types::id.nullable())),
-        )
+        .left_join(consumer_types::table.on(consumers::consumer_type_id.eq(consumer_types::id.nullable())))
         .filter(projects::external_id.eq(project.to_string()))
         .into_boxed();
     if let Some(user) = user {
@@ -101,9 +90,7 @@ pub fn of_project_by_type(
     }
     match filter {
         ConsumerTypeFilter::Unknown => query = query.filter(consumers::consumer_type_id.is_null()),
-        ConsumerTypeFilter::Named(name) => {
-            query = query.filter(consumer_types::name.eq(name.clone()))
-        }
+        ConsumerTypeFilter::Named(name) => query = query.filter(consumer_types::name.eq(name.clone())),
         ConsumerTypeFilter::Each | ConsumerTypeFilter::All => {}
     }
     let rows: Vec<(i32, Option<String>, i32, String)> = query

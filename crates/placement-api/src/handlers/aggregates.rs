@@ -27,10 +27,8 @@ pub struct AggregatesRequest {
 }
 
 fn reply(ctx: &Ctx, aggregates: Vec<String>, generation: i32) -> Reply {
-    let body = AggregatesBody {
-        aggregates,
-        resource_provider_generation: ctx.version.at_least(19).then_some(generation),
-    };
+    let body =
+        AggregatesBody { aggregates, resource_provider_generation: ctx.version.at_least(19).then_some(generation) };
     // Associations carry no times of their own; upstream reports now.
     Reply::body(&body).modified(ctx.version, None)
 }
@@ -75,8 +73,7 @@ pub fn replace(ctx: &Ctx) -> Result<Reply, ApiError> {
         .write(|c| store::set_for_provider(c, rp.id, rp.generation, &aggregates, with_generation))
         .map_err(|e| match e {
             StorageError::Domain(d @ DomainError::ProviderConcurrentUpdate) => {
-                ApiError::conflict(format!("Update conflict: {d}"))
-                    .with_code(ErrorCode::ConcurrentUpdate)
+                ApiError::conflict(format!("Update conflict: {d}")).with_code(ErrorCode::ConcurrentUpdate)
             }
             other => other.into(),
         })?;

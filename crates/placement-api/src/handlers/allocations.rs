@@ -6,9 +6,7 @@ use std::collections::BTreeMap;
 use placement_model::DomainError;
 use placement_model::error::ErrorCode;
 use placement_model::query::{is_uuid_like, normalize_uuid};
-use placement_storage::allocations::{
-    self as store, AllocationRow, ConsumerWrite, GenerationCheck,
-};
+use placement_storage::allocations::{self as store, AllocationRow, ConsumerWrite, GenerationCheck};
 use placement_storage::{StorageError, consumers, providers};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -98,10 +96,7 @@ pub fn for_consumer(ctx: &Ctx) -> Result<Reply, ApiError> {
     for row in &rows {
         let entry = allocations
             .entry(row.provider_uuid.clone())
-            .or_insert_with(|| ProviderAllocation {
-                generation: None,
-                resources: BTreeMap::new(),
-            });
+            .or_insert_with(|| ProviderAllocation { generation: None, resources: BTreeMap::new() });
         entry.generation = Some(row.provider_generation);
         entry.resources.insert(row.class.clone(), row.used);
     }
@@ -111,10 +106,7 @@ pub fn for_consumer(ctx: &Ctx) -> Result<Reply, ApiError> {
         allocations,
         project_id: owner.as_ref().map(|c| c.project.clone()),
         user_id: owner.as_ref().map(|c| c.user.clone()),
-        consumer_generation: owner
-            .as_ref()
-            .filter(|_| v.at_least(28))
-            .map(|c| c.generation),
+        consumer_generation: owner.as_ref().filter(|_| v.at_least(28)).map(|c| c.generation),
         consumer_type: type_name.filter(|_| owner.is_some() && v.at_least(38)),
     };
     Ok(Reply::body(&body).modified(v, last_modified(&rows)))
@@ -143,20 +135,14 @@ pub fn for_provider(ctx: &Ctx) -> Result<Reply, ApiError> {
     for (row, generation) in &rows {
         let entry = allocations
             .entry(row.consumer_uuid.clone())
-            .or_insert_with(|| ConsumerResources {
-                resources: BTreeMap::new(),
-                consumer_generation: None,
-            });
+            .or_insert_with(|| ConsumerResources { resources: BTreeMap::new(), consumer_generation: None });
         entry.resources.insert(row.class.clone(), row.used);
         if ctx.version.at_least(28) {
             entry.consumer_generation = Some(*generation);
         }
     }
     let modified = latest(rows.iter().map(|(r, _)| r.last_modified()));
-    let body = ProviderAllocationsBody {
-        allocations,
-        resource_provider_generation: rp.generation,
-    };
+    let body = ProviderAllocationsBody { allocations, resource_provider_generation: rp.generation };
     Ok(Reply::body(&body).modified(ctx.version, modified))
 }
 
@@ -179,10 +165,7 @@ fn allocations_of(data: &Value) -> Allocations {
         Value::Array(items) => {
             let mut out: Allocations = Vec::new();
             for item in items {
-                let uuid = item["resource_provider"]["uuid"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string();
+                let uuid = item["resource_provider"]["uuid"].as_str().unwrap_or_default().to_string();
                 let resources = amounts(&item["resources"]);
                 // A provider named twice keeps its last entry, as a dict would.
                 match out.iter_mut().find(|(u, _)| *u == uuid) {
@@ -192,10 +175,7 @@ fn allocations_of(data: &Value) -> Allocations {
             }
             out
         }
-        Value::Object(map) => map
-            .iter()
-            .map(|(uuid, entry)| (uuid.clone(), amounts(&entry["resources"])))
-            .collect(),
+        Value::Object(map) => map.iter().map(|(uuid, entry)| (uuid.clone(), amounts(&entry["resources"]))).collect(),
         _ => Vec::new(),
     }
 }
@@ -205,17 +185,8 @@ pub(crate) fn consumer_write(ctx: &Ctx, consumer_uuid: String, data: &Value) -> 
     let v = ctx.version;
     let settings = &ctx.state.placement;
     let (project, user) = match data.get("project_id").and_then(Value::as_str) {
-        Some(p) => (
-            p.to_string(),
-            data.get("user_id")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string(),
-        ),
-        None => (
-            settings.incomplete_consumer_project_id.clone(),
-            settings.incomplete_consumer_user_id.clone(),
-        ),
+        Some(p) => (p.to_string(), data.get("user_id").and_then(Value::as_str).unwrap_or_default().to_string()),
+        None => (settings.incomplete_consumer_project_id.clone(), settings.incomplete_consumer_user_id.clone()),
     };
     ConsumerWrite {
         consumer_uuid,
@@ -227,9 +198,7 @@ pub(crate) fn consumer_write(ctx: &Ctx, consumer_uuid: String, data: &Value) -> 
             GenerationCheck::Unchecked
         },
         consumer_type: if v.at_least(38) {
-            data.get("consumer_type")
-                .and_then(Value::as_str)
-                .map(str::to_string)
+            data.get("consumer_type").and_then(Value::as_str).map(str::to_string)
         } else {
             None
         },
@@ -239,36 +208,28 @@ pub(crate) fn consumer_write(ctx: &Ctx, consumer_uuid: String, data: &Value) -> 
 
 /// Write, retrying lost races, and word failures as upstream does.
 /// `class_error` words an unknown resource class.
-fn write(
-    ctx: &Ctx,
-    writes: &[ConsumerWrite],
-    class_error: impl Fn(&DomainError) -> String,
-) -> Result<(), ApiError> {
+fn write(ctx: &Ctx, writes: &[ConsumerWrite], class_error: impl Fn(&DomainError) -> String) -> Result<(), ApiError> {
     let attempts = ctx.state.placement.allocation_conflict_retry_count;
-    ctx.db()
-        .write_retrying_conflicts(attempts, |c| store::replace(c, writes))
-        .map_err(|e| match e {
-            StorageError::Domain(d) => match d {
-                DomainError::ConsumerGenerationConflict { .. } => {
-                    ApiError::conflict(d.to_string()).with_code(ErrorCode::ConcurrentUpdate)
-                }
-                DomainError::AllocationProviderNotFound(_) => ApiError::bad_request(d.to_string()),
-                DomainError::ResourceClassNotFound(_) => ApiError::bad_request(class_error(&d)),
-                DomainError::InvalidInventory { .. }
-                | DomainError::AllocationCapacityExceeded { .. }
-                | DomainError::AllocationConstraintsViolated { .. } => {
-                    ApiError::conflict(format!("Unable to allocate inventory: {d}"))
-                }
-                DomainError::ProviderConcurrentUpdate | DomainError::ConsumerConcurrentUpdate => {
-                    ApiError::conflict(format!(
-                        "Inventory and/or allocations changed while attempting to allocate: {d}"
-                    ))
+    ctx.db().write_retrying_conflicts(attempts, |c| store::replace(c, writes)).map_err(|e| match e {
+        StorageError::Domain(d) => match d {
+            DomainError::ConsumerGenerationConflict { .. } => {
+                ApiError::conflict(d.to_string()).with_code(ErrorCode::ConcurrentUpdate)
+            }
+            DomainError::AllocationProviderNotFound(_) => ApiError::bad_request(d.to_string()),
+            DomainError::ResourceClassNotFound(_) => ApiError::bad_request(class_error(&d)),
+            DomainError::InvalidInventory { .. }
+            | DomainError::AllocationCapacityExceeded { .. }
+            | DomainError::AllocationConstraintsViolated { .. } => {
+                ApiError::conflict(format!("Unable to allocate inventory: {d}"))
+            }
+            DomainError::ProviderConcurrentUpdate | DomainError::ConsumerConcurrentUpdate => {
+                ApiError::conflict(format!("Inventory and/or allocations changed while attempting to allocate: {d}"))
                     .with_code(ErrorCode::ConcurrentUpdate)
-                }
-                other => other.into(),
-            },
+            }
             other => other.into(),
-        })
+        },
+        other => other.into(),
+    })
 }
 
 #[utoipa::path(put, path = "/allocations/{consumer_uuid}", request_body = AllocationRequest,
@@ -278,9 +239,7 @@ pub fn put_for_consumer(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.authorize("placement:allocations:update")?;
     let raw = ctx.param("consumer_uuid");
     if !is_uuid_like(raw) {
-        return Err(ApiError::bad_request(format!(
-            "Malformed consumer_uuid: {raw}"
-        )));
+        return Err(ApiError::bad_request(format!("Malformed consumer_uuid: {raw}")));
     }
     let uuid = normalize_uuid(raw).unwrap_or_else(|| raw.to_string());
     let v = ctx.version;
@@ -294,9 +253,7 @@ pub fn put_for_consumer(ctx: &Ctx) -> Result<Reply, ApiError> {
     };
     let data = parse_json(&ctx.body, schema)?;
     let w = consumer_write(ctx, uuid.clone(), &data);
-    write(ctx, &[w], |d| {
-        format!("Unable to allocate inventory for consumer {uuid}: {d}")
-    })?;
+    write(ctx, &[w], |d| format!("Unable to allocate inventory for consumer {uuid}: {d}"))?;
     Ok(Reply::empty(204))
 }
 
@@ -314,15 +271,9 @@ pub fn post(ctx: &Ctx) -> Result<Reply, ApiError> {
     };
     let data = parse_json(&ctx.body, schema)?;
     let empty = Map::new();
-    let writes: Vec<ConsumerWrite> = data
-        .as_object()
-        .unwrap_or(&empty)
-        .iter()
-        .map(|(uuid, body)| consumer_write(ctx, uuid.clone(), body))
-        .collect();
-    write(ctx, &writes, |d| {
-        format!("Unable to allocate inventory {d}")
-    })?;
+    let writes: Vec<ConsumerWrite> =
+        data.as_object().unwrap_or(&empty).iter().map(|(uuid, body)| consumer_write(ctx, uuid.clone(), body)).collect();
+    write(ctx, &writes, |d| format!("Unable to allocate inventory {d}"))?;
     Ok(Reply::empty(204))
 }
 
@@ -332,9 +283,7 @@ pub fn delete_for_consumer(ctx: &Ctx) -> Result<Reply, ApiError> {
     let uuid = ctx.param("consumer_uuid");
     let removed = ctx.write(|c| store::delete_for_consumer(c, uuid))?;
     if removed == 0 {
-        return Err(ApiError::not_found(format!(
-            "No allocations for consumer '{uuid}'"
-        )));
+        return Err(ApiError::not_found(format!("No allocations for consumer '{uuid}'")));
     }
     Ok(Reply::empty(204))
 }

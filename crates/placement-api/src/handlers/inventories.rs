@@ -102,20 +102,12 @@ impl InventoriesBody {
     fn new(inventories: &[&Inventory], generation: i32) -> Self {
         InventoriesBody {
             resource_provider_generation: generation,
-            inventories: inventories
-                .iter()
-                .map(|i| (i.resource_class.clone(), InventoryBody::new(i, None)))
-                .collect(),
+            inventories: inventories.iter().map(|i| (i.resource_class.clone(), InventoryBody::new(i, None))).collect(),
         }
     }
 }
 
-fn capacity_check(
-    ctx: &Ctx,
-    uuid: &str,
-    inventories: &[&Inventory],
-    what: &str,
-) -> Result<(), ApiError> {
+fn capacity_check(ctx: &Ctx, uuid: &str, inventories: &[&Inventory], what: &str) -> Result<(), ApiError> {
     for i in inventories {
         if let Err(e) = i.check_capacity(ctx.version) {
             return Err(ApiError::bad_request(format!(
@@ -127,10 +119,7 @@ fn capacity_check(
     Ok(())
 }
 
-fn provider_for_read(
-    ctx: &Ctx,
-    uuid: &str,
-) -> Result<(ResourceProvider, Vec<StoredInventory>), ApiError> {
+fn provider_for_read(ctx: &Ctx, uuid: &str) -> Result<(ResourceProvider, Vec<StoredInventory>), ApiError> {
     ctx.db()
         .read(|c| {
             let rp = providers::get(c, uuid)?;
@@ -146,8 +135,7 @@ fn provider_for_read(
 }
 
 fn generation_conflict() -> ApiError {
-    ApiError::conflict("resource provider generation conflict")
-        .with_code(ErrorCode::ConcurrentUpdate)
+    ApiError::conflict("resource provider generation conflict").with_code(ErrorCode::ConcurrentUpdate)
 }
 
 #[utoipa::path(get, path = "/resource_providers/{uuid}/inventories", responses((status = 200, body = InventoriesBody)))]
@@ -159,10 +147,7 @@ pub fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
     let inventories: Vec<&Inventory> = stored.iter().map(|s| &s.inventory).collect();
     let mut reply = Reply::body(&InventoriesBody::new(&inventories, rp.generation));
     if !stored.is_empty() {
-        reply = reply.modified(
-            ctx.version,
-            latest(stored.iter().map(StoredInventory::last_modified)),
-        );
+        reply = reply.modified(ctx.version, latest(stored.iter().map(StoredInventory::last_modified)));
     } else if ctx.version.at_least(15) {
         reply.cache_control = true;
     }
@@ -180,10 +165,8 @@ pub fn show(ctx: &Ctx) -> Result<Reply, ApiError> {
         .iter()
         .find(|s| s.inventory.resource_class == class)
         .ok_or_else(|| ApiError::not_found(format!("No inventory of class {class} for {uuid}")))?;
-    Ok(
-        Reply::body(&InventoryBody::new(&found.inventory, Some(rp.generation)))
-            .modified(ctx.version, found.last_modified()),
-    )
+    Ok(Reply::body(&InventoryBody::new(&found.inventory, Some(rp.generation)))
+        .modified(ctx.version, found.last_modified()))
 }
 
 #[utoipa::path(post, path = "/resource_providers/{uuid}/inventories", request_body = InventoryRequest,
@@ -210,12 +193,10 @@ pub fn create(ctx: &Ctx) -> Result<Reply, ApiError> {
         .with_code(ErrorCode::ConcurrentUpdate),
         other => other.into(),
     })?;
-    Ok(
-        Reply::body(&InventoryBody::new(&inventory, Some(generation)))
-            .status(201)
-            .location(inventory_url(uuid, &class))
-            .modified(ctx.version, None),
-    )
+    Ok(Reply::body(&InventoryBody::new(&inventory, Some(generation)))
+        .status(201)
+        .location(inventory_url(uuid, &class))
+        .modified(ctx.version, None))
 }
 
 #[utoipa::path(put, path = "/resource_providers/{uuid}/inventories", request_body = InventoriesRequest,
@@ -229,17 +210,13 @@ pub fn replace(ctx: &Ctx) -> Result<Reply, ApiError> {
     if data.resource_provider_generation != i64::from(rp.generation) {
         return Err(generation_conflict());
     }
-    let inventories: Vec<Inventory> = data
-        .inventories
-        .iter()
-        .map(|(class, record)| record.inventory(class))
-        .collect();
+    let inventories: Vec<Inventory> = data.inventories.iter().map(|(class, record)| record.inventory(class)).collect();
     let refs: Vec<&Inventory> = inventories.iter().collect();
     capacity_check(ctx, uuid, &refs, "update")?;
     let generation = ctx.db().write(|c| store::replace(c, &rp, &inventories)).map_err(|e| match e {
-        StorageError::Domain(d @ DomainError::ResourceClassNotFound(_)) => ApiError::bad_request(format!(
-            "Unknown resource class in inventory for resource provider {uuid}: {d}"
-        )),
+        StorageError::Domain(d @ DomainError::ResourceClassNotFound(_)) => {
+            ApiError::bad_request(format!("Unknown resource class in inventory for resource provider {uuid}: {d}"))
+        }
         StorageError::Domain(d @ DomainError::InventoryNotFound(_)) => ApiError::conflict(format!(
             "Race condition detected when setting inventory. No inventory record with resource class for \
              resource provider {uuid}: {d}"
@@ -288,21 +265,15 @@ pub fn update(ctx: &Ctx) -> Result<Reply, ApiError> {
     }
     let inventory = data.inventory(class);
     capacity_check(ctx, uuid, &[&inventory], "update")?;
-    let generation = ctx
-        .db()
-        .write(|c| store::update(c, &rp, &inventory))
-        .map_err(|e| match e {
-            StorageError::Domain(d @ DomainError::ProviderConcurrentUpdate) => {
-                ApiError::conflict(format!("update conflict: {d}"))
-                    .with_code(ErrorCode::ConcurrentUpdate)
-            }
-            StorageError::Domain(d @ DomainError::InventoryNotFound(_)) => {
-                ApiError::bad_request(format!(
-                    "No inventory record with resource class for resource provider {uuid}: {d}"
-                ))
-            }
-            other => other.into(),
-        })?;
+    let generation = ctx.db().write(|c| store::update(c, &rp, &inventory)).map_err(|e| match e {
+        StorageError::Domain(d @ DomainError::ProviderConcurrentUpdate) => {
+            ApiError::conflict(format!("update conflict: {d}")).with_code(ErrorCode::ConcurrentUpdate)
+        }
+        StorageError::Domain(d @ DomainError::InventoryNotFound(_)) => {
+            ApiError::bad_request(format!("No inventory record with resource class for resource provider {uuid}: {d}"))
+        }
+        other => other.into(),
+    })?;
     Ok(Reply::body(&InventoryBody::new(&inventory, Some(generation))).modified(ctx.version, None))
 }
 

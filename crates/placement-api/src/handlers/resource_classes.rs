@@ -23,10 +23,7 @@ pub struct ResourceClassBody {
 
 impl ResourceClassBody {
     fn new(rc: &ResourceClass) -> Self {
-        ResourceClassBody {
-            name: rc.name.clone(),
-            links: vec![Link::new("self", class_url(&rc.name))],
-        }
+        ResourceClassBody { name: rc.name.clone(), links: vec![Link::new("self", class_url(&rc.name))] }
     }
 }
 
@@ -51,9 +48,7 @@ pub fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.authorize("placement:resource_classes:list")?;
     let classes = ctx.read(store::list)?;
     let modified = latest(classes.iter().map(last_modified));
-    let body = ResourceClassList {
-        resource_classes: classes.iter().map(ResourceClassBody::new).collect(),
-    };
+    let body = ResourceClassList { resource_classes: classes.iter().map(ResourceClassBody::new).collect() };
     Ok(Reply::body(&body).modified(ctx.version, modified))
 }
 
@@ -63,15 +58,12 @@ pub fn create(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.authorize("placement:resource_classes:create")?;
     let data: ResourceClassRequest = parse_body(&ctx.body, requests::resource_class_name())?;
     let name = data.name;
-    let rc = ctx
-        .db()
-        .write(|c| store::create(c, &name))
-        .map_err(|e| match e {
-            StorageError::Domain(DomainError::ResourceClassExists(_)) => {
-                ApiError::conflict(format!("Conflicting resource class already exists: {name}"))
-            }
-            other => other.into(),
-        })?;
+    let rc = ctx.db().write(|c| store::create(c, &name)).map_err(|e| match e {
+        StorageError::Domain(DomainError::ResourceClassExists(_)) => {
+            ApiError::conflict(format!("Conflicting resource class already exists: {name}"))
+        }
+        other => other.into(),
+    })?;
     Ok(Reply::empty(201).location(class_url(&rc.name)))
 }
 

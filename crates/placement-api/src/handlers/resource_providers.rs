@@ -63,10 +63,7 @@ fn links(ctx: &Ctx, uuid: &str) -> Vec<Link> {
         rels.push("allocations");
     }
     let mut out = vec![Link::new("self", url.clone())];
-    out.extend(
-        rels.into_iter()
-            .map(|rel| Link::new(rel, format!("{url}/{rel}"))),
-    );
+    out.extend(rels.into_iter().map(|rel| Link::new(rel, format!("{url}/{rel}"))));
     out
 }
 
@@ -101,18 +98,12 @@ pub fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.validate_query(schema)?;
     let mut filter = ProviderFilter::default();
     if ctx.has_query("member_of") {
-        filter.member_of = query::parse_member_of(
-            &ctx.query_all("member_of"),
-            "",
-            v.at_least(24),
-            v.at_least(32),
-        )
-        .map_err(ApiError::bad_request)?;
+        filter.member_of = query::parse_member_of(&ctx.query_all("member_of"), "", v.at_least(24), v.at_least(32))
+            .map_err(ApiError::bad_request)?;
     }
     if ctx.has_query("required") {
-        filter.traits =
-            query::parse_required(&ctx.query_all("required"), v.at_least(22), v.at_least(39))
-                .map_err(ApiError::bad_request)?;
+        filter.traits = query::parse_required(&ctx.query_all("required"), v.at_least(22), v.at_least(39))
+            .map_err(ApiError::bad_request)?;
     }
     filter.uuid = ctx.query_last("uuid").map(str::to_string);
     filter.name = ctx.query_last("name").map(str::to_string);
@@ -120,24 +111,17 @@ pub fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
     if let Some(resources) = ctx.query_last("resources") {
         filter.resources = query::parse_resources(resources).map_err(ApiError::bad_request)?;
     }
-    let found = ctx
-        .db()
-        .read(|c| providers::list(c, &filter))
-        .map_err(|e| match e {
-            StorageError::Domain(d @ DomainError::ResourceClassNotFound(_)) => {
-                ApiError::bad_request(format!(
-                    "Invalid resource class in resources parameter: {d}"
-                ))
-            }
-            StorageError::Domain(d @ DomainError::TraitNotFound(_)) => {
-                ApiError::bad_request(format!("Invalid trait(s) in \"required\" parameter: {d}"))
-            }
-            other => other.into(),
-        })?;
+    let found = ctx.db().read(|c| providers::list(c, &filter)).map_err(|e| match e {
+        StorageError::Domain(d @ DomainError::ResourceClassNotFound(_)) => {
+            ApiError::bad_request(format!("Invalid resource class in resources parameter: {d}"))
+        }
+        StorageError::Domain(d @ DomainError::TraitNotFound(_)) => {
+            ApiError::bad_request(format!("Invalid trait(s) in \"required\" parameter: {d}"))
+        }
+        other => other.into(),
+    })?;
     let modified = latest(found.iter().map(ResourceProvider::last_modified));
-    let body = ProviderList {
-        resource_providers: found.iter().map(|rp| provider_body(ctx, rp)).collect(),
-    };
+    let body = ProviderList { resource_providers: found.iter().map(|rp| provider_body(ctx, rp)).collect() };
     Ok(Reply::body(&body).modified(v, modified))
 }
 
@@ -146,11 +130,7 @@ pub fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
 pub fn create(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_content()?;
     ctx.authorize("placement:resource_providers:create")?;
-    let schema = if ctx.version.at_least(14) {
-        requests::post_provider_1_14()
-    } else {
-        requests::post_provider()
-    };
+    let schema = if ctx.version.at_least(14) { requests::post_provider_1_14() } else { requests::post_provider() };
     let data: ProviderRequest = parse_body(&ctx.body, schema)?;
     let name = data.name;
     let uuid = match data.uuid.as_deref().filter(|u| !u.is_empty()) {
@@ -163,20 +143,15 @@ pub fn create(ctx: &Ctx) -> Result<Reply, ApiError> {
             "Unable to create resource provider \"{name}\", {uuid}: Object action create failed because: name is required"
         )));
     }
-    let rp = ctx
-        .db()
-        .write(|c| providers::create(c, &uuid, &name, parent.as_deref()))
-        .map_err(|e| match e {
-            StorageError::Domain(d @ DomainError::DuplicateProvider { .. }) => {
-                ApiError::conflict(format!("{d}")).with_code(ErrorCode::DuplicateName)
-            }
-            StorageError::Domain(d @ DomainError::InvalidTreeChange { .. }) => {
-                ApiError::bad_request(format!(
-                    "Unable to create resource provider \"{name}\", {uuid}: {d}"
-                ))
-            }
-            other => other.into(),
-        })?;
+    let rp = ctx.db().write(|c| providers::create(c, &uuid, &name, parent.as_deref())).map_err(|e| match e {
+        StorageError::Domain(d @ DomainError::DuplicateProvider { .. }) => {
+            ApiError::conflict(format!("{d}")).with_code(ErrorCode::DuplicateName)
+        }
+        StorageError::Domain(d @ DomainError::InvalidTreeChange { .. }) => {
+            ApiError::bad_request(format!("Unable to create resource provider \"{name}\", {uuid}: {d}"))
+        }
+        other => other.into(),
+    })?;
     let reply = if ctx.version.at_least(20) {
         Reply::body(&provider_body(ctx, &rp)).modified(ctx.version, rp.last_modified())
     } else {
@@ -201,33 +176,23 @@ pub fn update(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.authorize("placement:resource_providers:update")?;
     let uuid = ctx.param("uuid");
     let current = ctx.read(|c| providers::get(c, uuid))?;
-    let schema = if ctx.version.at_least(14) {
-        requests::put_provider_1_14()
-    } else {
-        requests::put_provider()
-    };
+    let schema = if ctx.version.at_least(14) { requests::put_provider_1_14() } else { requests::put_provider() };
     let data: ProviderRequest = parse_body(&ctx.body, schema)?;
     let change = ProviderUpdate {
         name: data.name,
         parent: data.parent_provider_uuid,
         allow_reparenting: ctx.version.at_least(37),
     };
-    let rp = ctx
-        .db()
-        .write(|c| providers::update(c, &current, &change))
-        .map_err(|e| match e {
-            StorageError::Domain(DomainError::DuplicateProvider { .. }) => {
-                ApiError::conflict(format!(
-                    "Conflicting resource provider {} already exists.",
-                    change.name
-                ))
+    let rp = ctx.db().write(|c| providers::update(c, &current, &change)).map_err(|e| match e {
+        StorageError::Domain(DomainError::DuplicateProvider { .. }) => {
+            ApiError::conflict(format!("Conflicting resource provider {} already exists.", change.name))
                 .with_code(ErrorCode::DuplicateName)
-            }
-            StorageError::Domain(d @ DomainError::InvalidTreeChange { .. }) => {
-                ApiError::bad_request(format!("Unable to save resource provider {uuid}: {d}"))
-            }
-            other => other.into(),
-        })?;
+        }
+        StorageError::Domain(d @ DomainError::InvalidTreeChange { .. }) => {
+            ApiError::bad_request(format!("Unable to save resource provider {uuid}: {d}"))
+        }
+        other => other.into(),
+    })?;
     Ok(Reply::body(&provider_body(ctx, &rp)).modified(ctx.version, rp.updated_at))
 }
 
@@ -235,21 +200,19 @@ pub fn update(ctx: &Ctx) -> Result<Reply, ApiError> {
 pub fn delete(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.authorize("placement:resource_providers:delete")?;
     let uuid = ctx.param("uuid");
-    ctx.db()
-        .write(|c| providers::delete(c, uuid))
-        .map_err(|e| match e {
-            StorageError::Domain(DomainError::ProviderNotFound(_)) => ApiError::not_found(format!(
-                "No resource provider with uuid {uuid} found for delete"
-            )),
-            StorageError::Domain(d @ DomainError::ProviderInUse) => {
-                ApiError::conflict(format!("Unable to delete resource provider {uuid}: {d}"))
-                    .with_code(ErrorCode::ProviderInUse)
-            }
-            StorageError::Domain(DomainError::CannotDeleteParent) => ApiError::conflict(format!(
-                "Unable to delete parent resource provider {uuid}: It has child resource providers."
-            ))
-            .with_code(ErrorCode::ProviderCannotDeleteParent),
-            other => other.into(),
-        })?;
+    ctx.db().write(|c| providers::delete(c, uuid)).map_err(|e| match e {
+        StorageError::Domain(DomainError::ProviderNotFound(_)) => {
+            ApiError::not_found(format!("No resource provider with uuid {uuid} found for delete"))
+        }
+        StorageError::Domain(d @ DomainError::ProviderInUse) => {
+            ApiError::conflict(format!("Unable to delete resource provider {uuid}: {d}"))
+                .with_code(ErrorCode::ProviderInUse)
+        }
+        StorageError::Domain(DomainError::CannotDeleteParent) => ApiError::conflict(format!(
+            "Unable to delete parent resource provider {uuid}: It has child resource providers."
+        ))
+        .with_code(ErrorCode::ProviderCannotDeleteParent),
+        other => other.into(),
+    })?;
     Ok(Reply::empty(204))
 }

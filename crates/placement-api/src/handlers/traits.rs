@@ -24,10 +24,7 @@ pub struct TraitsBody {
 
 impl TraitsBody {
     fn new(traits: &[Trait], generation: Option<i32>) -> Self {
-        TraitsBody {
-            traits: traits.iter().map(|t| t.name.clone()).collect(),
-            resource_provider_generation: generation,
-        }
+        TraitsBody { traits: traits.iter().map(|t| t.name.clone()).collect(), resource_provider_generation: generation }
     }
 }
 
@@ -82,9 +79,7 @@ pub fn show(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.authorize("placement:traits:show")?;
     let name = ctx.param("name");
     let found = ctx.read(|c| store::find(c, name))?;
-    let t = found.ok_or_else(|| {
-        ApiError::not_found(DomainError::TraitNotFound(name.to_string()).to_string())
-    })?;
+    let t = found.ok_or_else(|| ApiError::not_found(DomainError::TraitNotFound(name.to_string()).to_string()))?;
     Ok(Reply::empty(204).modified(ctx.version, t.created_at))
 }
 
@@ -108,20 +103,12 @@ pub fn ensure(ctx: &Ctx) -> Result<Reply, ApiError> {
 pub fn delete(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.authorize("placement:traits:delete")?;
     let name = ctx.param("name");
-    ctx.db()
-        .write(|c| store::delete(c, name))
-        .map_err(|e| match e {
-            StorageError::Domain(d @ DomainError::TraitNotFound(_)) => {
-                ApiError::not_found(d.to_string())
-            }
-            StorageError::Domain(d @ DomainError::TraitCannotDeleteStandard(_)) => {
-                ApiError::bad_request(d.to_string())
-            }
-            StorageError::Domain(d @ DomainError::TraitInUse(_)) => {
-                ApiError::conflict(d.to_string())
-            }
-            other => other.into(),
-        })?;
+    ctx.db().write(|c| store::delete(c, name)).map_err(|e| match e {
+        StorageError::Domain(d @ DomainError::TraitNotFound(_)) => ApiError::not_found(d.to_string()),
+        StorageError::Domain(d @ DomainError::TraitCannotDeleteStandard(_)) => ApiError::bad_request(d.to_string()),
+        StorageError::Domain(d @ DomainError::TraitInUse(_)) => ApiError::conflict(d.to_string()),
+        other => other.into(),
+    })?;
     Ok(Reply::empty(204))
 }
 

@@ -51,10 +51,7 @@ pub fn of_provider(ctx: &Ctx) -> Result<Reply, ApiError> {
             }
             other => other.into(),
         })?;
-    let body = ProviderUsagesBody {
-        resource_provider_generation: rp.generation,
-        usages,
-    };
+    let body = ProviderUsagesBody { resource_provider_generation: rp.generation, usages };
     Ok(Reply::body(&body).modified(ctx.version, None))
 }
 
@@ -69,11 +66,7 @@ pub fn totals(ctx: &Ctx) -> Result<Reply, ApiError> {
     }
     ctx.authorize_on("placement:usages", &target)?;
     let by_type = ctx.version.at_least(38);
-    ctx.validate_query(if by_type {
-        requests::usages_1_38()
-    } else {
-        requests::usages_1_9()
-    })?;
+    ctx.validate_query(if by_type { requests::usages_1_38() } else { requests::usages_1_9() })?;
     let project = project.unwrap_or_default();
     let user = ctx.query_last("user_id").map(str::to_string);
     let reply = if by_type {
@@ -83,8 +76,7 @@ pub fn totals(ctx: &Ctx) -> Result<Reply, ApiError> {
             Some("unknown") => ConsumerTypeFilter::Unknown,
             Some(name) => ConsumerTypeFilter::Named(name.to_string()),
         };
-        let rows =
-            ctx.read(|c| store::of_project_by_type(c, &project, user.as_deref(), &filter))?;
+        let rows = ctx.read(|c| store::of_project_by_type(c, &project, user.as_deref(), &filter))?;
         let mut usages: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
         for row in rows {
             let group = usages.entry(row.consumer_type).or_default();
@@ -93,9 +85,7 @@ pub fn totals(ctx: &Ctx) -> Result<Reply, ApiError> {
         }
         Reply::body(&TypedUsagesBody { usages })
     } else {
-        Reply::body(&UsagesBody {
-            usages: ctx.read(|c| store::of_project(c, &project, user.as_deref()))?,
-        })
+        Reply::body(&UsagesBody { usages: ctx.read(|c| store::of_project(c, &project, user.as_deref()))? })
     };
     Ok(reply.modified(ctx.version, None))
 }

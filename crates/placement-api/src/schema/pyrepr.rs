@@ -16,16 +16,10 @@ pub fn repr(value: &Value) -> String {
             _ => n.to_string(),
         },
         Value::String(s) => str_repr(s),
-        Value::Array(items) => format!(
-            "[{}]",
-            items.iter().map(repr).collect::<Vec<_>>().join(", ")
-        ),
+        Value::Array(items) => format!("[{}]", items.iter().map(repr).collect::<Vec<_>>().join(", ")),
         Value::Object(map) => format!(
             "{{{}}}",
-            map.iter()
-                .map(|(k, v)| format!("{}: {}", str_repr(k), repr(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
+            map.iter().map(|(k, v)| format!("{}: {}", str_repr(k), repr(v))).collect::<Vec<_>>().join(", ")
         ),
     }
 }
@@ -44,11 +38,7 @@ pub fn float_repr(f: f64) -> String {
     let exp: i32 = exp.parse().unwrap_or(0);
     if (-4..16).contains(&exp) {
         let plain = format!("{f}");
-        if plain.contains('.') {
-            plain
-        } else {
-            format!("{plain}.0")
-        }
+        if plain.contains('.') { plain } else { format!("{plain}.0") }
     } else {
         let sign = if exp < 0 { '-' } else { '+' };
         format!("{mantissa}e{sign}{:02}", exp.abs())
@@ -58,11 +48,7 @@ pub fn float_repr(f: f64) -> String {
 /// Python's `repr(str)`: single quotes unless the text has a single quote
 /// and no double quote.
 pub fn str_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
+    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
     let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);
     for c in s.chars() {
@@ -75,9 +61,7 @@ pub fn str_repr(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
             c => out.push(c),
         }
     }
@@ -95,11 +79,7 @@ pub fn pretty(value: &Value, indent: usize) -> String {
 
 fn format_into(value: &Value, indent: usize, width: usize, out: &mut String) {
     let flat = repr(value);
-    let column = indent
-        + out
-            .rsplit('\n')
-            .next()
-            .map_or(0, |l| l.len().saturating_sub(indent));
+    let column = indent + out.rsplit('\n').next().map_or(0, |l| l.len().saturating_sub(indent));
     if flat.len() + column <= width {
         out.push_str(&flat);
         return;
@@ -155,10 +135,7 @@ mod tests {
 
     #[test]
     fn containers_read_like_python() {
-        assert_eq!(
-            repr(&json!({"name": "x", "foo": [1, null]})),
-            "{'name': 'x', 'foo': [1, None]}"
-        );
+        assert_eq!(repr(&json!({"name": "x", "foo": [1, null]})), "{'name': 'x', 'foo': [1, None]}");
     }
 
     #[test]

@@ -53,14 +53,8 @@ fn parent_uuid() -> Value {
 
 schema!(post_provider, provider_base());
 schema!(put_provider, without_property(provider_base(), "uuid"));
-schema!(
-    post_provider_1_14,
-    with_property(provider_base(), "parent_provider_uuid", parent_uuid())
-);
-schema!(
-    put_provider_1_14,
-    without_property(post_provider_1_14().clone(), "uuid")
-);
+schema!(post_provider_1_14, with_property(provider_base(), "parent_provider_uuid", parent_uuid()));
+schema!(put_provider_1_14, without_property(post_provider_1_14().clone(), "uuid"));
 
 fn list_providers_base() -> Value {
     json!({
@@ -74,38 +68,13 @@ fn list_providers_base() -> Value {
 }
 
 schema!(list_providers_1_0, list_providers_base());
-schema!(
-    list_providers_1_3,
-    with_property(
-        list_providers_base(),
-        "member_of",
-        json!({"type": "string"})
-    )
-);
-schema!(
-    list_providers_1_4,
-    with_property(
-        list_providers_1_3().clone(),
-        "resources",
-        json!({"type": "string"})
-    )
-);
+schema!(list_providers_1_3, with_property(list_providers_base(), "member_of", json!({"type": "string"})));
+schema!(list_providers_1_4, with_property(list_providers_1_3().clone(), "resources", json!({"type": "string"})));
 schema!(
     list_providers_1_14,
-    with_property(
-        list_providers_1_4().clone(),
-        "in_tree",
-        json!({"type": "string", "format": "uuid"})
-    )
+    with_property(list_providers_1_4().clone(), "in_tree", json!({"type": "string", "format": "uuid"}))
 );
-schema!(
-    list_providers_1_18,
-    with_property(
-        list_providers_1_14().clone(),
-        "required",
-        json!({"type": "string"})
-    )
-);
+schema!(list_providers_1_18, with_property(list_providers_1_14().clone(), "required", json!({"type": "string"})));
 
 fn bounded_int(min: i64) -> Value {
     json!({"type": "integer", "maximum": MAX_INT, "minimum": min})
@@ -130,11 +99,7 @@ fn inventory_base() -> Value {
 
 schema!(put_inventory, inventory_base());
 schema!(post_inventory, {
-    let mut s = with_property(
-        inventory_base(),
-        "resource_class",
-        json!({"type": "string", "pattern": NAME_PATTERN}),
-    );
+    let mut s = with_property(inventory_base(), "resource_class", json!({"type": "string", "pattern": NAME_PATTERN}));
     s["required"] = json!(["total", "resource_class"]);
     s
 });
@@ -162,10 +127,7 @@ schema!(
     })
 );
 
-schema!(
-    custom_trait,
-    json!({"type": "string", "minLength": 1, "maxLength": 255, "pattern": CUSTOM_PATTERN})
-);
+schema!(custom_trait, json!({"type": "string", "minLength": 1, "maxLength": 255, "pattern": CUSTOM_PATTERN}));
 schema!(
     set_provider_traits,
     json!({
@@ -267,11 +229,7 @@ fn candidates_grouped(suffix: &str, with_in_tree: bool) -> Value {
         patterns.insert(format!("^{kind}({suffix})?$"), json!({"type": "string"}));
     }
     s["patternProperties"] = Value::Object(patterns);
-    with_property(
-        s,
-        "group_policy",
-        json!({"type": "string", "enum": ["none", "isolate"]}),
-    )
+    with_property(s, "group_policy", json!({"type": "string", "enum": ["none", "isolate"]}))
 }
 
 const NUMERIC_SUFFIX: &str = "[1-9][0-9]*";
@@ -279,30 +237,16 @@ const STRING_SUFFIX: &str = "[a-zA-Z0-9_-]{1,64}";
 
 schema!(candidates_v1_10, candidates_1_10());
 schema!(candidates_v1_16, candidates_1_16());
-schema!(
-    candidates_v1_17,
-    with_property(candidates_1_16(), "required", json!({"type": ["string"]}))
-);
+schema!(candidates_v1_17, with_property(candidates_1_16(), "required", json!({"type": ["string"]})));
 schema!(candidates_v1_21, candidates_1_21());
 schema!(candidates_v1_25, candidates_grouped(NUMERIC_SUFFIX, false));
 schema!(candidates_v1_31, candidates_grouped(NUMERIC_SUFFIX, true));
 schema!(candidates_v1_33, candidates_grouped(STRING_SUFFIX, true));
 schema!(
     candidates_v1_35,
-    with_property(
-        candidates_grouped(STRING_SUFFIX, true),
-        "root_required",
-        json!({"type": ["string"]})
-    )
+    with_property(candidates_grouped(STRING_SUFFIX, true), "root_required", json!({"type": ["string"]}))
 );
-schema!(
-    candidates_v1_36,
-    with_property(
-        candidates_v1_35().clone(),
-        "same_subtree",
-        json!({"type": ["string"]})
-    )
-);
+schema!(candidates_v1_36, with_property(candidates_v1_35().clone(), "same_subtree", json!({"type": ["string"]})));
 
 /// The candidates query schema for a version.
 pub fn candidates(version: placement_model::Microversion) -> &'static Value {
@@ -414,14 +358,7 @@ fn consumer_type() -> Value {
 }
 
 fn allocation_1_28() -> Value {
-    require(
-        with_property(
-            allocation_dict(0),
-            "consumer_generation",
-            consumer_generation(),
-        ),
-        "consumer_generation",
-    )
+    require(with_property(allocation_dict(0), "consumer_generation", consumer_generation()), "consumer_generation")
 }
 
 fn allocation_1_34() -> Value {
@@ -429,19 +366,13 @@ fn allocation_1_34() -> Value {
 }
 
 fn allocation_1_38() -> Value {
-    require(
-        with_property(allocation_1_34(), "consumer_type", consumer_type()),
-        "consumer_type",
-    )
+    require(with_property(allocation_1_34(), "consumer_type", consumer_type()), "consumer_type")
 }
 
 schema!(put_allocations_1_0, allocation_list());
 schema!(put_allocations_1_8, {
     let s = with_property(allocation_list(), "project_id", owner_id());
-    require(
-        require(with_property(s, "user_id", owner_id()), "project_id"),
-        "user_id",
-    )
+    require(require(with_property(s, "user_id", owner_id()), "project_id"), "user_id")
 });
 schema!(put_allocations_1_12, allocation_dict(1));
 schema!(put_allocations_1_28, allocation_1_28());

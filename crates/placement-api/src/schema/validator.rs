@@ -73,12 +73,7 @@ impl SchemaError {
     /// jsonschema's relevance key; larger is more relevant.
     fn relevance(&self) -> (isize, Vec<Step>, bool, bool) {
         let weak = matches!(self.keyword.as_str(), "anyOf" | "oneOf");
-        (
-            -(self.path.len() as isize),
-            self.path.clone(),
-            !weak,
-            !matches_type(&self.instance, &self.schema),
-        )
+        (-(self.path.len() as isize), self.path.clone(), !weak, !matches_type(&self.instance, &self.schema))
     }
 }
 
@@ -120,9 +115,7 @@ fn type_name_matches(instance: &Value, name: &str) -> bool {
         "null" => instance.is_null(),
         "number" => instance.is_number(),
         "integer" => match instance {
-            Value::Number(n) => {
-                n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0)
-            }
+            Value::Number(n) => n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0),
             _ => false,
         },
         _ => false,
@@ -133,10 +126,7 @@ fn matches_type(instance: &Value, schema: &Value) -> bool {
     match schema.get("type") {
         None => true,
         Some(Value::String(t)) => type_name_matches(instance, t),
-        Some(Value::Array(ts)) => ts
-            .iter()
-            .filter_map(Value::as_str)
-            .any(|t| type_name_matches(instance, t)),
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).any(|t| type_name_matches(instance, t)),
         Some(_) => true,
     }
 }
@@ -152,12 +142,7 @@ fn is_uuid_like(s: &str) -> bool {
     placement_model::query::is_uuid_like(s)
 }
 
-fn iter_errors(
-    instance: &Value,
-    schema: &Value,
-    path: &[Step],
-    schema_path: &[Step],
-) -> Vec<SchemaError> {
+fn iter_errors(instance: &Value, schema: &Value, path: &[Step], schema_path: &[Step]) -> Vec<SchemaError> {
     let Some(keywords) = schema.as_object() else {
         return Vec::new();
     };
@@ -171,16 +156,8 @@ fn iter_errors(
         instance: instance.clone(),
         context: Vec::new(),
     };
-    let child = |extra: &[Step]| -> Vec<Step> {
-        path.iter().cloned().chain(extra.iter().cloned()).collect()
-    };
-    let schild = |extra: &[Step]| -> Vec<Step> {
-        schema_path
-            .iter()
-            .cloned()
-            .chain(extra.iter().cloned())
-            .collect()
-    };
+    let child = |extra: &[Step]| -> Vec<Step> { path.iter().cloned().chain(extra.iter().cloned()).collect() };
+    let schild = |extra: &[Step]| -> Vec<Step> { schema_path.iter().cloned().chain(extra.iter().cloned()).collect() };
     for (keyword, value) in keywords {
         match keyword.as_str() {
             "type" if !matches_type(instance, schema) => {
@@ -188,10 +165,7 @@ fn iter_errors(
                     Value::Array(ts) => ts.iter().map(repr).collect::<Vec<_>>().join(", "),
                     other => repr(other),
                 };
-                errors.push(err(
-                    "type",
-                    format!("{} is not of type {names}", repr(instance)),
-                ));
+                errors.push(err("type", format!("{} is not of type {names}", repr(instance))));
             }
             "properties" => {
                 if let (Some(obj), Some(props)) = (instance.as_object(), value.as_object()) {
@@ -218,10 +192,7 @@ fn iter_errors(
                                 v,
                                 sub,
                                 &child(&[Step::Key(k.clone())]),
-                                &schild(&[
-                                    Step::Key("patternProperties".into()),
-                                    Step::Key(pattern.clone()),
-                                ]),
+                                &schild(&[Step::Key("patternProperties".into()), Step::Key(pattern.clone())]),
                             ));
                         }
                     }
@@ -244,31 +215,18 @@ fn iter_errors(
                         Value::Bool(false) if !extras.is_empty() => {
                             let mut sorted = extras.clone();
                             sorted.sort();
-                            let joined = sorted
-                                .iter()
-                                .map(|e| str_repr(e))
-                                .collect::<Vec<_>>()
-                                .join(", ");
-                            let message = match keywords
-                                .get("patternProperties")
-                                .and_then(Value::as_object)
-                            {
+                            let joined = sorted.iter().map(|e| str_repr(e)).collect::<Vec<_>>().join(", ");
+                            let message = match keywords.get("patternProperties").and_then(Value::as_object) {
                                 Some(patterns) => {
                                     let verb = if sorted.len() == 1 { "does" } else { "do" };
                                     let mut pats: Vec<&String> = patterns.keys().collect();
                                     pats.sort();
-                                    let pats = pats
-                                        .iter()
-                                        .map(|p| str_repr(p))
-                                        .collect::<Vec<_>>()
-                                        .join(", ");
+                                    let pats = pats.iter().map(|p| str_repr(p)).collect::<Vec<_>>().join(", ");
                                     format!("{joined} {verb} not match any of the regexes: {pats}")
                                 }
                                 None => {
                                     let verb = if sorted.len() == 1 { "was" } else { "were" };
-                                    format!(
-                                        "Additional properties are not allowed ({joined} {verb} unexpected)"
-                                    )
+                                    format!("Additional properties are not allowed ({joined} {verb} unexpected)")
                                 }
                             };
                             errors.push(err("additionalProperties", message));
@@ -281,10 +239,7 @@ fn iter_errors(
                 if let (Some(obj), Some(names)) = (instance.as_object(), value.as_array()) {
                     for name in names.iter().filter_map(Value::as_str) {
                         if !obj.contains_key(name) {
-                            errors.push(err(
-                                "required",
-                                format!("{} is a required property", str_repr(name)),
-                            ));
+                            errors.push(err("required", format!("{} is a required property", str_repr(name))));
                         }
                     }
                 }
@@ -306,12 +261,8 @@ fn iter_errors(
                     let mut context = Vec::new();
                     let mut ok = false;
                     for (i, option) in options.iter().enumerate() {
-                        let sub = iter_errors(
-                            instance,
-                            option,
-                            path,
-                            &schild(&[Step::Key("anyOf".into()), Step::Index(i)]),
-                        );
+                        let sub =
+                            iter_errors(instance, option, path, &schild(&[Step::Key("anyOf".into()), Step::Index(i)]));
                         if sub.is_empty() {
                             ok = true;
                             break;
@@ -319,13 +270,8 @@ fn iter_errors(
                         context.extend(sub);
                     }
                     if !ok {
-                        let mut e = err(
-                            "anyOf",
-                            format!(
-                                "{} is not valid under any of the given schemas",
-                                repr(instance)
-                            ),
-                        );
+                        let mut e =
+                            err("anyOf", format!("{} is not valid under any of the given schemas", repr(instance)));
                         e.context = context;
                         errors.push(e);
                     }
@@ -343,82 +289,47 @@ fn iter_errors(
 
 /// Keywords that test one value and yield at most one message.
 fn check_scalar(keyword: &str, instance: &Value, value: &Value) -> Option<String> {
-    let sized = |min: u64, short: &str| {
-        if min == 1 {
-            "should be non-empty"
-        } else {
-            short
-        }
-        .to_string()
-    };
+    let sized = |min: u64, short: &str| if min == 1 { "should be non-empty" } else { short }.to_string();
     match keyword {
         "minProperties" => {
             let (obj, min) = (instance.as_object()?, value.as_u64()?);
-            ((obj.len() as u64) < min).then(|| {
-                format!(
-                    "{} {}",
-                    repr(instance),
-                    sized(min, "does not have enough properties")
-                )
-            })
+            ((obj.len() as u64) < min)
+                .then(|| format!("{} {}", repr(instance), sized(min, "does not have enough properties")))
         }
         "minItems" => {
             let (items, min) = (instance.as_array()?, value.as_u64()?);
-            ((items.len() as u64) < min)
-                .then(|| format!("{} {}", repr(instance), sized(min, "is too short")))
+            ((items.len() as u64) < min).then(|| format!("{} {}", repr(instance), sized(min, "is too short")))
         }
         "uniqueItems" if value == &Value::Bool(true) => {
             let items = instance.as_array()?;
-            let dup = items
-                .iter()
-                .enumerate()
-                .any(|(i, a)| items[i + 1..].contains(a));
+            let dup = items.iter().enumerate().any(|(i, a)| items[i + 1..].contains(a));
             dup.then(|| format!("{} has non-unique elements", repr(instance)))
         }
         "minLength" => {
             let (text, min) = (instance.as_str()?, value.as_u64()?);
-            ((text.chars().count() as u64) < min)
-                .then(|| format!("{} {}", repr(instance), sized(min, "is too short")))
+            ((text.chars().count() as u64) < min).then(|| format!("{} {}", repr(instance), sized(min, "is too short")))
         }
         "maxLength" => {
             let (text, max) = (instance.as_str()?, value.as_u64()?);
-            let what = if max == 0 {
-                "is expected to be empty"
-            } else {
-                "is too long"
-            };
+            let what = if max == 0 { "is expected to be empty" } else { "is too long" };
             ((text.chars().count() as u64) > max).then(|| format!("{} {what}", repr(instance)))
         }
         "pattern" => {
             let (text, pattern) = (instance.as_str()?, value.as_str()?);
             let re = Regex::new(pattern).ok()?;
-            (!re.is_match(text))
-                .then(|| format!("{} does not match {}", repr(instance), str_repr(pattern)))
+            (!re.is_match(text)).then(|| format!("{} does not match {}", repr(instance), str_repr(pattern)))
         }
         "minimum" => {
             let (n, min) = (number_not_bool(instance)?, number(value)?);
-            (n < min).then(|| {
-                format!(
-                    "{} is less than the minimum of {}",
-                    repr(instance),
-                    repr(value)
-                )
-            })
+            (n < min).then(|| format!("{} is less than the minimum of {}", repr(instance), repr(value)))
         }
         "maximum" => {
             let (n, max) = (number_not_bool(instance)?, number(value)?);
-            (n > max).then(|| {
-                format!(
-                    "{} is greater than the maximum of {}",
-                    repr(instance),
-                    repr(value)
-                )
-            })
+            (n > max).then(|| format!("{} is greater than the maximum of {}", repr(instance), repr(value)))
         }
         "enum" => {
             let options = value.as_array()?;
-            (!options.contains(instance))
-                .then(|| format!("{} is not one of {}", repr(instance), repr(value)))
+            (!options.contains(instance)).then(|| format!("{} is not one of {}", repr(instance), repr(value)))
         }
         "format" if value.as_str() == Some("uuid") => {
             let text = instance.as_str()?;
@@ -468,20 +379,14 @@ mod tests {
         let e = validate(&json!({"name": 5}), &provider_schema()).unwrap_err();
         assert_eq!(e.message, "5 is not of type 'string'");
         let text = e.describe();
-        assert!(
-            text.contains("Failed validating 'type' in schema['properties']['name']:"),
-            "{text}"
-        );
+        assert!(text.contains("Failed validating 'type' in schema['properties']['name']:"), "{text}");
         assert!(text.contains("On instance['name']:\n    5"), "{text}");
     }
 
     #[test]
     fn shallow_errors_win_over_deep_ones() {
         let e = validate(&json!({"name": 5, "foo": 1}), &provider_schema()).unwrap_err();
-        assert_eq!(
-            e.message,
-            "Additional properties are not allowed ('foo' was unexpected)"
-        );
+        assert_eq!(e.message, "Additional properties are not allowed ('foo' was unexpected)");
         let e = validate(&json!({"uuid": "nope"}), &provider_schema()).unwrap_err();
         assert_eq!(e.message, "'name' is a required property");
     }
@@ -491,23 +396,11 @@ mod tests {
         let e = validate(&json!({"name": "x", "uuid": "nope"}), &provider_schema()).unwrap_err();
         assert_eq!(e.message, "'nope' is not a 'uuid'");
         let s = json!({"type": "integer", "minimum": 1, "maximum": 2147483647});
-        assert_eq!(
-            validate(&json!(0), &s).unwrap_err().message,
-            "0 is less than the minimum of 1"
-        );
-        assert!(
-            validate(&json!(5.0), &s).is_ok(),
-            "integral floats are integers"
-        );
-        assert!(
-            validate(&json!(true), &s).is_err(),
-            "booleans are not integers"
-        );
+        assert_eq!(validate(&json!(0), &s).unwrap_err().message, "0 is less than the minimum of 1");
+        assert!(validate(&json!(5.0), &s).is_ok(), "integral floats are integers");
+        assert!(validate(&json!(true), &s).is_err(), "booleans are not integers");
         let p = json!({"type": "string", "pattern": "^[A-Z0-9_]+$"});
-        assert_eq!(
-            validate(&json!("instance"), &p).unwrap_err().message,
-            "'instance' does not match '^[A-Z0-9_]+$'"
-        );
+        assert_eq!(validate(&json!("instance"), &p).unwrap_err().message, "'instance' does not match '^[A-Z0-9_]+$'");
     }
 
     #[test]
@@ -519,15 +412,9 @@ mod tests {
             "'bad' does not match any of the regexes: '^[A-Z]+$'"
         );
         let e = validate(&json!({"A": "x"}), &s).unwrap_err();
-        assert!(
-            e.describe()
-                .contains("schema['patternProperties']['^[A-Z]+$']")
-        );
+        assert!(e.describe().contains("schema['patternProperties']['^[A-Z]+$']"));
         let any = json!({"anyOf": [{"type": "string", "format": "uuid"}, {"type": "null"}]});
         assert!(validate(&json!(null), &any).is_ok());
-        assert_eq!(
-            validate(&json!(5), &any).unwrap_err().message,
-            "5 is not valid under any of the given schemas"
-        );
+        assert_eq!(validate(&json!(5), &any).unwrap_err().message, "5 is not valid under any of the given schemas");
     }
 }

@@ -29,10 +29,9 @@ fn main() {
     let port = cli.port.unwrap_or(8778);
     let result = actix_web::rt::System::new().block_on(async move {
         let state = build_state(&config, db).await.unwrap_or_else(|e| fail(&e));
-        let server =
-            HttpServer::new(move || App::new().configure(placement_api::configure(state.clone())))
-                .bind((host.as_str(), port))
-                .unwrap_or_else(|e| fail(&format!("cannot listen on {host}:{port}: {e}")));
+        let server = HttpServer::new(move || App::new().configure(placement_api::configure(state.clone())))
+            .bind((host.as_str(), port))
+            .unwrap_or_else(|e| fail(&format!("cannot listen on {host}:{port}: {e}")));
         log::info!("placement-api listening on {host}:{port}");
         server.run().await
     });

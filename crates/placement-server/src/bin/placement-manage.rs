@@ -7,8 +7,7 @@ use placement_storage::migrate;
 const USAGE: &str = "usage: placement-manage [--config-file FILE]... db {sync,version}";
 
 fn main() {
-    let cli =
-        cli::parse(std::env::args().skip(1)).unwrap_or_else(|e| fail(&format!("{e}\n{USAGE}")));
+    let cli = cli::parse(std::env::args().skip(1)).unwrap_or_else(|e| fail(&format!("{e}\n{USAGE}")));
     if cli.help {
         println!("{USAGE}");
         return;
@@ -19,14 +18,11 @@ fn main() {
     let db = open_database(&config).unwrap_or_else(|e| fail(&e));
     match command.as_slice() {
         ["db", "sync"] => {
-            db.with_connection(|c| migrate::upgrade(c).map(|_| ()))
-                .unwrap_or_else(|e| fail(&e.to_string()));
+            db.with_connection(|c| migrate::upgrade(c).map(|_| ())).unwrap_or_else(|e| fail(&e.to_string()));
             db.prepare(false).unwrap_or_else(|e| fail(&e.to_string()));
         }
         ["db", "version"] => {
-            let rev = db
-                .with_connection(migrate::current_revision)
-                .unwrap_or_else(|e| fail(&e.to_string()));
+            let rev = db.with_connection(migrate::current_revision).unwrap_or_else(|e| fail(&e.to_string()));
             println!("{}", rev.unwrap_or_else(|| "None".to_string()));
         }
         _ => fail(USAGE),

@@ -7,8 +7,7 @@ use placement_storage::migrate;
 const USAGE: &str = "usage: placement-status [--config-file FILE]... upgrade check";
 
 fn main() {
-    let cli =
-        cli::parse(std::env::args().skip(1)).unwrap_or_else(|e| fail(&format!("{e}\n{USAGE}")));
+    let cli = cli::parse(std::env::args().skip(1)).unwrap_or_else(|e| fail(&format!("{e}\n{USAGE}")));
     if cli.help || cli.args != ["upgrade", "check"] {
         println!("{USAGE}");
         std::process::exit(if cli.help { 0 } else { 1 });

@@ -1,0 +1,58 @@
+//! Allocation candidates: which providers could satisfy a request, solved
+//! in memory over a [`Snapshot`] of the relevant provider trees.
+//!
+//! The rules are upstream Placement's, group by group: a suffixed group is
+//! satisfied by one provider; the unsuffixed group may spread over a tree
+//! and the sharing providers (MISC_SHARES_VIA_AGGREGATE) that share an
+//! aggregate with it. Groups are then merged per anchor tree, honouring
+//! group_policy, same_subtree and capacity. Unlike upstream, the merge never
+//! walks the full cross product: it builds candidates group by group and
+//! abandons a partial one as soon as it breaks a rule, and it stops at
+//! `max_allocation_candidates`.
+
+mod enumerate;
+mod snapshot;
+mod solve;
+
+pub use snapshot::{Capacity, ProviderNode, Snapshot};
+pub use solve::{Candidate, Options, Solution, Strategy, solve};
+
+use std::collections::BTreeSet;
+
+pub type ProviderId = i32;
+pub type ClassId = i32;
+pub type TraitId = i32;
+pub type AggregateId = i32;
+
+/// One request group with every name resolved to an id.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Group {
+    pub suffix: String,
+    /// Requested amounts in request order.
+    pub resources: Vec<(ClassId, i64)>,
+    /// AND of any-of sets.
+    pub required: Vec<BTreeSet<TraitId>>,
+    pub forbidden: BTreeSet<TraitId>,
+    /// AND of any-of sets; an empty inner set names only unknown
+    /// aggregates and so matches nothing.
+    pub member_of: Vec<BTreeSet<AggregateId>>,
+    pub forbidden_aggregates: BTreeSet<AggregateId>,
+    /// `Some(None)`: in_tree named an unknown provider.
+    pub in_tree: Option<Option<ProviderId>>,
+}
+
+impl Group {
+    pub fn use_same_provider(&self) -> bool {
+        !self.suffix.is_empty()
+    }
+}
+
+/// A request with every name resolved.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Request {
+    pub groups: Vec<Group>,
+    pub isolate: bool,
+    /// root_required: traits every anchor root must have / must not have.
+    pub root_required: Option<(BTreeSet<TraitId>, BTreeSet<TraitId>)>,
+    pub same_subtrees: Vec<BTreeSet<String>>,
+}

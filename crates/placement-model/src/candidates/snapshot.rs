@@ -1,0 +1,140 @@
+//! What the solver knows about the providers that can matter to a request.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::{AggregateId, ClassId, ProviderId, TraitId};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProviderNode {
+    pub id: ProviderId,
+    pub uuid: String,
+    pub parent: Option<ProviderId>,
+    pub root: ProviderId,
+}
+
+/// One inventory and its current usage.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Capacity {
+    pub total: i64,
+    pub reserved: i64,
+    pub min_unit: i64,
+    pub max_unit: i64,
+    pub step_size: i64,
+    pub allocation_ratio: f64,
+    pub used: i64,
+}
+
+impl Capacity {
+    /// `int((total - reserved) * allocation_ratio)`, as summaries show it.
+    pub fn capacity(&self) -> i64 {
+        ((self.total - self.reserved) as f64 * self.allocation_ratio) as i64
+    }
+
+    /// Whether `amount` more fits, by upstream's SQL test.
+    pub fn fits(&self, amount: i64) -> bool {
+        ((self.used + amount) as f64) <= (self.total - self.reserved) as f64 * self.allocation_ratio
+            && self.min_unit <= amount
+            && amount <= self.max_unit
+            && self.step_size > 0
+            && amount % self.step_size == 0
+    }
+}
+
+/// The relevant provider trees, complete: every provider of every tree
+/// included, with traits, aggregates, inventories and usage.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    pub providers: BTreeMap<ProviderId, ProviderNode>,
+    pub traits: HashMap<ProviderId, BTreeSet<TraitId>>,
+    pub aggregates: HashMap<ProviderId, BTreeSet<AggregateId>>,
+    pub inventory: BTreeMap<(ProviderId, ClassId), Capacity>,
+    /// Every sharing provider in the deployment (not only these trees).
+    pub sharing: BTreeSet<ProviderId>,
+    /// For each sharing provider here, the roots of the trees it shares
+    /// with (those with a provider in one of its aggregates).
+    pub anchors: HashMap<ProviderId, BTreeSet<ProviderId>>,
+    /// Whether any provider anywhere has a parent.
+    pub has_trees: bool,
+}
+
+impl Snapshot {
+    pub fn traits_of(&self, rp: ProviderId) -> impl Iterator<Item = &TraitId> {
+        self.traits.get(&rp).into_iter().flatten()
+    }
+
+    pub fn has_trait(&self, rp: ProviderId, t: TraitId) -> bool {
+        self.traits.get(&rp).is_some_and(|ts| ts.contains(&t))
+    }
+
+    pub fn root_of(&self, rp: ProviderId) -> ProviderId {
+        self.providers.get(&rp).map_or(rp, |p| p.root)
+    }
+
+    pub fn uuid(&self, rp: ProviderId) -> &str {
+        self.providers.get(&rp).map_or("", |p| p.uuid.as_str())
+    }
+
+    /// Providers in at least one aggregate of every set.
+    pub fn in_aggregates(&self, member_of: &[BTreeSet<AggregateId>]) -> BTreeSet<ProviderId> {
+        self.providers
+            .keys()
+            .copied()
+            .filter(|rp| {
+                let mine = self.aggregates.get(rp);
+                member_of.iter().all(|any| mine.is_some_and(|m| any.iter().any(|a| m.contains(a))))
+            })
+            .collect()
+    }
+
+    /// Providers in any of these aggregates.
+    pub fn in_any_aggregate(&self, aggs: &BTreeSet<AggregateId>) -> BTreeSet<ProviderId> {
+        self.providers
+            .keys()
+            .copied()
+            .filter(|rp| self.aggregates.get(rp).is_some_and(|m| aggs.iter().any(|a| m.contains(a))))
+            .collect()
+    }
+
+    /// Providers with any of these traits.
+    pub fn with_any_trait(&self, traits: &BTreeSet<TraitId>) -> BTreeSet<ProviderId> {
+        self.providers.keys().copied().filter(|rp| traits.iter().any(|t| self.has_trait(*rp, *t))).collect()
+    }
+
+    /// Providers that each satisfy every any-of set of traits.
+    pub fn with_required_traits(&self, required: &[BTreeSet<TraitId>]) -> BTreeSet<ProviderId> {
+        self.providers
+            .keys()
+            .copied()
+            .filter(|rp| required.iter().all(|any| any.iter().any(|t| self.has_trait(*rp, *t))))
+            .collect()
+    }
+
+    /// (provider, root) pairs with room for `amount` of `class`, within one
+    /// tree if `tree` is given.
+    pub fn with_room(
+        &self,
+        class: ClassId,
+        amount: i64,
+        tree: Option<ProviderId>,
+    ) -> BTreeSet<(ProviderId, ProviderId)> {
+        self.inventory
+            .iter()
+            .filter(|((_, c), cap)| *c == class && cap.fits(amount))
+            .map(|((rp, _), _)| (*rp, self.root_of(*rp)))
+            .filter(|(_, root)| tree.is_none_or(|t| t == *root))
+            .collect()
+    }
+
+    /// A provider and all its ancestors.
+    pub fn ancestors_and_self(&self, rp: ProviderId) -> BTreeSet<ProviderId> {
+        let mut out = BTreeSet::from([rp]);
+        let mut current = rp;
+        while let Some(parent) = self.providers.get(&current).and_then(|p| p.parent) {
+            if !out.insert(parent) {
+                break;
+            }
+            current = parent;
+        }
+        out
+    }
+}

@@ -1,0 +1,514 @@
+//! The solver: per-group searches as upstream defines them, then the merge.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use super::enumerate::{AnchorWalk, Areq, Rules, consolidate};
+use super::snapshot::Snapshot;
+use super::{ClassId, Group, ProviderId, Request, TraitId};
+
+/// The order anchors are visited in while candidates are generated.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum Strategy {
+    /// Every candidate of one anchor before the next.
+    #[default]
+    DepthFirst,
+    /// One candidate from each anchor in turn.
+    BreadthFirst,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// From 1.29; before it a candidate may not use two providers of one
+    /// tree.
+    pub nested_aware: bool,
+    /// `[placement] max_allocation_candidates` (None: unlimited).
+    pub max_candidates: Option<usize>,
+    pub strategy: Strategy,
+    /// The `limit` query parameter.
+    pub limit: Option<usize>,
+    /// With `randomize_allocation_candidates`: a seed for sampling.
+    pub shuffle_seed: Option<u64>,
+}
+
+/// One allocation candidate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    pub anchor: ProviderId,
+    /// (provider, class, amount), sorted.
+    pub resources: Vec<(ProviderId, ClassId, i64)>,
+    /// Group suffix to the providers serving it.
+    pub mappings: BTreeMap<String, BTreeSet<ProviderId>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Solution {
+    pub candidates: Vec<Candidate>,
+    /// Providers to summarise, ascending.
+    pub summaries: Vec<ProviderId>,
+}
+
+type Pair = (ProviderId, ProviderId);
+/// (provider, tree or anchor root, class).
+type Nominee = (ProviderId, ProviderId, ClassId);
+
+fn empty() -> Solution {
+    Solution::default()
+}
+
+/// Solve a request over a snapshot.
+pub fn solve(snap: &Snapshot, req: &Request, opts: &Options) -> Solution {
+    let anchors = match &req.root_required {
+        None => None,
+        Some((required, forbidden)) => {
+            let roots: BTreeSet<ProviderId> = snap
+                .providers
+                .values()
+                .filter(|p| p.parent.is_none())
+                .filter(|p| required.iter().all(|t| snap.has_trait(p.id, *t)))
+                .filter(|p| !forbidden.iter().any(|t| snap.has_trait(p.id, *t)))
+                .map(|p| p.id)
+                .collect();
+            if roots.is_empty() {
+                return empty();
+            }
+            Some(roots)
+        }
+    };
+    // Upstream narrows its shared set of sharing providers in place while
+    // searching the unsuffixed group; the narrowing is visible afterwards.
+    let mut sharing = snap.sharing.clone();
+    let mut per_group: Vec<Vec<Areq>> = Vec::new();
+    for g in &req.groups {
+        let in_aggs = if g.member_of.is_empty() {
+            None
+        } else {
+            let rps = snap.in_aggregates(&g.member_of);
+            if rps.is_empty() {
+                return empty();
+            }
+            Some(rps)
+        };
+        let tree = match g.in_tree {
+            Some(None) => return empty(),
+            Some(Some(root)) => Some(root),
+            None => None,
+        };
+        let mut room: BTreeMap<ClassId, BTreeSet<Pair>> = BTreeMap::new();
+        for (rc, amount) in &g.resources {
+            let found = snap.with_room(*rc, *amount, tree);
+            if found.is_empty() {
+                return empty();
+            }
+            room.insert(*rc, found);
+        }
+        let areqs = if !g.use_same_provider() && (!sharing.is_empty() || snap.has_trees) {
+            if !g.required.is_empty() {
+                let flat: BTreeSet<TraitId> = g.required.iter().flatten().copied().collect();
+                if snap.with_any_trait(&flat).is_empty() {
+                    return empty();
+                }
+            }
+            let nominees = trees_matching_all(snap, g, &room, in_aggs.as_ref(), tree, anchors.as_ref(), &mut sharing);
+            spread_over_trees(snap, g, &nominees)
+        } else {
+            let pairs = single_providers(snap, g, &room, in_aggs.as_ref());
+            one_provider_each(snap, g, &pairs, anchors.as_ref())
+        };
+        if areqs.is_empty() {
+            return empty();
+        }
+        per_group.push(areqs);
+    }
+    let rules = Rules { snapshot: snap, isolate: req.isolate, same_subtrees: &req.same_subtrees };
+    let mut candidates = merge(&per_group, &rules, opts);
+    let summaries = if !opts.nested_aware && snap.has_trees {
+        // Before 1.29: no two providers of one tree in a candidate, and
+        // only the providers used are summarised.
+        candidates.retain(|c| {
+            let rps: BTreeSet<ProviderId> = c.resources.iter().map(|r| r.0).collect();
+            let roots: BTreeSet<ProviderId> = rps.iter().map(|rp| snap.root_of(*rp)).collect();
+            rps.len() == roots.len()
+        });
+        let used: BTreeSet<ProviderId> = candidates.iter().flat_map(|c| c.resources.iter().map(|r| r.0)).collect();
+        used.into_iter().collect()
+    } else {
+        summaries_for(snap, &candidates)
+    };
+    limit(snap, candidates, summaries, opts)
+}
+
+fn summaries_for(snap: &Snapshot, candidates: &[Candidate]) -> Vec<ProviderId> {
+    let roots: BTreeSet<ProviderId> =
+        candidates.iter().flat_map(|c| c.resources.iter().map(|r| snap.root_of(r.0))).collect();
+    snap.providers.values().filter(|p| roots.contains(&p.root)).map(|p| p.id).collect()
+}
+
+fn limit(snap: &Snapshot, mut candidates: Vec<Candidate>, summaries: Vec<ProviderId>, opts: &Options) -> Solution {
+    let mut rng = opts.shuffle_seed.map(XorShift::new);
+    match opts.limit {
+        Some(n) if n < candidates.len() => {
+            if let Some(rng) = rng.as_mut() {
+                rng.shuffle(&mut candidates);
+            }
+            candidates.truncate(n);
+            let roots: BTreeSet<ProviderId> =
+                candidates.iter().flat_map(|c| c.resources.iter().map(|r| snap.root_of(r.0))).collect();
+            let summaries = summaries.into_iter().filter(|rp| roots.contains(&snap.root_of(*rp))).collect();
+            Solution { candidates, summaries }
+        }
+        _ => {
+            if let Some(rng) = rng.as_mut() {
+                rng.shuffle(&mut candidates);
+            }
+            Solution { candidates, summaries }
+        }
+    }
+}
+
+/// A small deterministic shuffler (no dependency for one use).
+struct XorShift(u64);
+
+impl XorShift {
+    fn new(seed: u64) -> Self {
+        XorShift(seed | 1)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            let j = (self.next() % (i as u64 + 1)) as usize;
+            items.swap(i, j);
+        }
+    }
+}
+
+/// Upstream's `get_trees_matching_all`: for each requested class, the
+/// providers (and sharing providers, by anchor) with room, narrowed by
+/// anchors, aggregates and trees common to every class, then by the
+/// tree-wide traits filter.
+fn trees_matching_all(
+    snap: &Snapshot,
+    g: &Group,
+    room: &BTreeMap<ClassId, BTreeSet<Pair>>,
+    in_aggs: Option<&BTreeSet<ProviderId>>,
+    tree: Option<ProviderId>,
+    anchors: Option<&BTreeSet<ProviderId>>,
+    sharing: &mut BTreeSet<ProviderId>,
+) -> BTreeSet<Nominee> {
+    let bad_aggs = snap.in_any_aggregate(&g.forbidden_aggregates);
+    let mut all: BTreeSet<Nominee> = BTreeSet::new();
+    for (rc, _) in &g.resources {
+        let pairs = &room[rc];
+        let mut list: BTreeSet<Nominee> = pairs.iter().map(|(rp, root)| (*rp, *root, *rc)).collect();
+        if let Some(aggs) = in_aggs {
+            sharing.retain(|s| aggs.contains(s));
+        }
+        let with_room: BTreeSet<ProviderId> = pairs.iter().map(|p| p.0).collect();
+        let shared: Vec<ProviderId> = sharing.intersection(&with_room).copied().collect();
+        if !shared.is_empty() && tree.is_none() {
+            for s in shared {
+                for anchor in snap.anchors.get(&s).into_iter().flatten() {
+                    list.insert((s, *anchor, *rc));
+                }
+            }
+        }
+        if let Some(anchors) = anchors {
+            list.retain(|n| anchors.contains(&n.1));
+            if list.is_empty() {
+                return list;
+            }
+        }
+        if let Some(aggs) = in_aggs {
+            list.retain(|n| aggs.contains(&n.0) || aggs.contains(&n.1));
+            if list.is_empty() {
+                return list;
+            }
+        }
+        if !g.forbidden_aggregates.is_empty() {
+            list.retain(|n| !(bad_aggs.contains(&n.0) || bad_aggs.contains(&n.1)));
+            if list.is_empty() {
+                return list;
+            }
+        }
+        if all.is_empty() {
+            all = list;
+        } else {
+            let trees_here: BTreeSet<ProviderId> = list.iter().map(|n| n.1).collect();
+            let trees_before: BTreeSet<ProviderId> = all.iter().map(|n| n.1).collect();
+            all.extend(list);
+            all.retain(|n| trees_here.contains(&n.1) && trees_before.contains(&n.1));
+        }
+        if all.is_empty() {
+            return all;
+        }
+    }
+    if (g.required.is_empty() && g.forbidden.is_empty()) || !sharing.is_empty() {
+        return all;
+    }
+    let rps: BTreeSet<ProviderId> = all.iter().map(|n| n.0).collect();
+    let keep = trees_with_traits(snap, &rps, &g.required, &g.forbidden);
+    all.retain(|n| keep.contains(&(n.0, n.1)));
+    all
+}
+
+/// Upstream's `_get_trees_with_traits`: the (provider, root) pairs whose
+/// tree, counting only providers without forbidden traits, has all the
+/// required traits.
+fn trees_with_traits(
+    snap: &Snapshot,
+    rps: &BTreeSet<ProviderId>,
+    required: &[BTreeSet<TraitId>],
+    forbidden: &BTreeSet<TraitId>,
+) -> BTreeSet<Pair> {
+    let original: Vec<Pair> = rps.iter().map(|rp| (*rp, snap.root_of(*rp))).collect();
+    let good: Vec<Pair> =
+        original.iter().copied().filter(|(rp, _)| !forbidden.iter().any(|t| snap.has_trait(*rp, *t))).collect();
+    if required.is_empty() {
+        let good_roots: BTreeSet<ProviderId> = good.iter().map(|p| p.1).collect();
+        return original.into_iter().filter(|p| good_roots.contains(&p.1)).collect();
+    }
+    let mut root_traits: BTreeMap<ProviderId, BTreeSet<TraitId>> = BTreeMap::new();
+    for (rp, root) in &good {
+        root_traits.entry(*root).or_default().extend(snap.traits_of(*rp));
+    }
+    let ok_roots: BTreeSet<ProviderId> = root_traits
+        .iter()
+        .filter(|(_, ts)| required.iter().all(|any| any.iter().any(|t| ts.contains(t))))
+        .map(|(root, _)| *root)
+        .collect();
+    original.into_iter().filter(|p| ok_roots.contains(&p.1)).collect()
+}
+
+/// Upstream's `_alloc_candidates_multiple_providers`: per anchor tree, one
+/// provider for each class; a choice must hold the required traits
+/// together and none may hold a forbidden one. Equal choices under
+/// different anchors keep the first anchor.
+fn spread_over_trees(snap: &Snapshot, g: &Group, nominees: &BTreeSet<Nominee>) -> Vec<Areq> {
+    let amounts: BTreeMap<ClassId, i64> = g.resources.iter().copied().collect();
+    let mut by_tree: BTreeMap<ProviderId, BTreeMap<ClassId, Vec<ProviderId>>> = BTreeMap::new();
+    for (rp, root, rc) in nominees {
+        // A provider with a forbidden trait can be in no valid choice.
+        if g.forbidden.iter().any(|t| snap.has_trait(*rp, *t)) {
+            by_tree.entry(*root).or_default().entry(*rc).or_default();
+            continue;
+        }
+        by_tree.entry(*root).or_default().entry(*rc).or_default().push(*rp);
+    }
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    for (root, by_class) in by_tree {
+        let lists: Vec<(ClassId, Vec<ProviderId>)> = by_class.into_iter().collect();
+        if lists.is_empty() || lists.len() != amounts.len() || lists.iter().any(|(_, l)| l.is_empty()) {
+            continue;
+        }
+
+        let mut index = vec![0usize; lists.len()];
+        loop {
+            let choice: Vec<(ProviderId, ClassId)> =
+                lists.iter().zip(&index).map(|((rc, l), i)| (l[*i], *rc)).collect();
+            if traits_together_ok(snap, &choice, &g.required) {
+                let mut resources: Vec<(ProviderId, ClassId, i64)> =
+                    choice.iter().map(|(rp, rc)| (*rp, *rc, amounts[rc])).collect();
+                resources.sort_unstable();
+                let rps: BTreeSet<ProviderId> = choice.iter().map(|c| c.0).collect();
+                let areq = Areq {
+                    anchor: root,
+                    resources,
+                    mappings: BTreeMap::from([(g.suffix.clone(), rps)]),
+                    same_provider: false,
+                };
+                if seen.insert(areq.key()) {
+                    out.push(areq);
+                }
+            }
+            // Advance the mixed-radix counter.
+            let mut level = lists.len();
+            loop {
+                if level == 0 {
+                    break;
+                }
+                level -= 1;
+                index[level] += 1;
+                if index[level] < lists[level].1.len() {
+                    break;
+                }
+                index[level] = 0;
+                if level == 0 {
+                    level = usize::MAX;
+                    break;
+                }
+            }
+            if level == usize::MAX {
+                break;
+            }
+        }
+    }
+    out
+}
+
+fn traits_together_ok(snap: &Snapshot, choice: &[(ProviderId, ClassId)], required: &[BTreeSet<TraitId>]) -> bool {
+    required.iter().all(|any| any.iter().any(|t| choice.iter().any(|(rp, _)| snap.has_trait(*rp, *t))))
+}
+
+/// Upstream's `get_provider_ids_matching`: providers that alone have room
+/// for every class and pass the trait and aggregate filters.
+fn single_providers(
+    snap: &Snapshot,
+    g: &Group,
+    room: &BTreeMap<ClassId, BTreeSet<Pair>>,
+    in_aggs: Option<&BTreeSet<ProviderId>>,
+) -> Vec<Pair> {
+    let mut filtered: BTreeSet<ProviderId> = BTreeSet::new();
+    if !g.required.is_empty() {
+        filtered = snap.with_required_traits(&g.required);
+        if filtered.is_empty() {
+            return Vec::new();
+        }
+    }
+    if let Some(aggs) = in_aggs {
+        filtered = if filtered.is_empty() { aggs.clone() } else { &filtered & aggs };
+        if filtered.is_empty() {
+            return Vec::new();
+        }
+    }
+    let mut forbidden: BTreeSet<ProviderId> = BTreeSet::new();
+    for bad in [
+        (!g.forbidden_aggregates.is_empty()).then(|| snap.in_any_aggregate(&g.forbidden_aggregates)),
+        (!g.forbidden.is_empty()).then(|| snap.with_any_trait(&g.forbidden)),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        forbidden.extend(&bad);
+        if !filtered.is_empty() {
+            filtered = &filtered - &bad;
+            if filtered.is_empty() {
+                return Vec::new();
+            }
+        }
+    }
+    let mut last: BTreeSet<Pair> = BTreeSet::new();
+    for (i, (rc, _)) in g.resources.iter().enumerate() {
+        let pairs = &room[rc];
+        let ids: BTreeSet<ProviderId> = pairs.iter().map(|p| p.0).collect();
+        if i == 0 {
+            if filtered.is_empty() {
+                filtered = &ids - &forbidden;
+            } else {
+                filtered = &filtered & &ids;
+            }
+        } else {
+            filtered = &filtered & &ids;
+        }
+        if filtered.is_empty() {
+            return Vec::new();
+        }
+        last = pairs.clone();
+    }
+    if g.resources.is_empty() {
+        last = snap
+            .providers
+            .values()
+            .filter(|p| filtered.is_empty() || filtered.contains(&p.id))
+            .filter(|p| !forbidden.contains(&p.id))
+            .map(|p| (p.id, p.root))
+            .collect();
+    }
+    last.into_iter().filter(|(rp, _)| filtered.contains(rp)).collect()
+}
+
+/// Upstream's `_alloc_candidates_single_provider`: everything the group
+/// asks of one provider, anchored at its root and, for a sharing
+/// provider, at every other root it shares with.
+fn one_provider_each(snap: &Snapshot, g: &Group, pairs: &[Pair], anchors: Option<&BTreeSet<ProviderId>>) -> Vec<Areq> {
+    let allowed = |root: ProviderId| anchors.is_none_or(|a| a.contains(&root));
+    let mut out = Vec::new();
+    for (rp, root) in pairs {
+        let mut resources: Vec<(ProviderId, ClassId, i64)> = g.resources.iter().map(|(rc, n)| (*rp, *rc, *n)).collect();
+        resources.sort_unstable();
+        let areq = Areq {
+            anchor: *root,
+            resources,
+            mappings: BTreeMap::from([(g.suffix.clone(), BTreeSet::from([*rp]))]),
+            same_provider: g.use_same_provider(),
+        };
+        if allowed(*root) {
+            out.push(areq.clone());
+        }
+        if snap.sharing.contains(rp) {
+            for anchor in snap.anchors.get(rp).into_iter().flatten() {
+                if *anchor != *root && allowed(*anchor) {
+                    out.push(Areq { anchor: *anchor, ..areq.clone() });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Merge per-group results anchor by anchor.
+fn merge(per_group: &[Vec<Areq>], rules: &Rules<'_>, opts: &Options) -> Vec<Candidate> {
+    // Anchors in the order first seen; per anchor, each group's areqs.
+    let mut order: Vec<ProviderId> = Vec::new();
+    let mut by_anchor: BTreeMap<ProviderId, Vec<Vec<&Areq>>> = BTreeMap::new();
+    for (gi, areqs) in per_group.iter().enumerate() {
+        for a in areqs {
+            let lists = by_anchor.entry(a.anchor).or_insert_with(|| {
+                order.push(a.anchor);
+                vec![Vec::new(); per_group.len()]
+            });
+            lists[gi].push(a);
+        }
+    }
+    let mut walks: Vec<AnchorWalk<'_>> = order
+        .iter()
+        .filter_map(|anchor| by_anchor.remove(anchor))
+        .filter(|lists| lists.iter().all(|l| !l.is_empty()))
+        .map(AnchorWalk::new)
+        .collect();
+    let mut out: Vec<Candidate> = Vec::new();
+    let mut seen = HashSet::new();
+    let full = |n: usize| opts.max_candidates.is_some_and(|max| n >= max);
+    match opts.strategy {
+        Strategy::DepthFirst => {
+            'walks: for walk in &mut walks {
+                while let Some(choice) = walk.next_choice(rules) {
+                    let c = consolidate(&choice);
+                    if seen.insert(c.key()) {
+                        out.push(Candidate { anchor: c.anchor, resources: c.resources, mappings: c.mappings });
+                        if full(out.len()) {
+                            break 'walks;
+                        }
+                    }
+                }
+            }
+        }
+        Strategy::BreadthFirst => {
+            let mut live: Vec<usize> = (0..walks.len()).collect();
+            while !live.is_empty() && !full(out.len()) {
+                live.retain(|i| {
+                    if full(out.len()) {
+                        return true;
+                    }
+                    match walks[*i].next_choice(rules) {
+                        Some(choice) => {
+                            let c = consolidate(&choice);
+                            if seen.insert(c.key()) {
+                                out.push(Candidate { anchor: c.anchor, resources: c.resources, mappings: c.mappings });
+                            }
+                            true
+                        }
+                        None => false,
+                    }
+                });
+            }
+        }
+    }
+    out
+}

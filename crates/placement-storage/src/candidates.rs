@@ -1,0 +1,294 @@
+//! Loading what `GET /allocation_candidates` needs: names resolved to ids
+//! in upstream's order, and a snapshot of every provider tree that could
+//! serve the request, in a handful of set-based queries.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use diesel::dsl::sum;
+use diesel::prelude::*;
+use placement_model::DomainError;
+use placement_model::candidates::{self as cands, Capacity, ProviderNode, Snapshot};
+use placement_model::request::CandidateRequest;
+
+use crate::conn::DbConnection;
+use crate::error::StorageResult;
+use crate::schema::{
+    allocations, inventories, placement_aggregates as agg, resource_classes, resource_provider_aggregates as rpa,
+    resource_provider_traits as rpt, resource_providers as rp, traits,
+};
+
+/// Ids are bound in chunks no backend refuses.
+const CHUNK: usize = 10_000;
+
+/// The sharing trait.
+const SHARING_TRAIT: &str = "MISC_SHARES_VIA_AGGREGATE";
+
+/// Names for rendering.
+#[derive(Clone, Debug, Default)]
+pub struct Names {
+    pub classes: HashMap<i32, String>,
+    pub traits: HashMap<i32, String>,
+}
+
+/// What was loaded: either nothing can match, or a resolved request and
+/// its snapshot.
+pub enum Loaded {
+    NoResults,
+    Ready(Box<Prepared>),
+}
+
+/// A resolved request and the snapshot it is solved over.
+pub struct Prepared {
+    pub request: cands::Request,
+    pub snapshot: Snapshot,
+    pub names: Names,
+}
+
+/// An inventory row with its class name.
+#[derive(Queryable)]
+struct InventoryRow {
+    provider: i32,
+    class: i32,
+    name: String,
+    total: i32,
+    reserved: i32,
+    min_unit: i32,
+    max_unit: i32,
+    step_size: i32,
+    allocation_ratio: f64,
+}
+
+fn trait_ids(conn: &mut DbConnection, wanted: &BTreeSet<String>) -> StorageResult<BTreeMap<String, i32>> {
+    if wanted.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let found: Vec<(i32, String)> = traits::table
+        .filter(traits::name.eq_any(wanted.iter().cloned().collect::<Vec<_>>()))
+        .select((traits::id, traits::name))
+        .load(conn)?;
+    let map: BTreeMap<String, i32> = found.into_iter().map(|(id, n)| (n, id)).collect();
+    if let Some(missing) = wanted.iter().find(|w| !map.contains_key(*w)) {
+        return Err(DomainError::TraitNotFound(missing.clone()).into());
+    }
+    Ok(map)
+}
+
+fn aggregate_ids(conn: &mut DbConnection, uuids: &BTreeSet<String>) -> StorageResult<BTreeMap<String, i32>> {
+    if uuids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let found: Vec<(i32, Option<String>)> = agg::table
+        .filter(agg::uuid.eq_any(uuids.iter().cloned().collect::<Vec<_>>()))
+        .select((agg::id, agg::uuid))
+        .load(conn)?;
+    Ok(found.into_iter().filter_map(|(id, u)| u.map(|u| (u, id))).collect())
+}
+
+/// Whether any provider is in an aggregate of every set.
+fn any_provider_in(conn: &mut DbConnection, member_of: &[BTreeSet<i32>]) -> StorageResult<bool> {
+    let mut survivors: Option<BTreeSet<i32>> = None;
+    for any in member_of {
+        let rps: BTreeSet<i32> = rpa::table
+            .filter(rpa::aggregate_id.eq_any(any.iter().copied().collect::<Vec<_>>()))
+            .select(rpa::resource_provider_id)
+            .load::<i32>(conn)?
+            .into_iter()
+            .collect();
+        let next = match survivors {
+            None => rps,
+            Some(prev) => &prev & &rps,
+        };
+        if next.is_empty() {
+            return Ok(false);
+        }
+        survivors = Some(next);
+    }
+    Ok(true)
+}
+
+/// Resolve names in upstream's order: root_required traits, then per
+/// group its classes, aggregates (nothing in them: no results), traits and
+/// in_tree (unknown: no results).
+fn resolve(conn: &mut DbConnection, req: &CandidateRequest) -> StorageResult<Option<(cands::Request, Names)>> {
+    let mut names = Names::default();
+    let mut out = cands::Request {
+        isolate: req.wide.group_policy == Some(placement_model::request::GroupPolicy::Isolate),
+        same_subtrees: req.wide.same_subtrees.clone(),
+        ..Default::default()
+    };
+    if !req.wide.root_required.is_empty() || !req.wide.root_forbidden.is_empty() {
+        let required = trait_ids(conn, &req.wide.root_required)?;
+        let forbidden = trait_ids(conn, &req.wide.root_forbidden)?;
+        out.root_required = Some((required.values().copied().collect(), forbidden.values().copied().collect()));
+    }
+    for g in &req.groups {
+        let mut group = cands::Group { suffix: g.suffix.clone(), ..Default::default() };
+        for (class, amount) in &g.resources {
+            let id = crate::resource_classes::id_for_name(conn, class)?;
+            names.classes.insert(id, class.clone());
+            group.resources.push((id, *amount));
+        }
+        let uuids: BTreeSet<String> = g.member_of.required.iter().flatten().cloned().collect();
+        let known = aggregate_ids(conn, &uuids)?;
+        group.member_of =
+            g.member_of.required.iter().map(|any| any.iter().filter_map(|u| known.get(u).copied()).collect()).collect();
+        if !group.member_of.is_empty() && !any_provider_in(conn, &group.member_of)? {
+            return Ok(None);
+        }
+        group.forbidden_aggregates = aggregate_ids(conn, &g.member_of.forbidden)?.into_values().collect();
+        for any in &g.traits.required {
+            let ids = trait_ids(conn, any)?;
+            group.required.push(ids.values().copied().collect());
+        }
+        group.forbidden = trait_ids(conn, &g.traits.forbidden)?.into_values().collect();
+        if let Some(tree) = &g.in_tree {
+            let root: Option<Option<i32>> =
+                rp::table.filter(rp::uuid.eq(tree)).select(rp::root_provider_id).first(conn).optional()?;
+            match root.flatten() {
+                Some(root) => group.in_tree = Some(Some(root)),
+                None => return Ok(None),
+            }
+        }
+        out.groups.push(group);
+    }
+    Ok(Some((out, names)))
+}
+
+/// Resolve the request and load the snapshot it needs.
+pub fn load(conn: &mut DbConnection, req: &CandidateRequest) -> StorageResult<Loaded> {
+    let Some((request, mut names)) = resolve(conn, req)? else {
+        return Ok(Loaded::NoResults);
+    };
+    let classes: Vec<i32> = request.groups.iter().flat_map(|g| g.resources.iter().map(|r| r.0)).collect();
+    let sharing_trait: Option<i32> =
+        traits::table.filter(traits::name.eq(SHARING_TRAIT)).select(traits::id).first(conn).optional()?;
+    let sharing: BTreeSet<i32> = match sharing_trait {
+        Some(t) => rpt::table
+            .filter(rpt::trait_id.eq(t))
+            .select(rpt::resource_provider_id)
+            .load::<i32>(conn)?
+            .into_iter()
+            .collect(),
+        None => BTreeSet::new(),
+    };
+    let has_trees =
+        rp::table.filter(rp::parent_provider_id.is_not_null()).select(rp::id).first::<i32>(conn).optional()?.is_some();
+    // Trees with inventory of a requested class...
+    let with_inventory: Vec<(i32, Option<i32>)> = inventories::table
+        .inner_join(rp::table.on(rp::id.eq(inventories::resource_provider_id)))
+        .filter(inventories::resource_class_id.eq_any(&classes))
+        .select((inventories::resource_provider_id, rp::root_provider_id))
+        .load(conn)?;
+    let mut roots: BTreeSet<i32> = with_inventory.iter().map(|(id, root)| root.unwrap_or(*id)).collect();
+    // ...and the trees sharing providers with such inventory share with.
+    let relevant_sharing: Vec<i32> = with_inventory
+        .iter()
+        .map(|(id, _)| *id)
+        .filter(|id| sharing.contains(id))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut anchors: HashMap<i32, BTreeSet<i32>> = HashMap::new();
+    for chunk in relevant_sharing.chunks(CHUNK) {
+        let own: Vec<(i32, i32)> = rpa::table
+            .filter(rpa::resource_provider_id.eq_any(chunk))
+            .select((rpa::resource_provider_id, rpa::aggregate_id))
+            .load(conn)?;
+        let agg_ids: Vec<i32> = own.iter().map(|x| x.1).collect::<BTreeSet<_>>().into_iter().collect();
+        let members: Vec<(i32, Option<i32>, i32)> = rpa::table
+            .inner_join(rp::table.on(rp::id.eq(rpa::resource_provider_id)))
+            .filter(rpa::aggregate_id.eq_any(&agg_ids))
+            .select((rpa::aggregate_id, rp::root_provider_id, rp::id))
+            .load(conn)?;
+        for (sharer, aggregate) in own {
+            for (a, root, id) in &members {
+                if *a == aggregate {
+                    let root = root.unwrap_or(*id);
+                    anchors.entry(sharer).or_default().insert(root);
+                    roots.insert(root);
+                }
+            }
+        }
+    }
+    let roots: Vec<i32> = roots.into_iter().collect();
+    let mut snapshot = Snapshot { sharing, anchors, has_trees, ..Default::default() };
+    for chunk in roots.chunks(CHUNK) {
+        load_trees(conn, chunk, &mut snapshot, &mut names)?;
+    }
+    Ok(Loaded::Ready(Box::new(Prepared { request, snapshot, names })))
+}
+
+/// Providers, traits, aggregates, inventories and usage of these trees.
+fn load_trees(conn: &mut DbConnection, roots: &[i32], snap: &mut Snapshot, names: &mut Names) -> StorageResult<()> {
+    let providers: Vec<(i32, String, Option<i32>, Option<i32>)> = rp::table
+        .filter(rp::root_provider_id.eq_any(roots))
+        .select((rp::id, rp::uuid, rp::parent_provider_id, rp::root_provider_id))
+        .load(conn)?;
+    for (id, uuid, parent, root) in providers {
+        snap.providers.insert(id, ProviderNode { id, uuid, parent, root: root.unwrap_or(id) });
+    }
+    let with_traits: Vec<(i32, i32, String)> = rpt::table
+        .inner_join(rp::table.on(rp::id.eq(rpt::resource_provider_id)))
+        .inner_join(traits::table.on(traits::id.eq(rpt::trait_id)))
+        .filter(rp::root_provider_id.eq_any(roots))
+        .select((rpt::resource_provider_id, rpt::trait_id, traits::name))
+        .load(conn)?;
+    for (provider, trait_id, name) in with_traits {
+        snap.traits.entry(provider).or_default().insert(trait_id);
+        names.traits.entry(trait_id).or_insert(name);
+    }
+    let in_aggs: Vec<(i32, i32)> = rpa::table
+        .inner_join(rp::table.on(rp::id.eq(rpa::resource_provider_id)))
+        .filter(rp::root_provider_id.eq_any(roots))
+        .select((rpa::resource_provider_id, rpa::aggregate_id))
+        .load(conn)?;
+    for (provider, aggregate) in in_aggs {
+        snap.aggregates.entry(provider).or_default().insert(aggregate);
+    }
+    let mysql = conn.backend() == crate::url::Backend::Mysql;
+    let inventory: Vec<InventoryRow> = inventories::table
+        .inner_join(rp::table.on(rp::id.eq(inventories::resource_provider_id)))
+        .inner_join(resource_classes::table.on(resource_classes::id.eq(inventories::resource_class_id)))
+        .filter(rp::root_provider_id.eq_any(roots))
+        .select((
+            inventories::resource_provider_id,
+            inventories::resource_class_id,
+            resource_classes::name,
+            inventories::total,
+            inventories::reserved,
+            inventories::min_unit,
+            inventories::max_unit,
+            inventories::step_size,
+            inventories::allocation_ratio,
+        ))
+        .load(conn)?;
+    let used: HashMap<(i32, i32), i64> = allocations::table
+        .inner_join(rp::table.on(rp::id.eq(allocations::resource_provider_id)))
+        .filter(rp::root_provider_id.eq_any(roots))
+        .group_by((allocations::resource_provider_id, allocations::resource_class_id))
+        .select((allocations::resource_provider_id, allocations::resource_class_id, sum(allocations::used)))
+        .load::<(i32, i32, Option<i64>)>(conn)?
+        .into_iter()
+        .map(|(p, c, u)| ((p, c), u.unwrap_or(0)))
+        .collect();
+    for row in inventory {
+        names.classes.entry(row.class).or_insert(row.name);
+        snap.inventory.insert(
+            (row.provider, row.class),
+            Capacity {
+                total: row.total.into(),
+                reserved: row.reserved.into(),
+                min_unit: row.min_unit.into(),
+                max_unit: row.max_unit.into(),
+                step_size: row.step_size.into(),
+                allocation_ratio: if mysql {
+                    crate::inventories::single_precision(row.allocation_ratio)
+                } else {
+                    row.allocation_ratio
+                },
+                used: used.get(&(row.provider, row.class)).copied().unwrap_or(0),
+            },
+        );
+    }
+    Ok(())
+}
