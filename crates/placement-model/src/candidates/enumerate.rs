@@ -3,50 +3,75 @@
 //! group_policy=isolate or capacity, so the work follows the number of
 //! valid candidates rather than the size of the cross product.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeSet;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::snapshot::Snapshot;
 use super::{ClassId, ProviderId};
 
-/// An areq's identity: resources and mappings.
-pub type AreqKey = (Vec<(ProviderId, ClassId, i64)>, BTreeMap<String, BTreeSet<ProviderId>>);
+/// Index of a request group (its position in the request).
+pub type GroupIndex = u16;
 
 /// What one group offers within one anchor: resources on providers, and
 /// which providers serve which group.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Areq {
     pub anchor: ProviderId,
     /// Sorted by provider then class.
     pub resources: Vec<(ProviderId, ClassId, i64)>,
-    pub mappings: BTreeMap<String, BTreeSet<ProviderId>>,
+    /// (group, provider) pairs, sorted and unique.
+    pub mappings: Vec<(GroupIndex, ProviderId)>,
     pub same_provider: bool,
 }
 
+/// An areq's identity as upstream compares them: resources and mappings,
+/// not the anchor.
+pub type AreqKey = (Vec<(ProviderId, ClassId, i64)>, Vec<(GroupIndex, ProviderId)>);
+
 impl Areq {
-    /// Identity as upstream compares them: resources and mappings, not the
-    /// anchor.
     pub fn key(&self) -> AreqKey {
         (self.resources.clone(), self.mappings.clone())
     }
 
     fn provider(&self) -> Option<ProviderId> {
-        self.mappings.values().next().and_then(|s| s.iter().next().copied())
+        self.mappings.first().map(|m| m.1)
     }
 }
+
+/// FNV-1a: a fast hasher for the solver's sets of small integer keys.
+#[derive(Default)]
+pub struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+pub type FastSet<T> = std::collections::HashSet<T, BuildHasherDefault<Fnv>>;
 
 /// The rules a full choice must pass.
 pub struct Rules<'a> {
     pub snapshot: &'a Snapshot,
     pub isolate: bool,
-    pub same_subtrees: &'a [BTreeSet<String>],
+    pub same_subtrees: &'a [BTreeSet<GroupIndex>],
 }
 
 impl Rules<'_> {
     fn same_subtree_ok(&self, chosen: &[&Areq]) -> bool {
-        self.same_subtrees.iter().all(|suffixes| {
+        self.same_subtrees.iter().all(|groups| {
             let rps: BTreeSet<ProviderId> = chosen
                 .iter()
-                .flat_map(|a| suffixes.iter().filter_map(|s| a.mappings.get(s)).flatten().copied())
+                .flat_map(|a| a.mappings.iter().filter(|(g, _)| groups.contains(g)).map(|m| m.1))
                 .collect();
             if rps.len() <= 1 {
                 return true;
@@ -62,15 +87,25 @@ impl Rules<'_> {
             common.is_some_and(|c| c.iter().any(|rp| rps.contains(rp)))
         })
     }
+
+    /// Whether these summed claims fit: usage plus claim within capacity
+    /// and each claim within max_unit.
+    pub fn fits(&self, claims: &[((ProviderId, ClassId), i64)]) -> bool {
+        claims.iter().all(|((rp, rc), total)| match self.snapshot.inventory.get(&(*rp, *rc)) {
+            Some(cap) => cap.used + total <= cap.capacity() && *total <= cap.max_unit,
+            None => false,
+        })
+    }
 }
 
 /// Walks every valid choice of one areq per group for one anchor.
 pub struct AnchorWalk<'a> {
     lists: Vec<Vec<&'a Areq>>,
-    /// Next index to try at each level; `depth` levels are chosen.
+    /// Next index to try at each level.
     next: Vec<usize>,
     chosen: Vec<&'a Areq>,
-    claimed: HashMap<(ProviderId, ClassId), i64>,
+    /// Claimed amounts per (provider, class); few entries, so a vector.
+    claimed: Vec<((ProviderId, ClassId), i64)>,
     granular: Vec<ProviderId>,
     done: bool,
 }
@@ -83,9 +118,13 @@ impl<'a> AnchorWalk<'a> {
             lists,
             next: vec![0; levels],
             chosen: Vec::with_capacity(levels),
-            claimed: HashMap::new(),
+            claimed: Vec::new(),
             granular: Vec::new(),
         }
+    }
+
+    fn claimed(&self, key: (ProviderId, ClassId)) -> i64 {
+        self.claimed.iter().find(|(k, _)| *k == key).map_or(0, |(_, v)| *v)
     }
 
     fn fits(&self, rules: &Rules<'_>, areq: &Areq) -> bool {
@@ -93,7 +132,7 @@ impl<'a> AnchorWalk<'a> {
             return false;
         }
         areq.resources.iter().all(|(rp, rc, amount)| {
-            let total = self.claimed.get(&(*rp, *rc)).copied().unwrap_or(0) + amount;
+            let total = self.claimed((*rp, *rc)) + amount;
             match rules.snapshot.inventory.get(&(*rp, *rc)) {
                 Some(cap) => cap.used + total <= cap.capacity() && total <= cap.max_unit,
                 None => false,
@@ -103,7 +142,10 @@ impl<'a> AnchorWalk<'a> {
 
     fn push(&mut self, areq: &'a Areq) {
         for (rp, rc, amount) in &areq.resources {
-            *self.claimed.entry((*rp, *rc)).or_default() += amount;
+            match self.claimed.iter_mut().find(|(k, _)| *k == (*rp, *rc)) {
+                Some((_, v)) => *v += amount,
+                None => self.claimed.push(((*rp, *rc), *amount)),
+            }
         }
         if areq.same_provider
             && let Some(rp) = areq.provider()
@@ -116,7 +158,7 @@ impl<'a> AnchorWalk<'a> {
     fn pop(&mut self) {
         if let Some(areq) = self.chosen.pop() {
             for (rp, rc, amount) in &areq.resources {
-                if let Some(v) = self.claimed.get_mut(&(*rp, *rc)) {
+                if let Some((_, v)) = self.claimed.iter_mut().find(|(k, _)| *k == (*rp, *rc)) {
                     *v -= amount;
                 }
             }
@@ -164,20 +206,21 @@ impl<'a> AnchorWalk<'a> {
 /// Sum a choice into one candidate: amounts per (provider, class), and the
 /// union of mappings.
 pub fn consolidate(chosen: &[&Areq]) -> Areq {
-    let mut amounts: BTreeMap<(ProviderId, ClassId), i64> = BTreeMap::new();
-    let mut mappings: BTreeMap<String, BTreeSet<ProviderId>> = BTreeMap::new();
-    for a in chosen {
-        for (rp, rc, amount) in &a.resources {
-            *amounts.entry((*rp, *rc)).or_default() += amount;
-        }
-        for (suffix, rps) in &a.mappings {
-            mappings.entry(suffix.clone()).or_default().extend(rps);
+    if let [single] = chosen {
+        return (*single).clone();
+    }
+    let mut resources: Vec<(ProviderId, ClassId, i64)> =
+        chosen.iter().flat_map(|a| a.resources.iter().copied()).collect();
+    resources.sort_unstable();
+    let mut merged: Vec<(ProviderId, ClassId, i64)> = Vec::with_capacity(resources.len());
+    for (rp, rc, n) in resources {
+        match merged.last_mut() {
+            Some(last) if last.0 == rp && last.1 == rc => last.2 += n,
+            _ => merged.push((rp, rc, n)),
         }
     }
-    Areq {
-        anchor: chosen.first().map_or(0, |a| a.anchor),
-        resources: amounts.into_iter().map(|((rp, rc), n)| (rp, rc, n)).collect(),
-        mappings,
-        same_provider: false,
-    }
+    let mut mappings: Vec<(GroupIndex, ProviderId)> = chosen.iter().flat_map(|a| a.mappings.iter().copied()).collect();
+    mappings.sort_unstable();
+    mappings.dedup();
+    Areq { anchor: chosen.first().map_or(0, |a| a.anchor), resources: merged, mappings, same_provider: false }
 }

@@ -1,8 +1,8 @@
 //! The solver: per-group searches as upstream defines them, then the merge.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
-use super::enumerate::{AnchorWalk, Areq, Rules, consolidate};
+use super::enumerate::{AnchorWalk, Areq, FastSet, GroupIndex, Rules, consolidate};
 use super::snapshot::Snapshot;
 use super::{ClassId, Group, ProviderId, Request, TraitId};
 
@@ -78,7 +78,8 @@ pub fn solve(snap: &Snapshot, req: &Request, opts: &Options) -> Solution {
     // searching the unsuffixed group; the narrowing is visible afterwards.
     let mut sharing = snap.sharing.clone();
     let mut per_group: Vec<Vec<Areq>> = Vec::new();
-    for g in &req.groups {
+    for (gi, g) in req.groups.iter().enumerate() {
+        let gi = gi as GroupIndex;
         let in_aggs = if g.member_of.is_empty() {
             None
         } else {
@@ -109,18 +110,40 @@ pub fn solve(snap: &Snapshot, req: &Request, opts: &Options) -> Solution {
                 }
             }
             let nominees = trees_matching_all(snap, g, &room, in_aggs.as_ref(), tree, anchors.as_ref(), &mut sharing);
-            spread_over_trees(snap, g, &nominees)
+            spread_over_trees(snap, g, gi, &nominees)
         } else {
             let pairs = single_providers(snap, g, &room, in_aggs.as_ref());
-            one_provider_each(snap, g, &pairs, anchors.as_ref())
+            one_provider_each(snap, g, gi, &pairs, anchors.as_ref())
         };
         if areqs.is_empty() {
             return empty();
         }
         per_group.push(areqs);
     }
-    let rules = Rules { snapshot: snap, isolate: req.isolate, same_subtrees: &req.same_subtrees };
-    let mut candidates = merge(&per_group, &rules, opts);
+    let same_subtrees: Vec<BTreeSet<GroupIndex>> = req
+        .same_subtrees
+        .iter()
+        .map(|suffixes| {
+            req.groups
+                .iter()
+                .enumerate()
+                .filter(|(_, g)| suffixes.contains(&g.suffix))
+                .map(|(i, _)| i as GroupIndex)
+                .collect()
+        })
+        .collect();
+    let rules = Rules { snapshot: snap, isolate: req.isolate, same_subtrees: &same_subtrees };
+    let merged = merge(&per_group, &rules, opts);
+    let mut candidates: Vec<Candidate> = merged
+        .into_iter()
+        .map(|a| {
+            let mut mappings: BTreeMap<String, BTreeSet<ProviderId>> = BTreeMap::new();
+            for (gi, rp) in a.mappings {
+                mappings.entry(req.groups[usize::from(gi)].suffix.clone()).or_default().insert(rp);
+            }
+            Candidate { anchor: a.anchor, resources: a.resources, mappings }
+        })
+        .collect();
     let summaries = if !opts.nested_aware && snap.has_trees {
         // Before 1.29: no two providers of one tree in a candidate, and
         // only the providers used are summarised.
@@ -289,7 +312,7 @@ fn trees_with_traits(
 /// provider for each class; a choice must hold the required traits
 /// together and none may hold a forbidden one. Equal choices under
 /// different anchors keep the first anchor.
-fn spread_over_trees(snap: &Snapshot, g: &Group, nominees: &BTreeSet<Nominee>) -> Vec<Areq> {
+fn spread_over_trees(snap: &Snapshot, g: &Group, gi: GroupIndex, nominees: &BTreeSet<Nominee>) -> Vec<Areq> {
     let amounts: BTreeMap<ClassId, i64> = g.resources.iter().copied().collect();
     let mut by_tree: BTreeMap<ProviderId, BTreeMap<ClassId, Vec<ProviderId>>> = BTreeMap::new();
     for (rp, root, rc) in nominees {
@@ -301,7 +324,7 @@ fn spread_over_trees(snap: &Snapshot, g: &Group, nominees: &BTreeSet<Nominee>) -
         by_tree.entry(*root).or_default().entry(*rc).or_default().push(*rp);
     }
     let mut out = Vec::new();
-    let mut seen = HashSet::new();
+    let mut seen = FastSet::default();
     for (root, by_class) in by_tree {
         let lists: Vec<(ClassId, Vec<ProviderId>)> = by_class.into_iter().collect();
         if lists.is_empty() || lists.len() != amounts.len() || lists.iter().any(|(_, l)| l.is_empty()) {
@@ -320,7 +343,7 @@ fn spread_over_trees(snap: &Snapshot, g: &Group, nominees: &BTreeSet<Nominee>) -
                 let areq = Areq {
                     anchor: root,
                     resources,
-                    mappings: BTreeMap::from([(g.suffix.clone(), rps)]),
+                    mappings: rps.into_iter().map(|rp| (gi, rp)).collect(),
                     same_provider: false,
                 };
                 if seen.insert(areq.key()) {
@@ -426,18 +449,19 @@ fn single_providers(
 /// Upstream's `_alloc_candidates_single_provider`: everything the group
 /// asks of one provider, anchored at its root and, for a sharing
 /// provider, at every other root it shares with.
-fn one_provider_each(snap: &Snapshot, g: &Group, pairs: &[Pair], anchors: Option<&BTreeSet<ProviderId>>) -> Vec<Areq> {
+fn one_provider_each(
+    snap: &Snapshot,
+    g: &Group,
+    gi: GroupIndex,
+    pairs: &[Pair],
+    anchors: Option<&BTreeSet<ProviderId>>,
+) -> Vec<Areq> {
     let allowed = |root: ProviderId| anchors.is_none_or(|a| a.contains(&root));
     let mut out = Vec::new();
     for (rp, root) in pairs {
         let mut resources: Vec<(ProviderId, ClassId, i64)> = g.resources.iter().map(|(rc, n)| (*rp, *rc, *n)).collect();
         resources.sort_unstable();
-        let areq = Areq {
-            anchor: *root,
-            resources,
-            mappings: BTreeMap::from([(g.suffix.clone(), BTreeSet::from([*rp]))]),
-            same_provider: g.use_same_provider(),
-        };
+        let areq = Areq { anchor: *root, resources, mappings: vec![(gi, *rp)], same_provider: g.use_same_provider() };
         if allowed(*root) {
             out.push(areq.clone());
         }
@@ -453,7 +477,24 @@ fn one_provider_each(snap: &Snapshot, g: &Group, pairs: &[Pair], anchors: Option
 }
 
 /// Merge per-group results anchor by anchor.
-fn merge(per_group: &[Vec<Areq>], rules: &Rules<'_>, opts: &Options) -> Vec<Candidate> {
+fn merge(per_group: &[Vec<Areq>], rules: &Rules<'_>, opts: &Options) -> Vec<Areq> {
+    let full = |n: usize| opts.max_candidates.is_some_and(|max| n >= max);
+    let mut out: Vec<Areq> = Vec::new();
+    let mut seen = FastSet::default();
+    if let [only] = per_group {
+        // One group: each of its results is a candidate on its own.
+        for a in only {
+            let claims: Vec<((ProviderId, ClassId), i64)> =
+                a.resources.iter().map(|(p, c, n)| ((*p, *c), *n)).collect();
+            if rules.fits(&claims) && seen.insert(a.key()) {
+                out.push(a.clone());
+                if full(out.len()) {
+                    break;
+                }
+            }
+        }
+        return out;
+    }
     // Anchors in the order first seen; per anchor, each group's areqs.
     let mut order: Vec<ProviderId> = Vec::new();
     let mut by_anchor: BTreeMap<ProviderId, Vec<Vec<&Areq>>> = BTreeMap::new();
@@ -472,16 +513,13 @@ fn merge(per_group: &[Vec<Areq>], rules: &Rules<'_>, opts: &Options) -> Vec<Cand
         .filter(|lists| lists.iter().all(|l| !l.is_empty()))
         .map(AnchorWalk::new)
         .collect();
-    let mut out: Vec<Candidate> = Vec::new();
-    let mut seen = HashSet::new();
-    let full = |n: usize| opts.max_candidates.is_some_and(|max| n >= max);
     match opts.strategy {
         Strategy::DepthFirst => {
             'walks: for walk in &mut walks {
                 while let Some(choice) = walk.next_choice(rules) {
                     let c = consolidate(&choice);
                     if seen.insert(c.key()) {
-                        out.push(Candidate { anchor: c.anchor, resources: c.resources, mappings: c.mappings });
+                        out.push(c);
                         if full(out.len()) {
                             break 'walks;
                         }
@@ -500,7 +538,7 @@ fn merge(per_group: &[Vec<Areq>], rules: &Rules<'_>, opts: &Options) -> Vec<Cand
                         Some(choice) => {
                             let c = consolidate(&choice);
                             if seen.insert(c.key()) {
-                                out.push(Candidate { anchor: c.anchor, resources: c.resources, mappings: c.mappings });
+                                out.push(c);
                             }
                             true
                         }
