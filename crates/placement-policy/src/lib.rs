@@ -9,6 +9,7 @@ mod translate;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::sync::Mutex;
 
 use casbin::{CoreApi, DefaultModel, Enforcer, MemoryAdapter, MgmtApi};
 use serde::{Deserialize, Serialize};
@@ -66,7 +67,15 @@ pub struct Policy {
     enforcer: Enforcer,
     scope_types: HashMap<String, Vec<String>>,
     enforce_scope: bool,
+    /// Decisions by rule, subject and target: the rules never change
+    /// after loading, and evaluating one costs more than most requests.
+    decisions: Mutex<HashMap<Decision, bool>>,
 }
+
+type Decision = (String, Subject, Target);
+
+/// Enough for every rule times many callers; past it the cache restarts.
+const MAX_CACHED_DECISIONS: usize = 10_000;
 
 impl Policy {
     pub async fn load(config: &PolicyConfig) -> Result<Policy, PolicyError> {
@@ -97,7 +106,7 @@ impl Policy {
         let lines: Vec<Vec<String>> =
             checks.keys().map(|name| vec![name.clone(), translate::rule_expression(name, &checks)]).collect();
         enforcer.add_policies(lines).await.map_err(|e| PolicyError::Engine(e.to_string()))?;
-        Ok(Policy { enforcer, scope_types, enforce_scope: config.enforce_scope })
+        Ok(Policy { enforcer, scope_types, enforce_scope: config.enforce_scope, decisions: Mutex::default() })
     }
 
     /// Check `rule` for these credentials on `target`.
@@ -112,20 +121,33 @@ impl Policy {
             }
         }
         let subject = Subject::from(creds);
-        match self.enforcer.enforce((subject, target.clone(), rule)) {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(denied()),
-            Err(e) => {
-                log::error!("policy check {rule} failed to evaluate: {e}");
-                Err(denied())
+        let key = (rule.to_string(), subject, target.clone());
+        let cached = self.decisions.lock().unwrap_or_else(|e| e.into_inner()).get(&key).copied();
+        let allowed = match cached {
+            Some(allowed) => allowed,
+            None => {
+                let allowed = match self.enforcer.enforce((&key.1, &key.2, rule)) {
+                    Ok(allowed) => allowed,
+                    Err(e) => {
+                        log::error!("policy check {rule} failed to evaluate: {e}");
+                        return Err(denied());
+                    }
+                };
+                let mut decisions = self.decisions.lock().unwrap_or_else(|e| e.into_inner());
+                if decisions.len() >= MAX_CACHED_DECISIONS {
+                    decisions.clear();
+                }
+                decisions.insert(key, allowed);
+                allowed
             }
-        }
+        };
+        if allowed { Ok(()) } else { Err(denied()) }
     }
 }
 
 /// The credentials as rules see them: lower-cased roles and every
 /// attribute a check may name, as oslo.context provides them.
-#[derive(Serialize, Hash)]
+#[derive(Serialize, Hash, PartialEq, Eq)]
 struct Subject {
     user_id: String,
     project_id: String,
@@ -209,6 +231,19 @@ mod tests {
         let target = Target::from([("project_id".to_string(), "p1".to_string())]);
         assert!(p.authorize("placement:usages", &creds(&["reader"], Some("p1"), false), &target).is_ok());
         assert!(p.authorize("placement:usages", &creds(&["reader"], Some("p2"), false), &target).is_err());
+    }
+
+    #[tokio::test]
+    async fn remembered_decisions_depend_on_caller_and_target() {
+        let p = policy(None, true).await;
+        let mine = Target::from([("project_id".to_string(), "p1".to_string())]);
+        let theirs = Target::from([("project_id".to_string(), "p2".to_string())]);
+        for _ in 0..3 {
+            assert!(p.authorize("placement:usages", &creds(&["reader"], Some("p1"), false), &mine).is_ok());
+            assert!(p.authorize("placement:usages", &creds(&["reader"], Some("p1"), false), &theirs).is_err());
+            assert!(p.authorize("placement:usages", &creds(&["reader"], Some("p2"), false), &mine).is_err());
+            assert!(p.authorize("placement:usages", &creds(&["admin"], Some("p2"), false), &mine).is_ok());
+        }
     }
 
     #[tokio::test]

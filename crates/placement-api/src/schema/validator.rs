@@ -3,11 +3,26 @@
 //! in the same words, so 400 responses read like upstream's.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 use regex::Regex;
 use serde_json::{Map, Value};
 
 use super::pyrepr::{pretty, repr, str_repr};
+
+/// A schema pattern, compiled once: the schemas are fixed, so the cache
+/// stays small, and compiling costs more than most requests.
+fn compiled(pattern: &str) -> Option<Regex> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Option<Regex>>>> = OnceLock::new();
+    let mut cache = CACHE.get_or_init(Mutex::default).lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(known) = cache.get(pattern) {
+        return known.clone();
+    }
+    let re = Regex::new(pattern).ok();
+    cache.insert(pattern.to_string(), re.clone());
+    re
+}
 
 /// One step of a path into an instance or a schema.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -184,7 +199,7 @@ fn iter_errors(instance: &Value, schema: &Value, path: &[Step], schema_path: &[S
             "patternProperties" => {
                 if let (Some(obj), Some(patterns)) = (instance.as_object(), value.as_object()) {
                     for (pattern, sub) in patterns {
-                        let Ok(re) = Regex::new(pattern) else {
+                        let Some(re) = compiled(pattern) else {
                             continue;
                         };
                         for (k, v) in obj.iter().filter(|(k, _)| re.is_match(k)) {
@@ -316,7 +331,7 @@ fn check_scalar(keyword: &str, instance: &Value, value: &Value) -> Option<String
         }
         "pattern" => {
             let (text, pattern) = (instance.as_str()?, value.as_str()?);
-            let re = Regex::new(pattern).ok()?;
+            let re = compiled(pattern)?;
             (!re.is_match(text)).then(|| format!("{} does not match {}", repr(instance), str_repr(pattern)))
         }
         "minimum" => {
@@ -348,7 +363,7 @@ fn additional_properties(obj: &Map<String, Value>, keywords: &Map<String, Value>
     let patterns: Vec<Regex> = keywords
         .get("patternProperties")
         .and_then(Value::as_object)
-        .map(|p| p.keys().filter_map(|k| Regex::new(k).ok()).collect())
+        .map(|p| p.keys().filter_map(|k| compiled(k)).collect())
         .unwrap_or_default();
     obj.keys()
         .filter(|k| !props.is_some_and(|p| p.contains_key(*k)))
