@@ -149,7 +149,8 @@ pub fn parse_json(body: &[u8], schema: &Value) -> Result<Value, ApiError> {
 #[derive(Debug, Default)]
 pub struct Reply {
     pub status: u16,
-    pub body: Option<Value>,
+    /// Serialised JSON.
+    pub body: Option<String>,
     pub location: Option<String>,
     pub last_modified: Option<DateTime<Utc>>,
     pub cache_control: bool,
@@ -158,11 +159,13 @@ pub struct Reply {
 impl Reply {
     /// A 200 with a typed body.
     pub fn body<T: serde::Serialize>(body: &T) -> Self {
-        Reply::json(serde_json::to_value(body).unwrap_or(Value::Null))
+        // Our bodies have string keys only, so serialising cannot fail.
+        let text = serde_json::to_string(body).unwrap_or_else(|_| "null".into());
+        Reply { status: 200, body: Some(text), ..Default::default() }
     }
 
     pub fn json(body: Value) -> Self {
-        Reply { status: 200, body: Some(body), ..Default::default() }
+        Reply { status: 200, body: Some(body.to_string()), ..Default::default() }
     }
 
     pub fn empty(status: u16) -> Self {

@@ -288,7 +288,7 @@ fn build(reply: Reply, version: Microversion, base_url: &str) -> HttpResponse {
     builder.insert_header(("openstack-api-version", format!("placement {version}")));
     builder.insert_header(("vary", "openstack-api-version"));
     match reply.body {
-        Some(body) => builder.content_type("application/json").body(body.to_string()),
+        Some(body) => builder.content_type("application/json").body(body),
         None => builder.finish(),
     }
 }

@@ -73,4 +73,15 @@ mod tests {
             assert!(text.contains(schema), "{schema} missing");
         }
     }
+
+    #[test]
+    fn candidate_summaries_are_maps_of_summaries() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        let summaries = &schemas["CandidatesBody"]["properties"]["provider_summaries"];
+        assert_eq!(summaries["type"], "object");
+        assert_eq!(summaries["additionalProperties"]["$ref"], "#/components/schemas/ProviderSummary");
+        let resources = &schemas["ProviderSummary"]["properties"]["resources"];
+        assert_eq!(resources["additionalProperties"]["$ref"], "#/components/schemas/ResourceUsage");
+    }
 }

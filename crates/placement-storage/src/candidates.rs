@@ -13,7 +13,7 @@ use placement_model::request::CandidateRequest;
 use crate::conn::DbConnection;
 use crate::error::StorageResult;
 use crate::schema::{
-    allocations, inventories, placement_aggregates as agg, resource_classes, resource_provider_aggregates as rpa,
+    allocations, inventories, placement_aggregates as agg, resource_provider_aggregates as rpa,
     resource_provider_traits as rpt, resource_providers as rp, traits,
 };
 
@@ -49,7 +49,6 @@ pub struct Prepared {
 struct InventoryRow {
     provider: i32,
     class: i32,
-    name: String,
     total: i32,
     reserved: i32,
     min_unit: i32,
@@ -86,6 +85,14 @@ fn aggregate_ids(conn: &mut DbConnection, uuids: &BTreeSet<String>) -> StorageRe
 
 /// Whether any provider is in an aggregate of every set.
 fn any_provider_in(conn: &mut DbConnection, member_of: &[BTreeSet<i32>]) -> StorageResult<bool> {
+    if let [any] = member_of {
+        let first: Option<i32> = rpa::table
+            .filter(rpa::aggregate_id.eq_any(any.iter().copied().collect::<Vec<_>>()))
+            .select(rpa::resource_provider_id)
+            .first(conn)
+            .optional()?;
+        return Ok(first.is_some());
+    }
     let mut survivors: Option<BTreeSet<i32>> = None;
     for any in member_of {
         let rps: BTreeSet<i32> = rpa::table
@@ -173,25 +180,20 @@ pub fn load(conn: &mut DbConnection, req: &CandidateRequest) -> StorageResult<Lo
     };
     let has_trees =
         rp::table.filter(rp::parent_provider_id.is_not_null()).select(rp::id).first::<i32>(conn).optional()?.is_some();
-    // Trees with inventory of a requested class...
-    let with_inventory: Vec<(i32, Option<i32>)> = inventories::table
-        .inner_join(rp::table.on(rp::id.eq(inventories::resource_provider_id)))
-        .filter(inventories::resource_class_id.eq_any(&classes))
-        .select((inventories::resource_provider_id, rp::root_provider_id))
-        .load(conn)?;
-    let mut roots: BTreeSet<i32> = with_inventory.iter().map(|(id, root)| root.unwrap_or(*id)).collect();
-    // ...and the trees sharing providers with such inventory share with.
-    let relevant_sharing: Vec<i32> = with_inventory
-        .iter()
-        .map(|(id, _)| *id)
-        .filter(|id| sharing.contains(id))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let mut anchors: HashMap<i32, BTreeSet<i32>> = HashMap::new();
-    for chunk in relevant_sharing.chunks(CHUNK) {
+    // Sharing providers with inventory of a requested class, and the trees
+    // they share with.
+    let sharing_ids: Vec<i32> = sharing.iter().copied().collect();
+    let mut anchors: cands::FastMap<i32, BTreeSet<i32>> = cands::FastMap::default();
+    let mut anchor_roots: BTreeSet<i32> = BTreeSet::new();
+    for chunk in sharing_ids.chunks(CHUNK) {
+        let relevant: Vec<i32> = inventories::table
+            .filter(inventories::resource_class_id.eq_any(&classes))
+            .filter(inventories::resource_provider_id.eq_any(chunk))
+            .select(inventories::resource_provider_id)
+            .distinct()
+            .load(conn)?;
         let own: Vec<(i32, i32)> = rpa::table
-            .filter(rpa::resource_provider_id.eq_any(chunk))
+            .filter(rpa::resource_provider_id.eq_any(&relevant))
             .select((rpa::resource_provider_id, rpa::aggregate_id))
             .load(conn)?;
         let agg_ids: Vec<i32> = own.iter().map(|x| x.1).collect::<BTreeSet<_>>().into_iter().collect();
@@ -205,74 +207,129 @@ pub fn load(conn: &mut DbConnection, req: &CandidateRequest) -> StorageResult<Lo
                 if *a == aggregate {
                     let root = root.unwrap_or(*id);
                     anchors.entry(sharer).or_default().insert(root);
-                    roots.insert(root);
+                    anchor_roots.insert(root);
                 }
             }
         }
     }
-    let roots: Vec<i32> = roots.into_iter().collect();
     let mut snapshot = Snapshot { sharing, anchors, has_trees, ..Default::default() };
-    for chunk in roots.chunks(CHUNK) {
-        load_trees(conn, chunk, &mut snapshot, &mut names)?;
+    let aggregates: Vec<i32> = request
+        .groups
+        .iter()
+        .flat_map(|g| g.member_of.iter().flatten().chain(&g.forbidden_aggregates))
+        .copied()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    // Trees with inventory of a requested class, and those sharing
+    // providers serve. When they may be most trees (judged by a cheap
+    // count of inventory rows), reading every tree costs less than
+    // filtering by thousands of roots; the solver skips the rest.
+    let with_inventory = inventories::table
+        .inner_join(rp::table.on(rp::id.eq(inventories::resource_provider_id)))
+        .filter(inventories::resource_class_id.eq_any(&classes));
+    let relevant: i64 =
+        inventories::table.filter(inventories::resource_class_id.eq_any(&classes)).count().get_result(conn)?;
+    let all_roots: i64 = rp::table.filter(rp::parent_provider_id.is_null()).count().get_result(conn)?;
+    if (relevant + anchor_roots.len() as i64) * 2 >= all_roots {
+        load_trees(conn, None, &aggregates, &mut snapshot)?;
+    } else {
+        let mut roots = anchor_roots;
+        roots.extend(
+            with_inventory.select(rp::root_provider_id).distinct().load::<Option<i32>>(conn)?.into_iter().flatten(),
+        );
+        let roots: Vec<i32> = roots.into_iter().collect();
+        for chunk in roots.chunks(CHUNK) {
+            load_trees(conn, Some(chunk), &aggregates, &mut snapshot)?;
+        }
+    }
+    names.classes.extend(crate::resource_classes::names_by_id(conn)?);
+    let trait_ids: BTreeSet<i32> = snapshot.traits.values().flatten().copied().collect();
+    for chunk in trait_ids.into_iter().collect::<Vec<_>>().chunks(CHUNK) {
+        let found: Vec<(i32, String)> =
+            traits::table.filter(traits::id.eq_any(chunk)).select((traits::id, traits::name)).load(conn)?;
+        names.traits.extend(found);
     }
     Ok(Loaded::Ready(Box::new(Prepared { request, snapshot, names })))
 }
 
-/// Providers, traits, aggregates, inventories and usage of these trees.
-fn load_trees(conn: &mut DbConnection, roots: &[i32], snap: &mut Snapshot, names: &mut Names) -> StorageResult<()> {
-    let providers: Vec<(i32, String, Option<i32>, Option<i32>)> = rp::table
-        .filter(rp::root_provider_id.eq_any(roots))
-        .select((rp::id, rp::uuid, rp::parent_provider_id, rp::root_provider_id))
-        .load(conn)?;
-    for (id, uuid, parent, root) in providers {
+/// Providers, traits, inventories and usage of the trees with these roots
+/// (all trees when `None`), and their memberships in `aggregates` (the
+/// only ones the solver consults: those the request names).
+fn load_trees(
+    conn: &mut DbConnection,
+    roots: Option<&[i32]>,
+    aggregates: &[i32],
+    snap: &mut Snapshot,
+) -> StorageResult<()> {
+    let mut providers = rp::table.select((rp::id, rp::uuid, rp::parent_provider_id, rp::root_provider_id)).into_boxed();
+    if let Some(roots) = roots {
+        providers = providers.filter(rp::root_provider_id.eq_any(roots));
+    }
+    for (id, uuid, parent, root) in providers.load::<(i32, String, Option<i32>, Option<i32>)>(conn)? {
         snap.providers.insert(id, ProviderNode { id, uuid, parent, root: root.unwrap_or(id) });
     }
-    let with_traits: Vec<(i32, i32, String)> = rpt::table
-        .inner_join(rp::table.on(rp::id.eq(rpt::resource_provider_id)))
-        .inner_join(traits::table.on(traits::id.eq(rpt::trait_id)))
-        .filter(rp::root_provider_id.eq_any(roots))
-        .select((rpt::resource_provider_id, rpt::trait_id, traits::name))
-        .load(conn)?;
-    for (provider, trait_id, name) in with_traits {
+    let with_traits: Vec<(i32, i32)> = match roots {
+        None => rpt::table.select((rpt::resource_provider_id, rpt::trait_id)).load(conn)?,
+        Some(roots) => rpt::table
+            .inner_join(rp::table.on(rp::id.eq(rpt::resource_provider_id)))
+            .filter(rp::root_provider_id.eq_any(roots))
+            .select((rpt::resource_provider_id, rpt::trait_id))
+            .load(conn)?,
+    };
+    for (provider, trait_id) in with_traits {
         snap.traits.entry(provider).or_default().insert(trait_id);
-        names.traits.entry(trait_id).or_insert(name);
     }
-    let in_aggs: Vec<(i32, i32)> = rpa::table
-        .inner_join(rp::table.on(rp::id.eq(rpa::resource_provider_id)))
-        .filter(rp::root_provider_id.eq_any(roots))
-        .select((rpa::resource_provider_id, rpa::aggregate_id))
-        .load(conn)?;
+    let in_aggs: Vec<(i32, i32)> = match roots {
+        _ if aggregates.is_empty() => Vec::new(),
+        None => rpa::table
+            .filter(rpa::aggregate_id.eq_any(aggregates))
+            .select((rpa::resource_provider_id, rpa::aggregate_id))
+            .load(conn)?,
+        Some(roots) => rpa::table
+            .inner_join(rp::table.on(rp::id.eq(rpa::resource_provider_id)))
+            .filter(rp::root_provider_id.eq_any(roots))
+            .filter(rpa::aggregate_id.eq_any(aggregates))
+            .select((rpa::resource_provider_id, rpa::aggregate_id))
+            .load(conn)?,
+    };
     for (provider, aggregate) in in_aggs {
         snap.aggregates.entry(provider).or_default().insert(aggregate);
     }
+    let columns = (
+        inventories::resource_provider_id,
+        inventories::resource_class_id,
+        inventories::total,
+        inventories::reserved,
+        inventories::min_unit,
+        inventories::max_unit,
+        inventories::step_size,
+        inventories::allocation_ratio,
+    );
+    let inventory: Vec<InventoryRow> = match roots {
+        None => inventories::table.select(columns).load(conn)?,
+        Some(roots) => inventories::table
+            .inner_join(rp::table.on(rp::id.eq(inventories::resource_provider_id)))
+            .filter(rp::root_provider_id.eq_any(roots))
+            .select(columns)
+            .load(conn)?,
+    };
+    let usage = (allocations::resource_provider_id, allocations::resource_class_id, sum(allocations::used));
+    let used: Vec<(i32, i32, Option<i64>)> = match roots {
+        None => allocations::table
+            .group_by((allocations::resource_provider_id, allocations::resource_class_id))
+            .select(usage)
+            .load(conn)?,
+        Some(roots) => allocations::table
+            .inner_join(rp::table.on(rp::id.eq(allocations::resource_provider_id)))
+            .filter(rp::root_provider_id.eq_any(roots))
+            .group_by((allocations::resource_provider_id, allocations::resource_class_id))
+            .select(usage)
+            .load(conn)?,
+    };
+    let used: HashMap<(i32, i32), i64> = used.into_iter().map(|(p, c, u)| ((p, c), u.unwrap_or(0))).collect();
     let mysql = conn.backend() == crate::url::Backend::Mysql;
-    let inventory: Vec<InventoryRow> = inventories::table
-        .inner_join(rp::table.on(rp::id.eq(inventories::resource_provider_id)))
-        .inner_join(resource_classes::table.on(resource_classes::id.eq(inventories::resource_class_id)))
-        .filter(rp::root_provider_id.eq_any(roots))
-        .select((
-            inventories::resource_provider_id,
-            inventories::resource_class_id,
-            resource_classes::name,
-            inventories::total,
-            inventories::reserved,
-            inventories::min_unit,
-            inventories::max_unit,
-            inventories::step_size,
-            inventories::allocation_ratio,
-        ))
-        .load(conn)?;
-    let used: HashMap<(i32, i32), i64> = allocations::table
-        .inner_join(rp::table.on(rp::id.eq(allocations::resource_provider_id)))
-        .filter(rp::root_provider_id.eq_any(roots))
-        .group_by((allocations::resource_provider_id, allocations::resource_class_id))
-        .select((allocations::resource_provider_id, allocations::resource_class_id, sum(allocations::used)))
-        .load::<(i32, i32, Option<i64>)>(conn)?
-        .into_iter()
-        .map(|(p, c, u)| ((p, c), u.unwrap_or(0)))
-        .collect();
     for row in inventory {
-        names.classes.entry(row.class).or_insert(row.name);
         snap.inventory.insert(
             (row.provider, row.class),
             Capacity {

@@ -41,7 +41,12 @@ pub fn get(conn: &mut DbConnection, name: &str) -> StorageResult<ResourceClass> 
     find(conn, name)?.ok_or_else(|| DomainError::ResourceClassNotFound(name.to_string()).into())
 }
 
+/// A class's id; a standard class's id is fixed (and synced at start-up),
+/// so only custom names need the database.
 pub fn id_for_name(conn: &mut DbConnection, name: &str) -> StorageResult<i32> {
+    if let Some(id) = placement_model::standard::resource_class_id(name) {
+        return Ok(id);
+    }
     Ok(get(conn, name)?.id)
 }
 

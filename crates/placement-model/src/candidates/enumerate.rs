@@ -4,13 +4,9 @@
 //! valid candidates rather than the size of the cross product.
 
 use std::collections::BTreeSet;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use super::snapshot::Snapshot;
-use super::{ClassId, ProviderId};
-
-/// Index of a request group (its position in the request).
-pub type GroupIndex = u16;
+use super::{ClassId, GroupIndex, ProviderId};
 
 /// What one group offers within one anchor: resources on providers, and
 /// which providers serve which group.
@@ -37,27 +33,6 @@ impl Areq {
         self.mappings.first().map(|m| m.1)
     }
 }
-
-/// FNV-1a: a fast hasher for the solver's sets of small integer keys.
-#[derive(Default)]
-pub struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
-
-pub type FastSet<T> = std::collections::HashSet<T, BuildHasherDefault<Fnv>>;
 
 /// The rules a full choice must pass.
 pub struct Rules<'a> {
@@ -88,11 +63,11 @@ impl Rules<'_> {
         })
     }
 
-    /// Whether these summed claims fit: usage plus claim within capacity
-    /// and each claim within max_unit.
-    pub fn fits(&self, claims: &[((ProviderId, ClassId), i64)]) -> bool {
-        claims.iter().all(|((rp, rc), total)| match self.snapshot.inventory.get(&(*rp, *rc)) {
-            Some(cap) => cap.used + total <= cap.capacity() && *total <= cap.max_unit,
+    /// Whether one areq's own claims fit: usage plus claim within
+    /// capacity, and each claim within max_unit.
+    pub fn fits_alone(&self, resources: &[(ProviderId, ClassId, i64)]) -> bool {
+        resources.iter().all(|(rp, rc, n)| match self.snapshot.inventory.get(&(*rp, *rc)) {
+            Some(cap) => cap.used + n <= cap.capacity() && *n <= cap.max_unit,
             None => false,
         })
     }

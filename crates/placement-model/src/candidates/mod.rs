@@ -14,7 +14,7 @@ mod enumerate;
 mod snapshot;
 mod solve;
 
-pub use snapshot::{Capacity, ProviderNode, Snapshot};
+pub use snapshot::{Capacity, FastMap, FastSet, ProviderNode, Snapshot};
 pub use solve::{Candidate, Options, Solution, Strategy, solve};
 
 use std::collections::BTreeSet;
@@ -23,6 +23,8 @@ pub type ProviderId = i32;
 pub type ClassId = i32;
 pub type TraitId = i32;
 pub type AggregateId = i32;
+/// Index of a request group (its position in the request).
+pub type GroupIndex = u16;
 
 /// One request group with every name resolved to an id.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

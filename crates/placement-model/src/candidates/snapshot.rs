@@ -1,8 +1,31 @@
 //! What the solver knows about the providers that can matter to a request.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::{AggregateId, ClassId, ProviderId, TraitId};
+
+/// FNV-1a: a fast hasher for the solver's sets of small integer keys.
+#[derive(Default)]
+pub struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+pub type FastSet<T> = HashSet<T, BuildHasherDefault<Fnv>>;
+pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProviderNode {
@@ -45,14 +68,15 @@ impl Capacity {
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
     pub providers: BTreeMap<ProviderId, ProviderNode>,
-    pub traits: HashMap<ProviderId, BTreeSet<TraitId>>,
-    pub aggregates: HashMap<ProviderId, BTreeSet<AggregateId>>,
+    pub traits: FastMap<ProviderId, BTreeSet<TraitId>>,
+    /// Memberships; only those in aggregates the request names are needed.
+    pub aggregates: FastMap<ProviderId, BTreeSet<AggregateId>>,
     pub inventory: BTreeMap<(ProviderId, ClassId), Capacity>,
     /// Every sharing provider in the deployment (not only these trees).
     pub sharing: BTreeSet<ProviderId>,
     /// For each sharing provider here, the roots of the trees it shares
     /// with (those with a provider in one of its aggregates).
-    pub anchors: HashMap<ProviderId, BTreeSet<ProviderId>>,
+    pub anchors: FastMap<ProviderId, BTreeSet<ProviderId>>,
     /// Whether any provider anywhere has a parent.
     pub has_trees: bool,
 }
@@ -60,6 +84,10 @@ pub struct Snapshot {
 impl Snapshot {
     pub fn traits_of(&self, rp: ProviderId) -> impl Iterator<Item = &TraitId> {
         self.traits.get(&rp).into_iter().flatten()
+    }
+
+    pub fn aggregates_of(&self, rp: ProviderId) -> impl Iterator<Item = &AggregateId> {
+        self.aggregates.get(&rp).into_iter().flatten()
     }
 
     pub fn has_trait(&self, rp: ProviderId, t: TraitId) -> bool {
@@ -110,13 +138,8 @@ impl Snapshot {
     }
 
     /// (provider, root) pairs with room for `amount` of `class`, within one
-    /// tree if `tree` is given.
-    pub fn with_room(
-        &self,
-        class: ClassId,
-        amount: i64,
-        tree: Option<ProviderId>,
-    ) -> BTreeSet<(ProviderId, ProviderId)> {
+    /// tree if `tree` is given; sorted, as the inventory is.
+    pub fn with_room(&self, class: ClassId, amount: i64, tree: Option<ProviderId>) -> Vec<(ProviderId, ProviderId)> {
         self.inventory
             .iter()
             .filter(|((_, c), cap)| *c == class && cap.fits(amount))

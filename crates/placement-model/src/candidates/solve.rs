@@ -2,9 +2,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::enumerate::{AnchorWalk, Areq, FastSet, GroupIndex, Rules, consolidate};
-use super::snapshot::Snapshot;
-use super::{ClassId, Group, ProviderId, Request, TraitId};
+use super::enumerate::{AnchorWalk, Areq, Rules, consolidate};
+use super::snapshot::{FastSet, Snapshot};
+use super::{ClassId, Group, GroupIndex, ProviderId, Request, TraitId};
 
 /// The order anchors are visited in while candidates are generated.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
@@ -34,10 +34,22 @@ pub struct Options {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Candidate {
     pub anchor: ProviderId,
-    /// (provider, class, amount), sorted.
+    /// (provider, class, amount), sorted, one entry per provider and class.
     pub resources: Vec<(ProviderId, ClassId, i64)>,
-    /// Group suffix to the providers serving it.
-    pub mappings: BTreeMap<String, BTreeSet<ProviderId>>,
+    /// (group, provider serving it), sorted and unique; see
+    /// [`Candidate::mappings_by_suffix`].
+    pub mappings: Vec<(GroupIndex, ProviderId)>,
+}
+
+impl Candidate {
+    /// The mappings as the API shows them: group suffix to providers.
+    pub fn mappings_by_suffix(&self, req: &Request) -> BTreeMap<String, BTreeSet<ProviderId>> {
+        let mut out: BTreeMap<String, BTreeSet<ProviderId>> = BTreeMap::new();
+        for (gi, rp) in &self.mappings {
+            out.entry(req.groups[usize::from(*gi)].suffix.clone()).or_default().insert(*rp);
+        }
+        out
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -94,7 +106,7 @@ pub fn solve(snap: &Snapshot, req: &Request, opts: &Options) -> Solution {
             Some(Some(root)) => Some(root),
             None => None,
         };
-        let mut room: BTreeMap<ClassId, BTreeSet<Pair>> = BTreeMap::new();
+        let mut room: BTreeMap<ClassId, Vec<Pair>> = BTreeMap::new();
         for (rc, amount) in &g.resources {
             let found = snap.with_room(*rc, *amount, tree);
             if found.is_empty() {
@@ -133,16 +145,10 @@ pub fn solve(snap: &Snapshot, req: &Request, opts: &Options) -> Solution {
         })
         .collect();
     let rules = Rules { snapshot: snap, isolate: req.isolate, same_subtrees: &same_subtrees };
-    let merged = merge(&per_group, &rules, opts);
+    let merged = merge(per_group, &rules, opts);
     let mut candidates: Vec<Candidate> = merged
         .into_iter()
-        .map(|a| {
-            let mut mappings: BTreeMap<String, BTreeSet<ProviderId>> = BTreeMap::new();
-            for (gi, rp) in a.mappings {
-                mappings.entry(req.groups[usize::from(gi)].suffix.clone()).or_default().insert(rp);
-            }
-            Candidate { anchor: a.anchor, resources: a.resources, mappings }
-        })
+        .map(|a| Candidate { anchor: a.anchor, resources: a.resources, mappings: a.mappings })
         .collect();
     let summaries = if !opts.nested_aware && snap.has_trees {
         // Before 1.29: no two providers of one tree in a candidate, and
@@ -218,7 +224,7 @@ impl XorShift {
 fn trees_matching_all(
     snap: &Snapshot,
     g: &Group,
-    room: &BTreeMap<ClassId, BTreeSet<Pair>>,
+    room: &BTreeMap<ClassId, Vec<Pair>>,
     in_aggs: Option<&BTreeSet<ProviderId>>,
     tree: Option<ProviderId>,
     anchors: Option<&BTreeSet<ProviderId>>,
@@ -384,9 +390,28 @@ fn traits_together_ok(snap: &Snapshot, choice: &[(ProviderId, ClassId)], require
 fn single_providers(
     snap: &Snapshot,
     g: &Group,
-    room: &BTreeMap<ClassId, BTreeSet<Pair>>,
+    room: &BTreeMap<ClassId, Vec<Pair>>,
     in_aggs: Option<&BTreeSet<ProviderId>>,
 ) -> Vec<Pair> {
+    if let Some(((first, _), rest)) = g.resources.split_first() {
+        // Every filter is an intersection: test each provider with room
+        // for the first class against the rest.
+        let bad_aggs = &g.forbidden_aggregates;
+        return room[first]
+            .iter()
+            .copied()
+            .filter(|pair| rest.iter().all(|(rc, _)| room[rc].binary_search(pair).is_ok()))
+            .filter(|(rp, _)| {
+                let rp = *rp;
+                g.required.iter().all(|any| any.iter().any(|t| snap.has_trait(rp, *t)))
+                    && in_aggs.is_none_or(|aggs| aggs.contains(&rp))
+                    && !g.forbidden.iter().any(|t| snap.has_trait(rp, *t))
+                    && (bad_aggs.is_empty() || !snap.aggregates_of(rp).any(|a| bad_aggs.contains(a)))
+            })
+            .collect();
+    }
+    // A group without resources (1.36) takes any provider passing the
+    // filters, and needs at least one filter.
     let mut filtered: BTreeSet<ProviderId> = BTreeSet::new();
     if !g.required.is_empty() {
         filtered = snap.with_required_traits(&g.required);
@@ -416,34 +441,11 @@ fn single_providers(
             }
         }
     }
-    let mut last: BTreeSet<Pair> = BTreeSet::new();
-    for (i, (rc, _)) in g.resources.iter().enumerate() {
-        let pairs = &room[rc];
-        let ids: BTreeSet<ProviderId> = pairs.iter().map(|p| p.0).collect();
-        if i == 0 {
-            if filtered.is_empty() {
-                filtered = &ids - &forbidden;
-            } else {
-                filtered = &filtered & &ids;
-            }
-        } else {
-            filtered = &filtered & &ids;
-        }
-        if filtered.is_empty() {
-            return Vec::new();
-        }
-        last = pairs.clone();
-    }
-    if g.resources.is_empty() {
-        last = snap
-            .providers
-            .values()
-            .filter(|p| filtered.is_empty() || filtered.contains(&p.id))
-            .filter(|p| !forbidden.contains(&p.id))
-            .map(|p| (p.id, p.root))
-            .collect();
-    }
-    last.into_iter().filter(|(rp, _)| filtered.contains(rp)).collect()
+    snap.providers
+        .values()
+        .filter(|p| filtered.contains(&p.id) && !forbidden.contains(&p.id))
+        .map(|p| (p.id, p.root))
+        .collect()
 }
 
 /// Upstream's `_alloc_candidates_single_provider`: everything the group
@@ -477,24 +479,31 @@ fn one_provider_each(
 }
 
 /// Merge per-group results anchor by anchor.
-fn merge(per_group: &[Vec<Areq>], rules: &Rules<'_>, opts: &Options) -> Vec<Areq> {
+fn merge(mut per_group: Vec<Vec<Areq>>, rules: &Rules<'_>, opts: &Options) -> Vec<Areq> {
     let full = |n: usize| opts.max_candidates.is_some_and(|max| n >= max);
-    let mut out: Vec<Areq> = Vec::new();
-    let mut seen = FastSet::default();
-    if let [only] = per_group {
+    if per_group.len() == 1 {
         // One group: each of its results is a candidate on its own.
-        for a in only {
-            let claims: Vec<((ProviderId, ClassId), i64)> =
-                a.resources.iter().map(|(p, c, n)| ((*p, *c), *n)).collect();
-            if rules.fits(&claims) && seen.insert(a.key()) {
-                out.push(a.clone());
-                if full(out.len()) {
+        let only = per_group.pop().unwrap_or_default();
+        let mut keep = vec![false; only.len()];
+        let mut kept = 0;
+        let mut seen = FastSet::default();
+        // Only a sharing provider yields equal areqs, one per anchor it
+        // serves; otherwise every areq is distinct.
+        let may_repeat = !rules.snapshot.sharing.is_empty();
+        for (i, a) in only.iter().enumerate() {
+            if rules.fits_alone(&a.resources) && (!may_repeat || seen.insert((&a.resources, &a.mappings))) {
+                keep[i] = true;
+                kept += 1;
+                if full(kept) {
                     break;
                 }
             }
         }
-        return out;
+        return only.into_iter().zip(keep).filter_map(|(a, k)| k.then_some(a)).collect();
     }
+    let per_group = &per_group;
+    let mut out: Vec<Areq> = Vec::new();
+    let mut seen = FastSet::default();
     // Anchors in the order first seen; per anchor, each group's areqs.
     let mut order: Vec<ProviderId> = Vec::new();
     let mut by_anchor: BTreeMap<ProviderId, Vec<Vec<&Areq>>> = BTreeMap::new();

@@ -4,6 +4,11 @@
 use actix_web::{App, HttpServer};
 use placement_server::{build_state, cli, init_logging, load_config, open_database};
 
+// The candidates query builds and frees many small objects per request;
+// mimalloc does that markedly faster than the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const USAGE: &str = "usage: placement-api [--config-file FILE]... [--config-dir DIR]... [--host HOST] [--port PORT]";
 
 fn main() {
