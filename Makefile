@@ -37,7 +37,7 @@ conformance-postgresql: build ## The conformance run on fresh PostgreSQL databas
 conformance-mysql: build ## The conformance run on fresh MariaDB/MySQL databases
 	PLACEMENT_CONFORMANCE_BACKEND=mysql $(MAKE) conformance
 
-bench: ## Benchmarks: release build, 1000 providers, write path and queries on SQLite and PostgreSQL
+bench: ## Benchmarks: solver (criterion), then per backend: perf query at 1k/10k/100k providers, writes, nested trees
 	scripts/bench
 
 compat: build ## Prove schema compatibility with upstream openstack-placement 16.0.0 (needs python3)

@@ -4,12 +4,14 @@
 //!
 //! ```text
 //! placement-bench setup  URL --providers N
+//! placement-bench seed   DATABASE_URL (--providers N | --trees N)
 //! placement-bench writes URL --clients C --seconds S [--move]
-//! placement-bench query  URL --path PATH --clients C --seconds S
+//! placement-bench query  URL --path (PATH | perf | nested) --clients C --seconds S
 //! ```
 
 mod client;
 mod report;
+mod seed;
 mod workload;
 
 use std::process::ExitCode;
@@ -17,8 +19,9 @@ use std::process::ExitCode;
 fn usage() -> ExitCode {
     eprintln!(
         "usage:\n  placement-bench setup URL --providers N\n  \
+         placement-bench seed DATABASE_URL (--providers N | --trees N)\n  \
          placement-bench writes URL --clients C --seconds S [--move]\n  \
-         placement-bench query URL --path PATH --clients C --seconds S"
+         placement-bench query URL --path (PATH | perf | nested) --clients C --seconds S"
     );
     ExitCode::from(2)
 }
@@ -38,6 +41,11 @@ fn main() -> ExitCode {
     };
     let api = client::Api::new(url);
     let result = match command.as_str() {
+        "seed" => match (flag(&args, "--providers"), flag(&args, "--trees")) {
+            (Some(_), None) => seed::seed(url, seed::Layout::Flat, number(&args, "--providers", 0) as usize),
+            (None, Some(_)) => seed::seed(url, seed::Layout::Nested, number(&args, "--trees", 0) as usize),
+            _ => return usage(),
+        },
         "setup" => workload::setup(&api, number(&args, "--providers", 1000) as usize),
         "writes" => workload::writes(
             &api,
@@ -47,7 +55,12 @@ fn main() -> ExitCode {
         ),
         "query" => match flag(&args, "--path") {
             Some(path) => {
-                workload::query(&api, &path, number(&args, "--clients", 10) as usize, number(&args, "--seconds", 10))
+                let path = match path.as_str() {
+                    "perf" => workload::PERF_QUERY,
+                    "nested" => workload::NESTED_QUERY,
+                    path => path,
+                };
+                workload::query(&api, path, number(&args, "--clients", 10) as usize, number(&args, "--seconds", 10))
             }
             None => return usage(),
         },

@@ -20,9 +20,14 @@ pub const AGGREGATES: [&str; 3] = [
 pub const TRAITS: [&str; 3] = ["HW_CPU_X86_AVX2", "HW_CPU_X86_SSE2", "STORAGE_DISK_SSD"];
 
 /// The perf job's query.
-#[allow(dead_code)] // used by `make bench` soon
 pub const PERF_QUERY: &str = "/allocation_candidates?resources=VCPU:1,DISK_GB:10,MEMORY_MB:256\
     &member_of=14a5c8a3-5a99-4e8f-88be-00d85fcb1c17&required=HW_CPU_X86_AVX2";
+
+/// Four VFs on four different PFs of one nested tree, plus disk: 1680
+/// candidates per tree.
+pub const NESTED_QUERY: &str = "/allocation_candidates?resources=DISK_GB:10\
+    &resources1=SRIOV_NET_VF:1&resources2=SRIOV_NET_VF:1&resources3=SRIOV_NET_VF:1&resources4=SRIOV_NET_VF:1\
+    &group_policy=isolate";
 
 /// Provider `i`'s uuid, stable so runs can share a database.
 pub fn provider_uuid(i: usize) -> String {
@@ -130,7 +135,9 @@ pub fn writes(api: &Api, clients: usize, seconds: u64, moving: bool) -> Result<(
 /// `clients` threads repeating one GET for `seconds`.
 pub fn query(api: &Api, path: &str, clients: usize, seconds: u64) -> Result<(), String> {
     let first = api.expect("GET", path, None, 200)?;
-    println!("query answer: {} bytes", first.body.len());
+    let answer: serde_json::Value = serde_json::from_str(&first.body).map_err(|e| e.to_string())?;
+    let candidates = answer["allocation_requests"].as_array().map_or(0, Vec::len);
+    println!("query answer: {candidates} candidates, {} bytes", first.body.len());
     let results = Mutex::new((Vec::new(), 0usize, 0usize));
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let start = Instant::now();

@@ -62,15 +62,6 @@ impl Rules<'_> {
             common.is_some_and(|c| c.iter().any(|rp| rps.contains(rp)))
         })
     }
-
-    /// Whether one areq's own claims fit: usage plus claim within
-    /// capacity, and each claim within max_unit.
-    pub fn fits_alone(&self, resources: &[(ProviderId, ClassId, i64)]) -> bool {
-        resources.iter().all(|(rp, rc, n)| match self.snapshot.inventory.get(&(*rp, *rc)) {
-            Some(cap) => cap.used + n <= cap.capacity() && *n <= cap.max_unit,
-            None => false,
-        })
-    }
 }
 
 /// Walks every valid choice of one areq per group for one anchor.

@@ -103,7 +103,7 @@ impl Snapshot {
     }
 
     /// Providers in at least one aggregate of every set.
-    pub fn in_aggregates(&self, member_of: &[BTreeSet<AggregateId>]) -> BTreeSet<ProviderId> {
+    pub fn in_aggregates(&self, member_of: &[BTreeSet<AggregateId>]) -> FastSet<ProviderId> {
         self.providers
             .keys()
             .copied()
@@ -134,17 +134,6 @@ impl Snapshot {
             .keys()
             .copied()
             .filter(|rp| required.iter().all(|any| any.iter().any(|t| self.has_trait(*rp, *t))))
-            .collect()
-    }
-
-    /// (provider, root) pairs with room for `amount` of `class`, within one
-    /// tree if `tree` is given; sorted, as the inventory is.
-    pub fn with_room(&self, class: ClassId, amount: i64, tree: Option<ProviderId>) -> Vec<(ProviderId, ProviderId)> {
-        self.inventory
-            .iter()
-            .filter(|((_, c), cap)| *c == class && cap.fits(amount))
-            .map(|((rp, _), _)| (*rp, self.root_of(*rp)))
-            .filter(|(_, root)| tree.is_none_or(|t| t == *root))
             .collect()
     }
 

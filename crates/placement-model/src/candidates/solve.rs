@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::enumerate::{AnchorWalk, Areq, Rules, consolidate};
-use super::snapshot::{FastSet, Snapshot};
+use super::snapshot::{FastMap, FastSet, Snapshot};
 use super::{ClassId, Group, GroupIndex, ProviderId, Request, TraitId};
 
 /// The order anchors are visited in while candidates are generated.
@@ -90,6 +90,7 @@ pub fn solve(snap: &Snapshot, req: &Request, opts: &Options) -> Solution {
     // searching the unsuffixed group; the narrowing is visible afterwards.
     let mut sharing = snap.sharing.clone();
     let mut per_group: Vec<Vec<Areq>> = Vec::new();
+    let mut rooms = rooms(snap, &req.groups).into_iter();
     for (gi, g) in req.groups.iter().enumerate() {
         let gi = gi as GroupIndex;
         let in_aggs = if g.member_of.is_empty() {
@@ -106,13 +107,9 @@ pub fn solve(snap: &Snapshot, req: &Request, opts: &Options) -> Solution {
             Some(Some(root)) => Some(root),
             None => None,
         };
-        let mut room: BTreeMap<ClassId, Vec<Pair>> = BTreeMap::new();
-        for (rc, amount) in &g.resources {
-            let found = snap.with_room(*rc, *amount, tree);
-            if found.is_empty() {
-                return empty();
-            }
-            room.insert(*rc, found);
+        let room = rooms.next().unwrap_or_default();
+        if room.values().any(Vec::is_empty) {
+            return empty();
         }
         let areqs = if !g.use_same_provider() && (!sharing.is_empty() || snap.has_trees) {
             if !g.required.is_empty() {
@@ -166,8 +163,43 @@ pub fn solve(snap: &Snapshot, req: &Request, opts: &Options) -> Solution {
     limit(snap, candidates, summaries, opts)
 }
 
+/// For each group, the (provider, root) pairs with room for each class it
+/// asks for (within its in_tree), sorted; one pass over the inventory.
+fn rooms(snap: &Snapshot, groups: &[Group]) -> Vec<BTreeMap<ClassId, Vec<Pair>>> {
+    let mut wants: FastMap<ClassId, Vec<(usize, i64)>> = FastMap::default();
+    for (gi, g) in groups.iter().enumerate() {
+        for (rc, amount) in &g.resources {
+            wants.entry(*rc).or_default().push((gi, *amount));
+        }
+    }
+    let mut out: Vec<BTreeMap<ClassId, Vec<Pair>>> =
+        groups.iter().map(|g| g.resources.iter().map(|(rc, _)| (*rc, Vec::new())).collect()).collect();
+    // The inventory is in provider order: look each root up once.
+    let mut last: Option<Pair> = None;
+    for ((rp, rc), cap) in &snap.inventory {
+        let Some(asks) = wants.get(rc) else {
+            continue;
+        };
+        let root = match last {
+            Some((seen, root)) if seen == *rp => root,
+            _ => snap.root_of(*rp),
+        };
+        last = Some((*rp, root));
+        for (gi, amount) in asks {
+            let tree = groups[*gi].in_tree.flatten();
+            if cap.fits(*amount)
+                && tree.is_none_or(|t| t == root)
+                && let Some(pairs) = out[*gi].get_mut(rc)
+            {
+                pairs.push((*rp, root));
+            }
+        }
+    }
+    out
+}
+
 fn summaries_for(snap: &Snapshot, candidates: &[Candidate]) -> Vec<ProviderId> {
-    let roots: BTreeSet<ProviderId> =
+    let roots: FastSet<ProviderId> =
         candidates.iter().flat_map(|c| c.resources.iter().map(|r| snap.root_of(r.0))).collect();
     snap.providers.values().filter(|p| roots.contains(&p.root)).map(|p| p.id).collect()
 }
@@ -225,7 +257,7 @@ fn trees_matching_all(
     snap: &Snapshot,
     g: &Group,
     room: &BTreeMap<ClassId, Vec<Pair>>,
-    in_aggs: Option<&BTreeSet<ProviderId>>,
+    in_aggs: Option<&FastSet<ProviderId>>,
     tree: Option<ProviderId>,
     anchors: Option<&BTreeSet<ProviderId>>,
     sharing: &mut BTreeSet<ProviderId>,
@@ -391,7 +423,7 @@ fn single_providers(
     snap: &Snapshot,
     g: &Group,
     room: &BTreeMap<ClassId, Vec<Pair>>,
-    in_aggs: Option<&BTreeSet<ProviderId>>,
+    in_aggs: Option<&FastSet<ProviderId>>,
 ) -> Vec<Pair> {
     if let Some(((first, _), rest)) = g.resources.split_first() {
         // Every filter is an intersection: test each provider with room
@@ -420,7 +452,11 @@ fn single_providers(
         }
     }
     if let Some(aggs) = in_aggs {
-        filtered = if filtered.is_empty() { aggs.clone() } else { &filtered & aggs };
+        if filtered.is_empty() {
+            filtered = aggs.iter().copied().collect();
+        } else {
+            filtered.retain(|rp| aggs.contains(rp));
+        }
         if filtered.is_empty() {
             return Vec::new();
         }
@@ -464,14 +500,18 @@ fn one_provider_each(
         let mut resources: Vec<(ProviderId, ClassId, i64)> = g.resources.iter().map(|(rc, n)| (*rp, *rc, *n)).collect();
         resources.sort_unstable();
         let areq = Areq { anchor: *root, resources, mappings: vec![(gi, *rp)], same_provider: g.use_same_provider() };
+        if !snap.sharing.contains(rp) {
+            if allowed(*root) {
+                out.push(areq);
+            }
+            continue;
+        }
         if allowed(*root) {
             out.push(areq.clone());
         }
-        if snap.sharing.contains(rp) {
-            for anchor in snap.anchors.get(rp).into_iter().flatten() {
-                if *anchor != *root && allowed(*anchor) {
-                    out.push(Areq { anchor: *anchor, ..areq.clone() });
-                }
+        for anchor in snap.anchors.get(rp).into_iter().flatten() {
+            if *anchor != *root && allowed(*anchor) {
+                out.push(Areq { anchor: *anchor, ..areq.clone() });
             }
         }
     }
@@ -482,7 +522,9 @@ fn one_provider_each(
 fn merge(mut per_group: Vec<Vec<Areq>>, rules: &Rules<'_>, opts: &Options) -> Vec<Areq> {
     let full = |n: usize| opts.max_candidates.is_some_and(|max| n >= max);
     if per_group.len() == 1 {
-        // One group: each of its results is a candidate on its own.
+        // One group: each of its results is a candidate on its own. Each
+        // claim is one the group asked of a provider with room for it, so
+        // no capacity check is left to make.
         let only = per_group.pop().unwrap_or_default();
         let mut keep = vec![false; only.len()];
         let mut kept = 0;
@@ -491,7 +533,7 @@ fn merge(mut per_group: Vec<Vec<Areq>>, rules: &Rules<'_>, opts: &Options) -> Ve
         // serves; otherwise every areq is distinct.
         let may_repeat = !rules.snapshot.sharing.is_empty();
         for (i, a) in only.iter().enumerate() {
-            if rules.fits_alone(&a.resources) && (!may_repeat || seen.insert((&a.resources, &a.mappings))) {
+            if !may_repeat || seen.insert((&a.resources, &a.mappings)) {
                 keep[i] = true;
                 kept += 1;
                 if full(kept) {

@@ -1,0 +1,216 @@
+//! Seeding straight into the database, for layouts too large to create
+//! through the API in reasonable time (tens of thousands of providers).
+//! The rows are those the API would write; ids continue after existing
+//! rows, so seeding can grow a database the `setup` command started.
+
+use std::time::Instant;
+
+use diesel::dsl::max;
+use diesel::prelude::*;
+use placement_model::standard::resource_class_id;
+use placement_storage::schema::{placement_aggregates as agg, resource_providers as rp, traits};
+use placement_storage::{Backend, Database, DbConnection, StorageResult};
+
+use crate::workload::{AGGREGATES, TRAITS, provider_uuid};
+
+/// SQLite refuses more rows than this in one VALUES list.
+const ROWS_PER_INSERT: usize = 400;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// Compute nodes as upstream's perf job makes them (and `setup` does).
+    Flat,
+    /// Compute nodes with two NUMA nodes, each with four SR-IOV PFs.
+    Nested,
+}
+
+/// (total, min_unit, max_unit) of one inventory.
+type Amounts = (i32, i32, i32);
+
+#[derive(Default)]
+struct Rows {
+    providers: Vec<String>,
+    inventories: Vec<String>,
+    aggregates: Vec<String>,
+    traits: Vec<String>,
+}
+
+impl Rows {
+    fn provider(&mut self, id: i32, uuid: &str, name: &str, root: i32, parent: Option<i32>) {
+        let parent = parent.map_or("NULL".to_string(), |p| p.to_string());
+        self.providers.push(format!("({id}, '{uuid}', '{name}', 1, {root}, {parent}, CURRENT_TIMESTAMP)"));
+    }
+
+    fn inventory(&mut self, provider: i32, class: &str, (total, min_unit, max_unit): Amounts) {
+        let class = resource_class_id(class).unwrap_or_default();
+        self.inventories
+            .push(format!("({provider}, {class}, {total}, 0, {min_unit}, {max_unit}, 1, 1.0, CURRENT_TIMESTAMP)"));
+    }
+
+    fn statements(&self) -> Vec<String> {
+        let tables = [
+            (
+                "resource_providers (id, uuid, name, generation, root_provider_id, parent_provider_id, created_at)",
+                &self.providers,
+            ),
+            (
+                "inventories (resource_provider_id, resource_class_id, total, reserved, min_unit, max_unit, \
+                 step_size, allocation_ratio, created_at)",
+                &self.inventories,
+            ),
+            ("resource_provider_aggregates (resource_provider_id, aggregate_id, created_at)", &self.aggregates),
+            ("resource_provider_traits (resource_provider_id, trait_id, created_at)", &self.traits),
+        ];
+        let mut out = Vec::new();
+        for (table, rows) in tables {
+            for chunk in rows.chunks(ROWS_PER_INSERT) {
+                out.push(format!("INSERT INTO {table} VALUES {}", chunk.join(", ")));
+            }
+        }
+        out
+    }
+}
+
+fn aggregate_ids(conn: &mut DbConnection) -> StorageResult<Vec<i32>> {
+    let mut ids = Vec::new();
+    for uuid in AGGREGATES {
+        let found: Option<i32> = agg::table.filter(agg::uuid.eq(uuid)).select(agg::id).first(conn).optional()?;
+        let id = match found {
+            Some(id) => id,
+            None => {
+                diesel::insert_into(agg::table).values(agg::uuid.eq(uuid)).execute(conn)?;
+                agg::table.filter(agg::uuid.eq(uuid)).select(agg::id).first(conn)?
+            }
+        };
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+fn trait_id(conn: &mut DbConnection, name: &str) -> StorageResult<i32> {
+    Ok(traits::table.filter(traits::name.eq(name)).select(traits::id).first(conn)?)
+}
+
+/// `count` flat providers, numbered after the `existing` ones.
+fn flat(conn: &mut DbConnection, rows: &mut Rows, first_id: i32, existing: usize, count: usize) -> StorageResult<()> {
+    let aggregates = aggregate_ids(conn)?;
+    let trait_ids: Vec<i32> = TRAITS.iter().map(|t| trait_id(conn, t)).collect::<StorageResult<_>>()?;
+    for i in 0..count {
+        let (id, n) = (first_id + i as i32, existing + i);
+        rows.provider(id, &provider_uuid(n), &format!("cn{n}"), id, None);
+        rows.inventory(id, "VCPU", (32, 1, 16));
+        rows.inventory(id, "MEMORY_MB", (8192, 128, 8192));
+        rows.inventory(id, "DISK_GB", (8192, 5, 8192));
+        let chunk = n % 3 + 1;
+        rows.aggregates.extend(aggregates[..chunk].iter().map(|a| format!("({id}, {a}, CURRENT_TIMESTAMP)")));
+        rows.traits.extend(trait_ids[..chunk].iter().map(|t| format!("({id}, {t}, CURRENT_TIMESTAMP)")));
+    }
+    Ok(())
+}
+
+/// `count` trees of a compute node (disk), two NUMA nodes (CPU, memory)
+/// and eight PFs (VFs), numbered by provider id.
+fn nested(conn: &mut DbConnection, rows: &mut Rows, first_id: i32, count: usize) -> StorageResult<()> {
+    let numa_trait = trait_id(conn, "HW_NUMA_ROOT")?;
+    let mut id = first_id;
+    let mut next = |rows: &mut Rows, kind: &str, root: Option<i32>, parent: Option<i32>| {
+        let this = id;
+        id += 1;
+        let uuid = format!("c0ffee00-0000-4000-8000-{this:012}");
+        rows.provider(this, &uuid, &format!("{kind}{this}"), root.unwrap_or(this), parent);
+        this
+    };
+    for _ in 0..count {
+        let cn = next(rows, "cn", None, None);
+        rows.inventory(cn, "DISK_GB", (1000, 1, 1000));
+        for _ in 0..2 {
+            let numa = next(rows, "numa", Some(cn), Some(cn));
+            rows.inventory(numa, "VCPU", (16, 1, 16));
+            rows.inventory(numa, "MEMORY_MB", (65536, 1, 65536));
+            rows.traits.push(format!("({numa}, {numa_trait}, CURRENT_TIMESTAMP)"));
+            for _ in 0..4 {
+                let pf = next(rows, "pf", Some(cn), Some(numa));
+                rows.inventory(pf, "SRIOV_NET_VF", (8, 1, 8));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Add `count` providers (flat) or trees (nested) to the database at
+/// `url`, creating its schema first if need be.
+pub fn seed(url: &str, layout: Layout, count: usize) -> Result<(), String> {
+    let start = Instant::now();
+    let db = Database::open(url, 1).map_err(|e| e.to_string())?;
+    db.prepare(true).map_err(|e| e.to_string())?;
+    let total = db
+        .write(|conn| {
+            let first_id = rp::table.select(max(rp::id)).first::<Option<i32>>(conn)?.unwrap_or(0) + 1;
+            let existing: i64 = rp::table.count().get_result(conn)?;
+            let mut rows = Rows::default();
+            match layout {
+                Layout::Flat => flat(conn, &mut rows, first_id, existing as usize, count)?,
+                Layout::Nested => nested(conn, &mut rows, first_id, count)?,
+            }
+            for statement in rows.statements() {
+                diesel::sql_query(statement).execute(conn)?;
+            }
+            if conn.backend() == Backend::Postgres {
+                // Explicit ids leave the sequence behind; the API's own
+                // inserts must not collide with them.
+                diesel::sql_query(
+                    "SELECT setval(pg_get_serial_sequence('resource_providers', 'id'), \
+                     (SELECT MAX(id) FROM resource_providers))",
+                )
+                .execute(conn)?;
+            }
+            Ok(existing as usize + rows.providers.len())
+        })
+        .map_err(|e| e.to_string())?;
+    println!("seed: {total} providers in the database ({:.1} s)", start.elapsed().as_secs_f64());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use placement_model::Microversion;
+    use placement_model::candidates::{Options, solve};
+    use placement_storage::candidates::{Loaded, load};
+
+    use super::*;
+    use crate::workload::{NESTED_QUERY, PERF_QUERY};
+
+    /// Candidates the query at `path` finds in the database at `url`.
+    fn candidates(url: &str, path: &str) -> usize {
+        let query: Vec<(String, String)> = path
+            .split_once('?')
+            .map(|(_, q)| q.split('&').filter_map(|kv| kv.split_once('=')))
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let request = placement_model::request::parse(&query, Microversion::MAX).unwrap();
+        let db = Database::open(url, 1).unwrap();
+        match db.read(|conn| load(conn, &request)).unwrap() {
+            Loaded::NoResults => 0,
+            Loaded::Ready(p) => {
+                solve(&p.snapshot, &p.request, &Options { nested_aware: true, ..Default::default() }).candidates.len()
+            }
+        }
+    }
+
+    #[test]
+    fn seeded_layouts_answer_the_benchmark_queries() {
+        let dir = std::env::temp_dir().join(format!("placement-bench-seed-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let flat = format!("sqlite:///{}", dir.join("flat.db").display());
+        seed(&flat, Layout::Flat, 30).unwrap();
+        seed(&flat, Layout::Flat, 12).unwrap();
+        assert_eq!(candidates(&flat, PERF_QUERY), 42, "every perf-layout provider matches the perf query");
+        let nested = format!("sqlite:///{}", dir.join("nested.db").display());
+        seed(&nested, Layout::Nested, 2).unwrap();
+        // Four isolated VFs over eight PFs, in order: 8 * 7 * 6 * 5 per tree.
+        assert_eq!(candidates(&nested, NESTED_QUERY), 2 * 1680);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
