@@ -6,6 +6,7 @@
 mod support;
 
 mod allocations;
+mod candidates_cache;
 mod cli;
 mod concurrency;
 mod http_contract;

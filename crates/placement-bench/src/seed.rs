@@ -191,7 +191,7 @@ mod tests {
             .collect();
         let request = placement_model::request::parse(&query, Microversion::MAX).unwrap();
         let db = Database::open(url, 1).unwrap();
-        match db.read(|conn| load(conn, &request)).unwrap() {
+        match db.read(|conn| load(conn, &request, db.tree_cache())).unwrap() {
             Loaded::NoResults => 0,
             Loaded::Ready(p) => {
                 solve(&p.snapshot, &p.request, &Options { nested_aware: true, ..Default::default() }).candidates.len()

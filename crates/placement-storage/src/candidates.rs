@@ -16,6 +16,7 @@ use crate::schema::{
     allocations, inventories, placement_aggregates as agg, resource_provider_aggregates as rpa,
     resource_provider_traits as rpt, resource_providers as rp, traits,
 };
+use crate::tree_cache::TreeCache;
 
 /// Ids are bound in chunks no backend refuses.
 const CHUNK: usize = 10_000;
@@ -161,8 +162,9 @@ fn resolve(conn: &mut DbConnection, req: &CandidateRequest) -> StorageResult<Opt
     Ok(Some((out, names)))
 }
 
-/// Resolve the request and load the snapshot it needs.
-pub fn load(conn: &mut DbConnection, req: &CandidateRequest) -> StorageResult<Loaded> {
+/// Resolve the request and load the snapshot it needs, from `cache` where
+/// it is current.
+pub fn load(conn: &mut DbConnection, req: &CandidateRequest, cache: &TreeCache) -> StorageResult<Loaded> {
     let Some((request, mut names)) = resolve(conn, req)? else {
         return Ok(Loaded::NoResults);
     };
@@ -178,8 +180,6 @@ pub fn load(conn: &mut DbConnection, req: &CandidateRequest) -> StorageResult<Lo
             .collect(),
         None => BTreeSet::new(),
     };
-    let has_trees =
-        rp::table.filter(rp::parent_provider_id.is_not_null()).select(rp::id).first::<i32>(conn).optional()?.is_some();
     // Sharing providers with inventory of a requested class, and the trees
     // they share with.
     let sharing_ids: Vec<i32> = sharing.iter().copied().collect();
@@ -212,7 +212,7 @@ pub fn load(conn: &mut DbConnection, req: &CandidateRequest) -> StorageResult<Lo
             }
         }
     }
-    let mut snapshot = Snapshot { sharing, anchors, has_trees, ..Default::default() };
+    let mut snapshot = Snapshot { sharing, anchors, ..Default::default() };
     let aggregates: Vec<i32> = request
         .groups
         .iter()
@@ -222,25 +222,45 @@ pub fn load(conn: &mut DbConnection, req: &CandidateRequest) -> StorageResult<Lo
         .into_iter()
         .collect();
     // Trees with inventory of a requested class, and those sharing
-    // providers serve. When they may be most trees (judged by a cheap
-    // count of inventory rows), reading every tree costs less than
-    // filtering by thousands of roots; the solver skips the rest.
-    let with_inventory = inventories::table
-        .inner_join(rp::table.on(rp::id.eq(inventories::resource_provider_id)))
-        .filter(inventories::resource_class_id.eq_any(&classes));
-    let relevant: i64 =
-        inventories::table.filter(inventories::resource_class_id.eq_any(&classes)).count().get_result(conn)?;
-    let all_roots: i64 = rp::table.filter(rp::parent_provider_id.is_null()).count().get_result(conn)?;
+    // providers serve. When they may be most trees (as the cache or a
+    // count of inventory rows suggests: a rough guess is enough), reading
+    // every tree costs less than filtering by thousands of roots, and the
+    // cache spares reading what did not change; the solver skips the
+    // irrelevant trees.
+    let (relevant, all_roots) = match cache.estimate(&classes) {
+        Some((relevant, all)) => (relevant as i64, all as i64),
+        None => (
+            inventories::table.filter(inventories::resource_class_id.eq_any(&classes)).count().get_result(conn)?,
+            rp::table.filter(rp::parent_provider_id.is_null()).count().get_result(conn)?,
+        ),
+    };
     if (relevant + anchor_roots.len() as i64) * 2 >= all_roots {
-        load_trees(conn, None, &aggregates, &mut snapshot)?;
+        let rows = TreeCache::providers(conn)?;
+        snapshot.has_trees = rows.iter().any(|r| r.parent.is_some());
+        cache.fill(conn, rows, &mut snapshot)?;
+        load_memberships_and_usage(conn, None, &aggregates, &mut snapshot)?;
     } else {
+        snapshot.has_trees = rp::table
+            .filter(rp::parent_provider_id.is_not_null())
+            .select(rp::id)
+            .first::<i32>(conn)
+            .optional()?
+            .is_some();
         let mut roots = anchor_roots;
         roots.extend(
-            with_inventory.select(rp::root_provider_id).distinct().load::<Option<i32>>(conn)?.into_iter().flatten(),
+            inventories::table
+                .inner_join(rp::table.on(rp::id.eq(inventories::resource_provider_id)))
+                .filter(inventories::resource_class_id.eq_any(&classes))
+                .select(rp::root_provider_id)
+                .distinct()
+                .load::<Option<i32>>(conn)?
+                .into_iter()
+                .flatten(),
         );
         let roots: Vec<i32> = roots.into_iter().collect();
         for chunk in roots.chunks(CHUNK) {
-            load_trees(conn, Some(chunk), &aggregates, &mut snapshot)?;
+            load_trees(conn, chunk, &mut snapshot)?;
+            load_memberships_and_usage(conn, Some(chunk), &aggregates, &mut snapshot)?;
         }
     }
     names.classes.extend(crate::resource_classes::names_by_id(conn)?);
@@ -253,33 +273,69 @@ pub fn load(conn: &mut DbConnection, req: &CandidateRequest) -> StorageResult<Lo
     Ok(Loaded::Ready(Box::new(Prepared { request, snapshot, names })))
 }
 
-/// Providers, traits, inventories and usage of the trees with these roots
-/// (all trees when `None`), and their memberships in `aggregates` (the
-/// only ones the solver consults: those the request names).
-fn load_trees(
+/// Providers, traits and inventories (usage left at zero) of the trees
+/// with these roots.
+fn load_trees(conn: &mut DbConnection, roots: &[i32], snap: &mut Snapshot) -> StorageResult<()> {
+    let providers: Vec<(i32, String, Option<i32>, Option<i32>)> = rp::table
+        .filter(rp::root_provider_id.eq_any(roots))
+        .select((rp::id, rp::uuid, rp::parent_provider_id, rp::root_provider_id))
+        .load(conn)?;
+    for (id, uuid, parent, root) in providers {
+        snap.providers.insert(id, ProviderNode { id, uuid, parent, root: root.unwrap_or(id) });
+    }
+    let with_traits: Vec<(i32, i32)> = rpt::table
+        .inner_join(rp::table.on(rp::id.eq(rpt::resource_provider_id)))
+        .filter(rp::root_provider_id.eq_any(roots))
+        .select((rpt::resource_provider_id, rpt::trait_id))
+        .load(conn)?;
+    for (provider, trait_id) in with_traits {
+        snap.traits.entry(provider).or_default().insert(trait_id);
+    }
+    let inventory: Vec<InventoryRow> = inventories::table
+        .inner_join(rp::table.on(rp::id.eq(inventories::resource_provider_id)))
+        .filter(rp::root_provider_id.eq_any(roots))
+        .select((
+            inventories::resource_provider_id,
+            inventories::resource_class_id,
+            inventories::total,
+            inventories::reserved,
+            inventories::min_unit,
+            inventories::max_unit,
+            inventories::step_size,
+            inventories::allocation_ratio,
+        ))
+        .load(conn)?;
+    let mysql = conn.backend() == crate::url::Backend::Mysql;
+    for row in inventory {
+        snap.inventory.insert(
+            (row.provider, row.class),
+            Capacity {
+                total: row.total.into(),
+                reserved: row.reserved.into(),
+                min_unit: row.min_unit.into(),
+                max_unit: row.max_unit.into(),
+                step_size: row.step_size.into(),
+                allocation_ratio: if mysql {
+                    crate::inventories::single_precision(row.allocation_ratio)
+                } else {
+                    row.allocation_ratio
+                },
+                used: 0,
+            },
+        );
+    }
+    Ok(())
+}
+
+/// Memberships in `aggregates` (the only ones the solver consults: those
+/// the request names) and usage, of the trees with these roots (all trees
+/// when `None`): neither is cached, as neither bumps generations.
+fn load_memberships_and_usage(
     conn: &mut DbConnection,
     roots: Option<&[i32]>,
     aggregates: &[i32],
     snap: &mut Snapshot,
 ) -> StorageResult<()> {
-    let mut providers = rp::table.select((rp::id, rp::uuid, rp::parent_provider_id, rp::root_provider_id)).into_boxed();
-    if let Some(roots) = roots {
-        providers = providers.filter(rp::root_provider_id.eq_any(roots));
-    }
-    for (id, uuid, parent, root) in providers.load::<(i32, String, Option<i32>, Option<i32>)>(conn)? {
-        snap.providers.insert(id, ProviderNode { id, uuid, parent, root: root.unwrap_or(id) });
-    }
-    let with_traits: Vec<(i32, i32)> = match roots {
-        None => rpt::table.select((rpt::resource_provider_id, rpt::trait_id)).load(conn)?,
-        Some(roots) => rpt::table
-            .inner_join(rp::table.on(rp::id.eq(rpt::resource_provider_id)))
-            .filter(rp::root_provider_id.eq_any(roots))
-            .select((rpt::resource_provider_id, rpt::trait_id))
-            .load(conn)?,
-    };
-    for (provider, trait_id) in with_traits {
-        snap.traits.entry(provider).or_default().insert(trait_id);
-    }
     let in_aggs: Vec<(i32, i32)> = match roots {
         _ if aggregates.is_empty() => Vec::new(),
         None => rpa::table
@@ -296,24 +352,6 @@ fn load_trees(
     for (provider, aggregate) in in_aggs {
         snap.aggregates.entry(provider).or_default().insert(aggregate);
     }
-    let columns = (
-        inventories::resource_provider_id,
-        inventories::resource_class_id,
-        inventories::total,
-        inventories::reserved,
-        inventories::min_unit,
-        inventories::max_unit,
-        inventories::step_size,
-        inventories::allocation_ratio,
-    );
-    let inventory: Vec<InventoryRow> = match roots {
-        None => inventories::table.select(columns).load(conn)?,
-        Some(roots) => inventories::table
-            .inner_join(rp::table.on(rp::id.eq(inventories::resource_provider_id)))
-            .filter(rp::root_provider_id.eq_any(roots))
-            .select(columns)
-            .load(conn)?,
-    };
     let usage = (allocations::resource_provider_id, allocations::resource_class_id, sum(allocations::used));
     let used: Vec<(i32, i32, Option<i64>)> = match roots {
         None => allocations::table
@@ -327,25 +365,10 @@ fn load_trees(
             .select(usage)
             .load(conn)?,
     };
-    let used: HashMap<(i32, i32), i64> = used.into_iter().map(|(p, c, u)| ((p, c), u.unwrap_or(0))).collect();
-    let mysql = conn.backend() == crate::url::Backend::Mysql;
-    for row in inventory {
-        snap.inventory.insert(
-            (row.provider, row.class),
-            Capacity {
-                total: row.total.into(),
-                reserved: row.reserved.into(),
-                min_unit: row.min_unit.into(),
-                max_unit: row.max_unit.into(),
-                step_size: row.step_size.into(),
-                allocation_ratio: if mysql {
-                    crate::inventories::single_precision(row.allocation_ratio)
-                } else {
-                    row.allocation_ratio
-                },
-                used: used.get(&(row.provider, row.class)).copied().unwrap_or(0),
-            },
-        );
+    for (provider, class, amount) in used {
+        if let Some(capacity) = snap.inventory.get_mut(&(provider, class)) {
+            capacity.used = amount.unwrap_or(0);
+        }
     }
     Ok(())
 }

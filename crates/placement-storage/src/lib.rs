@@ -20,6 +20,7 @@ pub mod resource_classes;
 pub mod schema;
 pub mod sync;
 pub mod traits;
+pub mod tree_cache;
 pub mod tx;
 pub mod url;
 pub mod usages;
@@ -40,6 +41,7 @@ pub fn now() -> NaiveDateTime {
 pub struct Database {
     pool: Pool,
     backend: Backend,
+    trees: std::sync::Arc<tree_cache::TreeCache>,
 }
 
 impl Database {
@@ -48,11 +50,16 @@ impl Database {
         let url = DatabaseUrl::parse(url).map_err(StorageError::Schema)?;
         let backend = url.backend;
         let pool = conn::build_pool(url, max_connections)?;
-        Ok(Database { pool, backend })
+        Ok(Database { pool, backend, trees: Default::default() })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// What candidates queries keep between requests (see [`tree_cache`]).
+    pub fn tree_cache(&self) -> &tree_cache::TreeCache {
+        &self.trees
     }
 
     /// Run read-only work in one transaction.

@@ -223,7 +223,8 @@ pub fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.validate_query(requests::candidates(ctx.version))?;
     let parsed =
         request::parse(&ctx.query, ctx.version).map_err(|e| ApiError::bad_request(e.message).with_code(e.code))?;
-    let loaded = ctx.db().read(|c| store::load(c, &parsed)).map_err(|e| match e {
+    let cache = ctx.db().tree_cache();
+    let loaded = ctx.db().read(|c| store::load(c, &parsed, cache)).map_err(|e| match e {
         StorageError::Domain(d @ DomainError::ResourceClassNotFound(_)) => {
             ApiError::bad_request(format!("Invalid resource class in resources parameter: {d}"))
         }

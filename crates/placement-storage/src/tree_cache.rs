@@ -1,0 +1,204 @@
+//! Providers' traits and inventories, kept between candidates queries and
+//! checked against the database on every use.
+//!
+//! Every change to a provider's traits or inventories bumps its generation
+//! in the same transaction (upstream Placement's rule, which this service
+//! follows), so a cached entry is current while the provider's uuid,
+//! generation, parent and root read now are those it was cached with. Each
+//! query therefore reads those few columns for every provider and reloads
+//! only the providers that changed. Usage and aggregate memberships can
+//! change without a bump (deleting allocations; aggregates set before
+//! 1.19), so they are never cached. Entries also expire after
+//! [`MAX_AGE`], so that even changes made behind the API's back (direct SQL
+//! that bumps nothing) show within that time.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use diesel::prelude::*;
+use placement_model::candidates::{Capacity, FastMap, ProviderNode, Snapshot};
+
+use crate::conn::DbConnection;
+use crate::error::StorageResult;
+use crate::schema::{inventories, resource_provider_traits as rpt, resource_providers as rp};
+
+/// Ids are bound in chunks no backend refuses.
+const CHUNK: usize = 10_000;
+
+/// How long an entry is trusted without being read again.
+pub const MAX_AGE: Duration = Duration::from_secs(300);
+
+/// A provider as every query reads it: what identifies a cached entry.
+#[derive(Clone, Debug, PartialEq, Eq, Queryable)]
+pub struct ProviderRow {
+    pub id: i32,
+    pub uuid: String,
+    pub generation: Option<i32>,
+    pub parent: Option<i32>,
+    pub root: Option<i32>,
+}
+
+impl ProviderRow {
+    fn root(&self) -> i32 {
+        self.root.unwrap_or(self.id)
+    }
+}
+
+/// One provider's traits and inventories (usage excluded), as of `row`.
+#[derive(Debug)]
+struct Entry {
+    row: ProviderRow,
+    loaded_at: Instant,
+    traits: BTreeSet<i32>,
+    inventory: Vec<(i32, Capacity)>,
+}
+
+#[derive(Queryable)]
+struct InventoryRow {
+    provider: i32,
+    class: i32,
+    total: i32,
+    reserved: i32,
+    min_unit: i32,
+    max_unit: i32,
+    step_size: i32,
+    allocation_ratio: f64,
+}
+
+/// The cache; one per database.
+#[derive(Debug, Default)]
+pub struct TreeCache {
+    entries: RwLock<FastMap<i32, Arc<Entry>>>,
+}
+
+impl TreeCache {
+    /// Every provider, as the check needs it.
+    pub fn providers(conn: &mut DbConnection) -> StorageResult<Vec<ProviderRow>> {
+        Ok(rp::table
+            .select((rp::id, rp::uuid, rp::generation, rp::parent_provider_id, rp::root_provider_id))
+            .load(conn)?)
+    }
+
+    /// How many providers hold inventory of any of `classes`, and how
+    /// many providers there are, as of the last query; `None` before it.
+    pub fn estimate(&self, classes: &[i32]) -> Option<(usize, usize)> {
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        if entries.is_empty() {
+            return None;
+        }
+        let relevant = entries.values().filter(|e| e.inventory.iter().any(|(c, _)| classes.contains(c))).count();
+        Some((relevant, entries.len()))
+    }
+
+    /// Bring the cache up to date with `rows` (every provider), then fill
+    /// `snap` with every tree: providers, traits and inventories, usage
+    /// left at zero.
+    pub fn fill(&self, conn: &mut DbConnection, rows: Vec<ProviderRow>, snap: &mut Snapshot) -> StorageResult<()> {
+        let mut have: Vec<Option<Arc<Entry>>> = {
+            let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+            rows.iter()
+                .map(|row| entries.get(&row.id).filter(|e| e.row == *row && e.loaded_at.elapsed() < MAX_AGE).cloned())
+                .collect()
+        };
+        let stale: Vec<i32> = rows.iter().zip(&have).filter(|(_, e)| e.is_none()).map(|(row, _)| row.id).collect();
+        if !stale.is_empty() {
+            let mut fresh: FastMap<i32, Arc<Entry>> =
+                load_entries(conn, &rows, &stale)?.into_iter().map(|e| (e.row.id, Arc::new(e))).collect();
+            let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+            entries.extend(fresh.iter().map(|(id, e)| (*id, e.clone())));
+            if entries.len() > rows.len() {
+                // Some providers were deleted: keep only those that exist.
+                let current: FastMap<i32, ()> = rows.iter().map(|r| (r.id, ())).collect();
+                entries.retain(|id, _| current.contains_key(id));
+            }
+            drop(entries);
+            for (row, entry) in rows.iter().zip(&mut have) {
+                if entry.is_none() {
+                    *entry = fresh.remove(&row.id);
+                }
+            }
+        }
+        for (row, entry) in rows.into_iter().zip(have) {
+            let (id, root) = (row.id, row.root());
+            if let Some(entry) = entry {
+                if !entry.traits.is_empty() {
+                    snap.traits.insert(id, entry.traits.clone());
+                }
+                for (class, capacity) in &entry.inventory {
+                    snap.inventory.insert((id, *class), capacity.clone());
+                }
+            }
+            snap.providers.insert(id, ProviderNode { id, uuid: row.uuid, parent: row.parent, root });
+        }
+        Ok(())
+    }
+}
+
+/// Entries for the `stale` providers among `rows`.
+fn load_entries(conn: &mut DbConnection, rows: &[ProviderRow], stale: &[i32]) -> StorageResult<Vec<Entry>> {
+    let loaded_at = Instant::now();
+    let mut traits: Vec<(i32, i32)> = Vec::new();
+    let mut inventory: Vec<InventoryRow> = Vec::new();
+    let columns = (
+        inventories::resource_provider_id,
+        inventories::resource_class_id,
+        inventories::total,
+        inventories::reserved,
+        inventories::min_unit,
+        inventories::max_unit,
+        inventories::step_size,
+        inventories::allocation_ratio,
+    );
+    if stale.len() * 2 >= rows.len() {
+        // Mostly stale (a cold cache): one read of everything is cheaper.
+        traits = rpt::table.select((rpt::resource_provider_id, rpt::trait_id)).load(conn)?;
+        inventory = inventories::table.select(columns).load(conn)?;
+    } else {
+        for chunk in stale.chunks(CHUNK) {
+            traits.extend(
+                rpt::table
+                    .filter(rpt::resource_provider_id.eq_any(chunk))
+                    .select((rpt::resource_provider_id, rpt::trait_id))
+                    .load::<(i32, i32)>(conn)?,
+            );
+            inventory.extend(
+                inventories::table
+                    .filter(inventories::resource_provider_id.eq_any(chunk))
+                    .select(columns)
+                    .load::<InventoryRow>(conn)?,
+            );
+        }
+    }
+    let wanted: FastMap<i32, ()> = stale.iter().map(|id| (*id, ())).collect();
+    let mut by_id: FastMap<i32, Entry> = rows
+        .iter()
+        .filter(|r| wanted.contains_key(&r.id))
+        .map(|r| (r.id, Entry { row: r.clone(), loaded_at, traits: BTreeSet::new(), inventory: Vec::new() }))
+        .collect();
+    for (provider, trait_id) in traits {
+        if let Some(e) = by_id.get_mut(&provider) {
+            e.traits.insert(trait_id);
+        }
+    }
+    let mysql = conn.backend() == crate::url::Backend::Mysql;
+    for row in inventory {
+        if let Some(e) = by_id.get_mut(&row.provider) {
+            let allocation_ratio =
+                if mysql { crate::inventories::single_precision(row.allocation_ratio) } else { row.allocation_ratio };
+            e.inventory.push((
+                row.class,
+                Capacity {
+                    total: row.total.into(),
+                    reserved: row.reserved.into(),
+                    min_unit: row.min_unit.into(),
+                    max_unit: row.max_unit.into(),
+                    step_size: row.step_size.into(),
+                    allocation_ratio,
+                    used: 0,
+                },
+            ));
+        }
+    }
+    Ok(by_id.into_values().collect())
+}

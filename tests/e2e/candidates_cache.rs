@@ -1,0 +1,118 @@
+//! The candidates cache stays true to the database: after every kind of
+//! change, made by another server process, a long-running server answers
+//! exactly as a freshly started one (which reads everything anew).
+
+use serde_json::{Value, json};
+
+use crate::on_every_backend;
+use crate::support::Server;
+
+const CN1: &str = "cac4e000-0000-4000-8000-000000000001";
+const CN2: &str = "cac4e000-0000-4000-8000-000000000002";
+const PF: &str = "cac4e000-0000-4000-8000-000000000003";
+const EXTRA: &str = "cac4e000-0000-4000-8000-000000000004";
+const REUSE: &str = "cac4e000-0000-4000-8000-000000000005";
+const AGG: &str = "cac4e000-0000-4000-8000-0000000000a1";
+const CONSUMER: &str = "cac4e000-0000-4000-8000-0000000000c1";
+
+const QUERIES: [&str; 5] = [
+    "resources=VCPU:1",
+    "resources=VCPU:1&required=HW_CPU_X86_AVX2",
+    "resources=VCPU:1&member_of=cac4e000-0000-4000-8000-0000000000a1",
+    "resources=VCPU:1&resources1=SRIOV_NET_VF:1",
+    "resources=VCPU:2,MEMORY_MB:1024",
+];
+
+fn answers(s: &Server) -> Vec<Value> {
+    QUERIES
+        .iter()
+        .map(|q| {
+            let mut answer =
+                s.req("GET", &format!("/allocation_candidates?{q}")).version("1.39").send().expect(200).json;
+            if let Some(list) = answer["allocation_requests"].as_array_mut() {
+                list.sort_by_key(Value::to_string);
+            }
+            answer
+        })
+        .collect()
+}
+
+/// The long-running server answers as a fresh one does.
+#[track_caller]
+fn agree(warm: &Server, step: &str) {
+    let got = answers(warm);
+    let fresh = warm.sibling();
+    let expected = answers(&fresh);
+    drop(fresh);
+    for ((q, got), expected) in QUERIES.iter().zip(&got).zip(&expected) {
+        assert_eq!(got, expected, "after {step}, for {q}");
+    }
+}
+
+fn generation(s: &Server, uuid: &str) -> Value {
+    s.req("GET", &format!("/resource_providers/{uuid}")).send().expect(200).json["generation"].clone()
+}
+
+fn set_inventory(s: &Server, uuid: &str, inventories: Value) {
+    let body = json!({"resource_provider_generation": generation(s, uuid), "inventories": inventories});
+    s.req("PUT", &format!("/resource_providers/{uuid}/inventories")).json(body).send().expect(200);
+}
+
+fn create(s: &Server, uuid: &str, name: &str, parent: Option<&str>) {
+    let body = json!({"uuid": uuid, "name": name, "parent_provider_uuid": parent});
+    s.req("POST", "/resource_providers").version("1.20").json(body).send().expect(200);
+}
+
+fn candidates_cache_follows_every_change(s: &Server) {
+    let other = s.sibling();
+    create(&other, CN1, "cn1", None);
+    create(&other, CN2, "cn2", None);
+    create(&other, PF, "pf", Some(CN1));
+    set_inventory(&other, CN1, json!({"VCPU": {"total": 8}, "MEMORY_MB": {"total": 4096}}));
+    set_inventory(&other, CN2, json!({"VCPU": {"total": 4}, "MEMORY_MB": {"total": 512}}));
+    set_inventory(&other, PF, json!({"SRIOV_NET_VF": {"total": 2}}));
+    agree(s, "creating providers");
+
+    set_inventory(&other, CN2, json!({"VCPU": {"total": 4}, "MEMORY_MB": {"total": 2048}}));
+    agree(s, "changing inventory");
+
+    let body = json!({"resource_provider_generation": generation(&other, CN1), "traits": ["HW_CPU_X86_AVX2"]});
+    other.req("PUT", &format!("/resource_providers/{CN1}/traits")).version("1.6").json(body).send().expect(200);
+    agree(s, "setting traits");
+
+    // Before 1.19, setting aggregates leaves the generation alone.
+    let before = generation(&other, CN2);
+    other
+        .req("PUT", &format!("/resource_providers/{CN2}/aggregates"))
+        .version("1.18")
+        .json(json!([AGG]))
+        .send()
+        .expect(200);
+    assert_eq!(generation(&other, CN2), before);
+    agree(s, "setting aggregates without a generation bump");
+
+    let claim = json!({"allocations": {CN1: {"resources": {"VCPU": 7}}}, "project_id": "p", "user_id": "u",
+                       "consumer_generation": null});
+    other.req("PUT", &format!("/allocations/{CONSUMER}")).version("1.28").json(claim).send().expect(204);
+    agree(s, "allocating");
+    // Deleting allocations leaves generations alone too.
+    other.req("DELETE", &format!("/allocations/{CONSUMER}")).send().expect(204);
+    agree(s, "deleting allocations");
+
+    let body = json!({"name": "pf", "parent_provider_uuid": CN2});
+    other.req("PUT", &format!("/resource_providers/{PF}")).version("1.37").json(body).send().expect(200);
+    agree(s, "moving a provider to another tree");
+
+    // A new provider may take a deleted one's id (SQLite reuses the highest
+    // rowid) and reach the same generation with different inventory.
+    create(&other, EXTRA, "extra", None);
+    set_inventory(&other, EXTRA, json!({"VCPU": {"total": 1}}));
+    agree(s, "adding a provider");
+    other.req("DELETE", &format!("/resource_providers/{EXTRA}")).send().expect(204);
+    create(&other, REUSE, "reuse", None);
+    set_inventory(&other, REUSE, json!({"VCPU": {"total": 16}, "MEMORY_MB": {"total": 8192}}));
+    agree(s, "replacing a deleted provider");
+    drop(other);
+}
+
+on_every_backend!(candidates_cache_follows_every_change);
