@@ -11,7 +11,7 @@ use placement_model::DomainError;
 use placement_model::allocation::{Available, Claim, check_claims};
 
 use crate::conn::DbConnection;
-use crate::consumers::{self, Consumer};
+use crate::consumers::{self, Consumer, Created, Owner, OwnerIds};
 use crate::error::StorageResult;
 use crate::schema::{allocations, resource_classes, resource_providers as rp};
 use crate::{now, providers, resource_classes as rc_store};
@@ -128,6 +128,8 @@ pub struct ConsumerWrite {
 struct Prepared<'a> {
     write: &'a ConsumerWrite,
     consumer: Consumer,
+    /// Created by this write, so it holds no allocations yet.
+    created: bool,
     project_id: i32,
     user_id: i32,
     type_id: Option<i32>,
@@ -135,11 +137,16 @@ struct Prepared<'a> {
 
 /// Check generations and make sure every consumer, project, user and type
 /// exists, as upstream's `ensure_consumer` does, in request order.
-fn prepare<'a>(conn: &mut DbConnection, writes: &'a [ConsumerWrite]) -> StorageResult<Vec<Prepared<'a>>> {
+fn prepare<'a>(
+    conn: &mut DbConnection,
+    ids: &OwnerIds,
+    writes: &'a [ConsumerWrite],
+) -> StorageResult<Vec<Prepared<'a>>> {
     let mut out = Vec::new();
+    let mut created = Created::default();
     for w in writes {
-        let project_id = consumers::ensure_project(conn, &w.project)?;
-        let user_id = consumers::ensure_user(conn, &w.user)?;
+        let project_id = consumers::ensure(conn, ids, &mut created, Owner::Project, &w.project)?;
+        let user_id = consumers::ensure(conn, ids, &mut created, Owner::User, &w.user)?;
         let existing = consumers::find(conn, &w.consumer_uuid)?;
         if let GenerationCheck::Expect(given) = w.generation {
             let stored = existing.as_ref().map(|c| i64::from(c.generation));
@@ -148,14 +155,15 @@ fn prepare<'a>(conn: &mut DbConnection, writes: &'a [ConsumerWrite]) -> StorageR
             }
         }
         let type_id = match &w.consumer_type {
-            Some(name) => Some(consumers::ensure_type(conn, name)?),
+            Some(name) => Some(consumers::ensure(conn, ids, &mut created, Owner::ConsumerType, name)?),
             None => None,
         };
+        let created = existing.is_none();
         let consumer = match existing {
             Some(c) => c,
             None => consumers::create(conn, &w.consumer_uuid, project_id, user_id, type_id)?,
         };
-        out.push(Prepared { write: w, consumer, project_id, user_id, type_id });
+        out.push(Prepared { write: w, consumer, created, project_id, user_id, type_id });
     }
     Ok(out)
 }
@@ -189,15 +197,15 @@ impl Plan<'_> {
 }
 
 /// Replace the allocations of every consumer in `writes`, all or nothing.
-pub fn replace(conn: &mut DbConnection, writes: &[ConsumerWrite]) -> StorageResult<()> {
-    let plan = plan(conn, writes)?;
+pub fn replace(conn: &mut DbConnection, ids: &OwnerIds, writes: &[ConsumerWrite]) -> StorageResult<()> {
+    let plan = plan(conn, ids, writes)?;
     apply(conn, plan).map(|_| ())
 }
 
 /// Ensure the consumers and resolve the providers of a write, in
 /// upstream's order, so its errors come first.
-pub fn plan<'a>(conn: &mut DbConnection, writes: &'a [ConsumerWrite]) -> StorageResult<Plan<'a>> {
-    let prepared = prepare(conn, writes)?;
+pub fn plan<'a>(conn: &mut DbConnection, ids: &OwnerIds, writes: &'a [ConsumerWrite]) -> StorageResult<Plan<'a>> {
+    let prepared = prepare(conn, ids, writes)?;
     // Providers (and their generations) are read before any usage, so a
     // concurrent writer either shows in the usage or fails our bump.
     let mut touched: Vec<Touched> = Vec::new();
@@ -250,7 +258,11 @@ pub fn apply(conn: &mut DbConnection, plan: Plan<'_>) -> StorageResult<HashMap<i
     }
     let provider_ids: Vec<i32> = touched.iter().map(|t| t.id).collect();
     let wanted_classes: Vec<i32> = class_ids.values().copied().collect();
-    let before = usage(conn, &provider_ids, &wanted_classes)?;
+    // Usage before the write matters only if it removes allocations.
+    let before = match prepared.iter().all(|p| p.created) {
+        true => None,
+        false => Some(usage(conn, &provider_ids, &wanted_classes)?),
+    };
     // Bump (and so lock) every provider and consumer before reading the
     // usage that decides the claim: a racing writer either committed
     // before (and moved a generation we read, failing this) or waits.
@@ -283,21 +295,38 @@ pub fn apply(conn: &mut DbConnection, plan: Plan<'_>) -> StorageResult<HashMap<i
             used: *used,
         })
         .collect();
-    check_claims(&claims, &available, &before)?;
+    check_claims(&claims, &available, before.as_ref().unwrap_or(&now_used))?;
     let stamp = now();
-    for ((i, _, _, _), claim) in pending.iter().zip(&claims) {
-        if claim.used == 0 {
-            continue;
-        }
-        diesel::insert_into(allocations::table)
-            .values((
+    let rows: Vec<_> = pending
+        .iter()
+        .zip(&claims)
+        .filter(|(_, claim)| claim.used > 0)
+        .map(|((i, _, _, _), claim)| {
+            (
                 allocations::resource_provider_id.eq(claim.provider_id),
                 allocations::resource_class_id.eq(claim.class_id),
                 allocations::consumer_id.eq(&prepared[*i].consumer.uuid),
                 allocations::used.eq(i32::try_from(claim.used).unwrap_or(i32::MAX)),
                 allocations::created_at.eq(stamp),
-            ))
-            .execute(conn)?;
+            )
+        })
+        .collect();
+    // One statement where the backend takes several rows (a round trip
+    // each otherwise); SQLite is in-process, so a loop costs little there.
+    match conn {
+        #[cfg(feature = "postgres")]
+        DbConnection::Postgresql(pg) if !rows.is_empty() => {
+            diesel::insert_into(allocations::table).values(&rows).execute(pg)?;
+        }
+        #[cfg(feature = "mysql")]
+        DbConnection::Mysql(my) if !rows.is_empty() => {
+            diesel::insert_into(allocations::table).values(&rows).execute(my)?;
+        }
+        _ => {
+            for row in rows {
+                diesel::insert_into(allocations::table).values(row).execute(conn)?;
+            }
+        }
     }
     let emptied: Vec<String> = consumer_uuids
         .iter()

@@ -1,5 +1,8 @@
 //! Consumers, and the projects, users and consumer types they belong to.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use diesel::prelude::*;
 use placement_model::DomainError;
 
@@ -55,46 +58,73 @@ pub fn find(conn: &mut DbConnection, uuid: &str) -> StorageResult<Option<Consume
     }))
 }
 
-/// The id of a project by external id, creating the record if needed.
-pub fn ensure_project(conn: &mut DbConnection, external_id: &str) -> StorageResult<i32> {
-    let found: Option<i32> =
-        projects::table.filter(projects::external_id.eq(external_id)).select(projects::id).first(conn).optional()?;
-    if let Some(id) = found {
-        return Ok(id);
-    }
-    diesel::insert_into(projects::table)
-        .values((projects::external_id.eq(external_id), projects::created_at.eq(now())))
-        .execute(conn)?;
-    Ok(projects::table.filter(projects::external_id.eq(external_id)).select(projects::id).first(conn)?)
+/// Which owner table a name belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Owner {
+    Project,
+    User,
+    ConsumerType,
 }
 
-/// The id of a user by external id, creating the record if needed.
-pub fn ensure_user(conn: &mut DbConnection, external_id: &str) -> StorageResult<i32> {
-    let found: Option<i32> =
-        users::table.filter(users::external_id.eq(external_id)).select(users::id).first(conn).optional()?;
-    if let Some(id) = found {
-        return Ok(id);
-    }
-    diesel::insert_into(users::table)
-        .values((users::external_id.eq(external_id), users::created_at.eq(now())))
-        .execute(conn)?;
-    Ok(users::table.filter(users::external_id.eq(external_id)).select(users::id).first(conn)?)
+/// Ids of projects, users and consumer types, kept between requests: no
+/// API call deletes those rows, so an id once committed stays valid.
+#[derive(Debug, Default)]
+pub struct OwnerIds {
+    known: Mutex<HashMap<(Owner, String), i32>>,
 }
 
-/// The id of a consumer type by name, creating it if needed.
-pub fn ensure_type(conn: &mut DbConnection, name: &str) -> StorageResult<i32> {
-    let found: Option<i32> = consumer_types::table
-        .filter(consumer_types::name.eq(name))
-        .select(consumer_types::id)
-        .first(conn)
-        .optional()?;
-    if let Some(id) = found {
+/// Owner rows one transaction made: until it commits, their ids must not
+/// be remembered.
+#[derive(Debug, Default)]
+pub struct Created(Vec<(Owner, String)>);
+
+/// The id of a project, user or consumer type by external id or name,
+/// creating the record if needed.
+pub fn ensure(
+    conn: &mut DbConnection,
+    ids: &OwnerIds,
+    created: &mut Created,
+    owner: Owner,
+    name: &str,
+) -> StorageResult<i32> {
+    let key = (owner, name.to_string());
+    if let Some(id) = ids.known.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return Ok(*id);
+    }
+    if let Some(id) = find_owner(conn, owner, name)? {
+        // Committed by someone, unless this transaction made it.
+        if !created.0.contains(&key) {
+            ids.known.lock().unwrap_or_else(|e| e.into_inner()).insert(key, id);
+        }
         return Ok(id);
     }
-    diesel::insert_into(consumer_types::table)
-        .values((consumer_types::name.eq(name), consumer_types::created_at.eq(now())))
-        .execute(conn)?;
-    Ok(consumer_types::table.filter(consumer_types::name.eq(name)).select(consumer_types::id).first(conn)?)
+    match owner {
+        Owner::Project => diesel::insert_into(projects::table)
+            .values((projects::external_id.eq(name), projects::created_at.eq(now())))
+            .execute(conn)?,
+        Owner::User => diesel::insert_into(users::table)
+            .values((users::external_id.eq(name), users::created_at.eq(now())))
+            .execute(conn)?,
+        Owner::ConsumerType => diesel::insert_into(consumer_types::table)
+            .values((consumer_types::name.eq(name), consumer_types::created_at.eq(now())))
+            .execute(conn)?,
+    };
+    created.0.push(key);
+    find_owner(conn, owner, name)?.ok_or_else(|| DomainError::ConsumerConcurrentUpdate.into())
+}
+
+fn find_owner(conn: &mut DbConnection, owner: Owner, name: &str) -> StorageResult<Option<i32>> {
+    Ok(match owner {
+        Owner::Project => {
+            projects::table.filter(projects::external_id.eq(name)).select(projects::id).first(conn).optional()?
+        }
+        Owner::User => users::table.filter(users::external_id.eq(name)).select(users::id).first(conn).optional()?,
+        Owner::ConsumerType => consumer_types::table
+            .filter(consumer_types::name.eq(name))
+            .select(consumer_types::id)
+            .first(conn)
+            .optional()?,
+    })
 }
 
 /// A consumer type's name; consumers without one are `unknown`.
@@ -173,4 +203,48 @@ pub fn delete_if_unused(conn: &mut DbConnection, uuids: &[String]) -> StorageRes
         diesel::delete(consumers::table.filter(consumers::uuid.eq_any(unused))).execute(conn)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Database;
+    use crate::error::StorageError;
+
+    fn database(tag: &str) -> (Database, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("placement-owners-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = Database::open(&format!("sqlite:///{}/p.db", dir.display()), 1).unwrap();
+        db.prepare(true).unwrap();
+        (db, dir)
+    }
+
+    #[test]
+    fn ids_made_by_a_rolled_back_transaction_are_not_remembered() {
+        let (db, dir) = database("rollback");
+        let ids = OwnerIds::default();
+        let result: StorageResult<()> = db.write(|c| {
+            let mut created = Created::default();
+            let first = ensure(c, &ids, &mut created, Owner::Project, "p1")?;
+            // Found again in the same transaction: still not committed.
+            assert_eq!(ensure(c, &ids, &mut created, Owner::Project, "p1")?, first);
+            Err(StorageError::Schema("roll back".into()))
+        });
+        assert!(result.is_err());
+        assert!(ids.known.lock().unwrap().is_empty());
+        assert_eq!(db.read(|c| find_owner(c, Owner::Project, "p1")).unwrap(), None);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn committed_ids_are_remembered_once_found() {
+        let (db, dir) = database("commit");
+        let ids = OwnerIds::default();
+        let made = db.write(|c| ensure(c, &ids, &mut Created::default(), Owner::User, "u1")).unwrap();
+        assert!(ids.known.lock().unwrap().is_empty(), "made by this transaction");
+        let found = db.write(|c| ensure(c, &ids, &mut Created::default(), Owner::User, "u1")).unwrap();
+        assert_eq!(found, made);
+        assert_eq!(ids.known.lock().unwrap().get(&(Owner::User, "u1".to_string())), Some(&made));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }

@@ -42,6 +42,7 @@ pub struct Database {
     pool: Pool,
     backend: Backend,
     trees: std::sync::Arc<tree_cache::TreeCache>,
+    owners: std::sync::Arc<consumers::OwnerIds>,
 }
 
 impl Database {
@@ -50,11 +51,16 @@ impl Database {
         let url = DatabaseUrl::parse(url).map_err(StorageError::Schema)?;
         let backend = url.backend;
         let pool = conn::build_pool(url, max_connections)?;
-        Ok(Database { pool, backend, trees: Default::default() })
+        Ok(Database { pool, backend, trees: Default::default(), owners: Default::default() })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Ids of projects, users and consumer types seen committed.
+    pub fn owner_ids(&self) -> &consumers::OwnerIds {
+        &self.owners
     }
 
     /// What candidates queries keep between requests (see [`tree_cache`]).

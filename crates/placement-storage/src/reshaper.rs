@@ -9,6 +9,7 @@ use placement_model::provider::ResourceProvider;
 
 use crate::allocations::{self, ConsumerWrite};
 use crate::conn::DbConnection;
+use crate::consumers::OwnerIds;
 use crate::error::StorageResult;
 use crate::{inventories, providers};
 
@@ -25,7 +26,12 @@ pub struct ProviderInventories {
 /// allocations, all or nothing. Inventory first grows to the union of old
 /// and new (so allocations can move onto it), then allocations are
 /// replaced, then inventory shrinks to exactly what was asked.
-pub fn reshape(conn: &mut DbConnection, wanted: &[ProviderInventories], writes: &[ConsumerWrite]) -> StorageResult<()> {
+pub fn reshape(
+    conn: &mut DbConnection,
+    ids: &OwnerIds,
+    wanted: &[ProviderInventories],
+    writes: &[ConsumerWrite],
+) -> StorageResult<()> {
     let mut targets: Vec<(ResourceProvider, &ProviderInventories)> = Vec::new();
     for entry in wanted {
         let rp = providers::get(conn, &entry.provider_uuid)?;
@@ -39,7 +45,7 @@ pub fn reshape(conn: &mut DbConnection, wanted: &[ProviderInventories], writes: 
         }
         targets.push((rp, entry));
     }
-    let mut plan = allocations::plan(conn, writes)?;
+    let mut plan = allocations::plan(conn, ids, writes)?;
     for (rp, entry) in &mut targets {
         if entry.inventories.is_empty() {
             continue;

@@ -210,26 +210,28 @@ pub(crate) fn consumer_write(ctx: &Ctx, consumer_uuid: String, data: &Value) -> 
 /// `class_error` words an unknown resource class.
 fn write(ctx: &Ctx, writes: &[ConsumerWrite], class_error: impl Fn(&DomainError) -> String) -> Result<(), ApiError> {
     let attempts = ctx.state.placement.allocation_conflict_retry_count;
-    ctx.db().write_retrying_conflicts(attempts, |c| store::replace(c, writes)).map_err(|e| match e {
-        StorageError::Domain(d) => match d {
-            DomainError::ConsumerGenerationConflict { .. } => {
-                ApiError::conflict(d.to_string()).with_code(ErrorCode::ConcurrentUpdate)
-            }
-            DomainError::AllocationProviderNotFound(_) => ApiError::bad_request(d.to_string()),
-            DomainError::ResourceClassNotFound(_) => ApiError::bad_request(class_error(&d)),
-            DomainError::InvalidInventory { .. }
-            | DomainError::AllocationCapacityExceeded { .. }
-            | DomainError::AllocationConstraintsViolated { .. } => {
-                ApiError::conflict(format!("Unable to allocate inventory: {d}"))
-            }
-            DomainError::ProviderConcurrentUpdate | DomainError::ConsumerConcurrentUpdate => {
-                ApiError::conflict(format!("Inventory and/or allocations changed while attempting to allocate: {d}"))
-                    .with_code(ErrorCode::ConcurrentUpdate)
-            }
+    ctx.db().write_retrying_conflicts(attempts, |c| store::replace(c, ctx.db().owner_ids(), writes)).map_err(
+        |e| match e {
+            StorageError::Domain(d) => match d {
+                DomainError::ConsumerGenerationConflict { .. } => {
+                    ApiError::conflict(d.to_string()).with_code(ErrorCode::ConcurrentUpdate)
+                }
+                DomainError::AllocationProviderNotFound(_) => ApiError::bad_request(d.to_string()),
+                DomainError::ResourceClassNotFound(_) => ApiError::bad_request(class_error(&d)),
+                DomainError::InvalidInventory { .. }
+                | DomainError::AllocationCapacityExceeded { .. }
+                | DomainError::AllocationConstraintsViolated { .. } => {
+                    ApiError::conflict(format!("Unable to allocate inventory: {d}"))
+                }
+                DomainError::ProviderConcurrentUpdate | DomainError::ConsumerConcurrentUpdate => ApiError::conflict(
+                    format!("Inventory and/or allocations changed while attempting to allocate: {d}"),
+                )
+                .with_code(ErrorCode::ConcurrentUpdate),
+                other => other.into(),
+            },
             other => other.into(),
         },
-        other => other.into(),
-    })
+    )
 }
 
 #[utoipa::path(put, path = "/allocations/{consumer_uuid}", request_body = AllocationRequest,

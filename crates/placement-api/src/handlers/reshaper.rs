@@ -53,33 +53,35 @@ pub fn reshape(ctx: &Ctx) -> Result<Reply, ApiError> {
         .map(|(uuid, body): (&String, &Value)| consumer_write(ctx, uuid.clone(), body))
         .collect();
     let attempts = ctx.state.placement.allocation_conflict_retry_count;
-    ctx.db().write_retrying_conflicts(attempts, |c| store::reshape(c, &wanted, &writes)).map_err(|e| match e {
-        StorageError::Domain(d) => match d {
-            DomainError::ProviderNotFound(ref uuid) => {
-                ApiError::bad_request(format!("Resource provider {uuid} in inventories not found: {d}"))
-                    .with_code(ErrorCode::ResourceProviderNotFound)
-            }
-            DomainError::ProviderGenerationConflict { .. } | DomainError::ConsumerGenerationConflict { .. } => {
-                ApiError::conflict(d.to_string()).with_code(ErrorCode::ConcurrentUpdate)
-            }
-            DomainError::AllocationProviderNotFound(_) => ApiError::bad_request(d.to_string()),
-            DomainError::ProviderConcurrentUpdate | DomainError::ConsumerConcurrentUpdate => {
-                ApiError::conflict(format!("update conflict: {d}")).with_code(ErrorCode::ConcurrentUpdate)
-            }
-            DomainError::ResourceClassNotFound(_) | DomainError::InventoryNotFound(_) => {
-                ApiError::bad_request(format!("malformed reshaper data: {d}"))
-            }
-            DomainError::InventoryInUse { .. } => {
-                ApiError::conflict(format!("update conflict: {d}")).with_code(ErrorCode::InventoryInUse)
-            }
-            DomainError::InvalidInventory { .. }
-            | DomainError::AllocationCapacityExceeded { .. }
-            | DomainError::AllocationConstraintsViolated { .. } => {
-                ApiError::conflict(format!("Unable to allocate inventory: {d}"))
-            }
+    ctx.db()
+        .write_retrying_conflicts(attempts, |c| store::reshape(c, ctx.db().owner_ids(), &wanted, &writes))
+        .map_err(|e| match e {
+            StorageError::Domain(d) => match d {
+                DomainError::ProviderNotFound(ref uuid) => {
+                    ApiError::bad_request(format!("Resource provider {uuid} in inventories not found: {d}"))
+                        .with_code(ErrorCode::ResourceProviderNotFound)
+                }
+                DomainError::ProviderGenerationConflict { .. } | DomainError::ConsumerGenerationConflict { .. } => {
+                    ApiError::conflict(d.to_string()).with_code(ErrorCode::ConcurrentUpdate)
+                }
+                DomainError::AllocationProviderNotFound(_) => ApiError::bad_request(d.to_string()),
+                DomainError::ProviderConcurrentUpdate | DomainError::ConsumerConcurrentUpdate => {
+                    ApiError::conflict(format!("update conflict: {d}")).with_code(ErrorCode::ConcurrentUpdate)
+                }
+                DomainError::ResourceClassNotFound(_) | DomainError::InventoryNotFound(_) => {
+                    ApiError::bad_request(format!("malformed reshaper data: {d}"))
+                }
+                DomainError::InventoryInUse { .. } => {
+                    ApiError::conflict(format!("update conflict: {d}")).with_code(ErrorCode::InventoryInUse)
+                }
+                DomainError::InvalidInventory { .. }
+                | DomainError::AllocationCapacityExceeded { .. }
+                | DomainError::AllocationConstraintsViolated { .. } => {
+                    ApiError::conflict(format!("Unable to allocate inventory: {d}"))
+                }
+                other => other.into(),
+            },
             other => other.into(),
-        },
-        other => other.into(),
-    })?;
+        })?;
     Ok(Reply::empty(204))
 }
