@@ -10,13 +10,23 @@ import urllib.request
 RP = "d6b3d6d8-0b1e-4c55-9f7e-2b35e0c9a111"
 CHILD = "d6b3d6d8-0b1e-4c55-9f7e-2b35e0c9a222"
 AGG = "5d8e5a2c-8b2f-4f39-8a3d-6a0d1d3e7f00"
+CONSUMER = "d6b3d6d8-0b1e-4c55-9f7e-2b35e0c9a333"
+PROJECT = "d6b3d6d8-0b1e-4c55-9f7e-2b35e0c9a444"
+CANDIDATE_QUERIES = [
+    "resources=VCPU:1",
+    "resources=VCPU:1,CUSTOM_COMPAT:1&required=CUSTOM_COMPAT_TRAIT",
+    f"resources=VCPU:1&member_of={AGG}",
+    "resources=VCPU:1&resources1=SRIOV_NET_VF:1&group_policy=none",
+    "resources=VCPU:30",
+]
 HEADERS = {"x-auth-token": "admin", "openstack-api-version": "placement 1.39",
            "content-type": "application/json", "accept": "application/json"}
 
 
-def call(base, method, path, body=None):
+def call(base, method, path, body=None, version="1.39"):
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(base + path, data=data, method=method, headers=HEADERS)
+    headers = dict(HEADERS, **{"openstack-api-version": f"placement {version}"})
+    req = urllib.request.Request(base + path, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(req) as resp:
             text = resp.read().decode()
@@ -46,6 +56,23 @@ def write(base):
                        "traits": ["CUSTOM_COMPAT_TRAIT", "HW_CPU_X86_AVX2"]}), 200)["resource_provider_generation"]
     expect(call(base, "PUT", f"/resource_providers/{RP}/aggregates",
                 {"resource_provider_generation": gen, "aggregates": [AGG]}), 200)
+    expect(call(base, "PUT", f"/resource_providers/{CHILD}/inventories", {
+        "resource_provider_generation": 0, "inventories": {"SRIOV_NET_VF": {"total": 4}}}), 200)
+    expect(call(base, "PUT", f"/allocations/{CONSUMER}", {
+        "allocations": {RP: {"resources": {"VCPU": 2, "CUSTOM_COMPAT": 1}}, CHILD: {"resources": {"SRIOV_NET_VF": 1}}},
+        "project_id": PROJECT, "user_id": "compat-user", "consumer_generation": None,
+        "consumer_type": "INSTANCE"}), 204)
+
+
+def candidates(base, query):
+    """An allocation candidates answer with every list in a fixed order."""
+    answer = expect(call(base, "GET", f"/allocation_candidates?{query}"), 200)
+    for req in answer["allocation_requests"]:
+        req["mappings"] = {k: sorted(v) for k, v in req.get("mappings", {}).items()}
+    answer["allocation_requests"].sort(key=lambda r: json.dumps(r, sort_keys=True))
+    for summary in answer["provider_summaries"].values():
+        summary["traits"] = sorted(summary.get("traits", []))
+    return answer
 
 
 def snapshot(base):
@@ -61,6 +88,12 @@ def snapshot(base):
     out["custom_classes"] = sorted(c["name"] for c in classes if c["name"].startswith("CUSTOM_"))
     out["member_of"] = sorted(p["uuid"] for p in expect(
         call(base, "GET", f"/resource_providers?member_of={AGG}"), 200)["resource_providers"])
+    out["allocations"] = expect(call(base, "GET", f"/allocations/{CONSUMER}"), 200)
+    out["provider_allocations"] = expect(call(base, "GET", f"/resource_providers/{RP}/allocations"), 200)
+    # At 1.38 and later upstream's GET /usages fails on PostgreSQL (its
+    # query groups by consumer type only); 1.9 is the form both serve.
+    out["project_usages"] = expect(call(base, "GET", f"/usages?project_id={PROJECT}", version="1.9"), 200)
+    out["candidates"] = {q: candidates(base, q) for q in CANDIDATE_QUERIES}
     return out
 
 
