@@ -169,17 +169,13 @@ pub fn load(conn: &mut DbConnection, req: &CandidateRequest, cache: &TreeCache) 
         return Ok(Loaded::NoResults);
     };
     let classes: Vec<i32> = request.groups.iter().flat_map(|g| g.resources.iter().map(|r| r.0)).collect();
-    let sharing_trait: Option<i32> =
-        traits::table.filter(traits::name.eq(SHARING_TRAIT)).select(traits::id).first(conn).optional()?;
-    let sharing: BTreeSet<i32> = match sharing_trait {
-        Some(t) => rpt::table
-            .filter(rpt::trait_id.eq(t))
-            .select(rpt::resource_provider_id)
-            .load::<i32>(conn)?
-            .into_iter()
-            .collect(),
-        None => BTreeSet::new(),
-    };
+    let sharing: BTreeSet<i32> = rpt::table
+        .inner_join(traits::table.on(traits::id.eq(rpt::trait_id)))
+        .filter(traits::name.eq(SHARING_TRAIT))
+        .select(rpt::resource_provider_id)
+        .load::<i32>(conn)?
+        .into_iter()
+        .collect();
     // Sharing providers with inventory of a requested class, and the trees
     // they share with.
     let sharing_ids: Vec<i32> = sharing.iter().copied().collect();
