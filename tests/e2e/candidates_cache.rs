@@ -15,9 +15,10 @@ const REUSE: &str = "cac4e000-0000-4000-8000-000000000005";
 const AGG: &str = "cac4e000-0000-4000-8000-0000000000a1";
 const CONSUMER: &str = "cac4e000-0000-4000-8000-0000000000c1";
 
-const QUERIES: [&str; 5] = [
+const QUERIES: [&str; 6] = [
     "resources=VCPU:1",
     "resources=VCPU:1&required=HW_CPU_X86_AVX2",
+    "resources=VCPU:1&required=CUSTOM_CACHED",
     "resources=VCPU:1&member_of=cac4e000-0000-4000-8000-0000000000a1",
     "resources=VCPU:1&resources1=SRIOV_NET_VF:1",
     "resources=VCPU:2,MEMORY_MB:1024",
@@ -58,6 +59,11 @@ fn set_inventory(s: &Server, uuid: &str, inventories: Value) {
     s.req("PUT", &format!("/resource_providers/{uuid}/inventories")).json(body).send().expect(200);
 }
 
+fn set_traits(s: &Server, uuid: &str, traits: &[&str]) {
+    let body = json!({"resource_provider_generation": generation(s, uuid), "traits": traits});
+    s.req("PUT", &format!("/resource_providers/{uuid}/traits")).version("1.6").json(body).send().expect(200);
+}
+
 fn create(s: &Server, uuid: &str, name: &str, parent: Option<&str>) {
     let body = json!({"uuid": uuid, "name": name, "parent_provider_uuid": parent});
     s.req("POST", "/resource_providers").version("1.20").json(body).send().expect(200);
@@ -65,6 +71,7 @@ fn create(s: &Server, uuid: &str, name: &str, parent: Option<&str>) {
 
 fn candidates_cache_follows_every_change(s: &Server) {
     let other = s.sibling();
+    other.req("PUT", "/traits/CUSTOM_CACHED").version("1.6").send().expect(201);
     create(&other, CN1, "cn1", None);
     create(&other, CN2, "cn2", None);
     create(&other, PF, "pf", Some(CN1));
@@ -76,9 +83,17 @@ fn candidates_cache_follows_every_change(s: &Server) {
     set_inventory(&other, CN2, json!({"VCPU": {"total": 4}, "MEMORY_MB": {"total": 2048}}));
     agree(s, "changing inventory");
 
-    let body = json!({"resource_provider_generation": generation(&other, CN1), "traits": ["HW_CPU_X86_AVX2"]});
-    other.req("PUT", &format!("/resource_providers/{CN1}/traits")).version("1.6").json(body).send().expect(200);
+    set_traits(&other, CN1, &["HW_CPU_X86_AVX2"]);
+    set_traits(&other, CN2, &["CUSTOM_CACHED"]);
     agree(s, "setting traits");
+
+    // A custom trait deleted and made again may get another id.
+    set_traits(&other, CN2, &[]);
+    other.req("DELETE", "/traits/CUSTOM_CACHED").version("1.6").send().expect(204);
+    other.req("PUT", "/traits/CUSTOM_OTHER").version("1.6").send().expect(201);
+    other.req("PUT", "/traits/CUSTOM_CACHED").version("1.6").send().expect(201);
+    set_traits(&other, CN1, &["HW_CPU_X86_AVX2", "CUSTOM_CACHED"]);
+    agree(s, "making a custom trait again");
 
     // Before 1.19, setting aggregates leaves the generation alone.
     let before = generation(&other, CN2);

@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use placement_model::DomainError;
 use placement_model::candidates::{self as cands, Capacity, ProviderNode, Snapshot};
 use placement_model::request::CandidateRequest;
+use placement_model::standard::{self, MIN_CUSTOM_RESOURCE_CLASS_ID};
 
 use crate::conn::DbConnection;
 use crate::error::StorageResult;
@@ -58,15 +59,15 @@ struct InventoryRow {
     allocation_ratio: f64,
 }
 
-fn trait_ids(conn: &mut DbConnection, wanted: &BTreeSet<String>) -> StorageResult<BTreeMap<String, i32>> {
+fn trait_ids(
+    conn: &mut DbConnection,
+    cache: &TreeCache,
+    wanted: &BTreeSet<String>,
+) -> StorageResult<BTreeMap<String, i32>> {
     if wanted.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let found: Vec<(i32, String)> = traits::table
-        .filter(traits::name.eq_any(wanted.iter().cloned().collect::<Vec<_>>()))
-        .select((traits::id, traits::name))
-        .load(conn)?;
-    let map: BTreeMap<String, i32> = found.into_iter().map(|(id, n)| (n, id)).collect();
+    let map: BTreeMap<String, i32> = cache.trait_ids(conn, wanted)?.into_iter().collect();
     if let Some(missing) = wanted.iter().find(|w| !map.contains_key(*w)) {
         return Err(DomainError::TraitNotFound(missing.clone()).into());
     }
@@ -117,7 +118,11 @@ fn any_provider_in(conn: &mut DbConnection, member_of: &[BTreeSet<i32>]) -> Stor
 /// Resolve names in upstream's order: root_required traits, then per
 /// group its classes, aggregates (nothing in them: no results), traits and
 /// in_tree (unknown: no results).
-fn resolve(conn: &mut DbConnection, req: &CandidateRequest) -> StorageResult<Option<(cands::Request, Names)>> {
+fn resolve(
+    conn: &mut DbConnection,
+    cache: &TreeCache,
+    req: &CandidateRequest,
+) -> StorageResult<Option<(cands::Request, Names)>> {
     let mut names = Names::default();
     let mut out = cands::Request {
         isolate: req.wide.group_policy == Some(placement_model::request::GroupPolicy::Isolate),
@@ -125,8 +130,8 @@ fn resolve(conn: &mut DbConnection, req: &CandidateRequest) -> StorageResult<Opt
         ..Default::default()
     };
     if !req.wide.root_required.is_empty() || !req.wide.root_forbidden.is_empty() {
-        let required = trait_ids(conn, &req.wide.root_required)?;
-        let forbidden = trait_ids(conn, &req.wide.root_forbidden)?;
+        let required = trait_ids(conn, cache, &req.wide.root_required)?;
+        let forbidden = trait_ids(conn, cache, &req.wide.root_forbidden)?;
         out.root_required = Some((required.values().copied().collect(), forbidden.values().copied().collect()));
     }
     for g in &req.groups {
@@ -145,10 +150,10 @@ fn resolve(conn: &mut DbConnection, req: &CandidateRequest) -> StorageResult<Opt
         }
         group.forbidden_aggregates = aggregate_ids(conn, &g.member_of.forbidden)?.into_values().collect();
         for any in &g.traits.required {
-            let ids = trait_ids(conn, any)?;
+            let ids = trait_ids(conn, cache, any)?;
             group.required.push(ids.values().copied().collect());
         }
-        group.forbidden = trait_ids(conn, &g.traits.forbidden)?.into_values().collect();
+        group.forbidden = trait_ids(conn, cache, &g.traits.forbidden)?.into_values().collect();
         if let Some(tree) = &g.in_tree {
             let root: Option<Option<i32>> =
                 rp::table.filter(rp::uuid.eq(tree)).select(rp::root_provider_id).first(conn).optional()?;
@@ -165,7 +170,7 @@ fn resolve(conn: &mut DbConnection, req: &CandidateRequest) -> StorageResult<Opt
 /// Resolve the request and load the snapshot it needs, from `cache` where
 /// it is current.
 pub fn load(conn: &mut DbConnection, req: &CandidateRequest, cache: &TreeCache) -> StorageResult<Loaded> {
-    let Some((request, mut names)) = resolve(conn, req)? else {
+    let Some((request, mut names)) = resolve(conn, cache, req)? else {
         return Ok(Loaded::NoResults);
     };
     let classes: Vec<i32> = request.groups.iter().flat_map(|g| g.resources.iter().map(|r| r.0)).collect();
@@ -259,13 +264,15 @@ pub fn load(conn: &mut DbConnection, req: &CandidateRequest, cache: &TreeCache) 
             load_memberships_and_usage(conn, Some(chunk), &aggregates, &mut snapshot)?;
         }
     }
-    names.classes.extend(crate::resource_classes::names_by_id(conn)?);
-    let trait_ids: BTreeSet<i32> = snapshot.traits.values().flatten().copied().collect();
-    for chunk in trait_ids.into_iter().collect::<Vec<_>>().chunks(CHUNK) {
-        let found: Vec<(i32, String)> =
-            traits::table.filter(traits::id.eq_any(chunk)).select((traits::id, traits::name)).load(conn)?;
-        names.traits.extend(found);
+    // Standard classes' ids are fixed; only custom ones need reading.
+    let custom = snapshot.inventory.keys().any(|(_, class)| *class >= MIN_CUSTOM_RESOURCE_CLASS_ID);
+    if custom {
+        names.classes.extend(crate::resource_classes::names_by_id(conn)?);
+    } else {
+        names.classes.extend(standard::resource_classes().iter().enumerate().map(|(i, n)| (i as i32, n.to_string())));
     }
+    let trait_ids: BTreeSet<i32> = snapshot.traits.values().flatten().copied().collect();
+    names.traits.extend(cache.trait_names(conn, &trait_ids)?);
     Ok(Loaded::Ready(Box::new(Prepared { request, snapshot, names })))
 }
 

@@ -11,17 +11,21 @@
 //! 1.19), so they are never cached. Entries also expire after
 //! [`MAX_AGE`], so that even changes made behind the API's back (direct SQL
 //! that bumps nothing) show within that time.
+//!
+//! Standard traits' ids are kept for good: those rows are never deleted
+//! (the API refuses to), so an id once read keeps its name.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use placement_model::candidates::{Capacity, FastMap, ProviderNode, Snapshot};
+use placement_model::standard::is_standard_trait;
 
 use crate::conn::DbConnection;
 use crate::error::StorageResult;
-use crate::schema::{inventories, resource_provider_traits as rpt, resource_providers as rp};
+use crate::schema::{inventories, resource_provider_traits as rpt, resource_providers as rp, traits};
 
 /// Ids are bound in chunks no backend refuses.
 const CHUNK: usize = 10_000;
@@ -70,9 +74,73 @@ struct InventoryRow {
 #[derive(Debug, Default)]
 pub struct TreeCache {
     entries: RwLock<FastMap<i32, Arc<Entry>>>,
+    standard_traits: RwLock<StandardTraits>,
+}
+
+#[derive(Debug, Default)]
+struct StandardTraits {
+    ids: HashMap<String, i32>,
+    names: FastMap<i32, String>,
 }
 
 impl TreeCache {
+    /// Trait ids by name, from what was learnt or one query for the rest;
+    /// names that do not exist are left out.
+    pub fn trait_ids(&self, conn: &mut DbConnection, wanted: &BTreeSet<String>) -> StorageResult<HashMap<String, i32>> {
+        let mut found: HashMap<String, i32> = HashMap::new();
+        let mut ask: Vec<String> = Vec::new();
+        {
+            let known = self.standard_traits.read().unwrap_or_else(|e| e.into_inner());
+            for name in wanted {
+                match known.ids.get(name) {
+                    Some(id) => _ = found.insert(name.clone(), *id),
+                    None => ask.push(name.clone()),
+                }
+            }
+        }
+        if !ask.is_empty() {
+            let rows: Vec<(i32, String)> =
+                traits::table.filter(traits::name.eq_any(&ask)).select((traits::id, traits::name)).load(conn)?;
+            self.learn(&rows);
+            found.extend(rows.into_iter().map(|(id, name)| (name, id)));
+        }
+        Ok(found)
+    }
+
+    /// Trait names by id, from what was learnt or one query for the rest.
+    pub fn trait_names(&self, conn: &mut DbConnection, wanted: &BTreeSet<i32>) -> StorageResult<FastMap<i32, String>> {
+        let mut found: FastMap<i32, String> = FastMap::default();
+        let mut ask: Vec<i32> = Vec::new();
+        {
+            let known = self.standard_traits.read().unwrap_or_else(|e| e.into_inner());
+            for id in wanted {
+                match known.names.get(id) {
+                    Some(name) => _ = found.insert(*id, name.clone()),
+                    None => ask.push(*id),
+                }
+            }
+        }
+        for chunk in ask.chunks(CHUNK) {
+            let rows: Vec<(i32, String)> =
+                traits::table.filter(traits::id.eq_any(chunk)).select((traits::id, traits::name)).load(conn)?;
+            self.learn(&rows);
+            found.extend(rows);
+        }
+        Ok(found)
+    }
+
+    fn learn(&self, rows: &[(i32, String)]) {
+        let standard: Vec<&(i32, String)> = rows.iter().filter(|(_, name)| is_standard_trait(name)).collect();
+        if standard.is_empty() {
+            return;
+        }
+        let mut known = self.standard_traits.write().unwrap_or_else(|e| e.into_inner());
+        for (id, name) in standard {
+            known.ids.insert(name.clone(), *id);
+            known.names.insert(*id, name.clone());
+        }
+    }
+
     /// Every provider, as the check needs it.
     pub fn providers(conn: &mut DbConnection) -> StorageResult<Vec<ProviderRow>> {
         Ok(rp::table
