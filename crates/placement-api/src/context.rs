@@ -164,6 +164,11 @@ impl Reply {
         Reply { status: 200, body: Some(text), ..Default::default() }
     }
 
+    /// A 200 with a body already serialised.
+    pub fn text(json: String) -> Self {
+        Reply { status: 200, body: Some(json), ..Default::default() }
+    }
+
     pub fn json(body: Value) -> Self {
         Reply { status: 200, body: Some(body.to_string()), ..Default::default() }
     }

@@ -26,7 +26,7 @@ fn perfload(count: i32) -> Snapshot {
         snap.inventory.insert((id, VCPU), capacity(32, 1, 16));
         snap.inventory.insert((id, MEMORY_MB), capacity(8192, 128, 8192));
         snap.inventory.insert((id, DISK_GB), capacity(8192, 5, 8192));
-        snap.traits.insert(id, BTreeSet::from([AVX2]));
+        snap.traits.insert(id, BTreeSet::from([AVX2]).into());
         snap.aggregates.insert(id, BTreeSet::from([AGG]));
     }
     snap

@@ -97,7 +97,7 @@ fn forest(rng: &mut Rng) -> Snapshot {
             traits.insert(SHARING);
         }
         if !traits.is_empty() {
-            snap.traits.insert(rp, traits);
+            snap.traits.insert(rp, traits.into());
         }
         let aggs = rng.subset(&AGGS, 45);
         if !aggs.is_empty() {

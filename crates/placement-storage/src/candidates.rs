@@ -2,7 +2,7 @@
 //! in upstream's order, and a snapshot of every provider tree that could
 //! serve the request, in a handful of set-based queries.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use diesel::dsl::sum;
 use diesel::prelude::*;
@@ -28,8 +28,8 @@ const SHARING_TRAIT: &str = "MISC_SHARES_VIA_AGGREGATE";
 /// Names for rendering.
 #[derive(Clone, Debug, Default)]
 pub struct Names {
-    pub classes: HashMap<i32, String>,
-    pub traits: HashMap<i32, String>,
+    pub classes: cands::FastMap<i32, String>,
+    pub traits: cands::FastMap<i32, String>,
 }
 
 /// What was loaded: either nothing can match, or a resolved request and
@@ -271,7 +271,7 @@ pub fn load(conn: &mut DbConnection, req: &CandidateRequest, cache: &TreeCache) 
     } else {
         names.classes.extend(standard::resource_classes().iter().enumerate().map(|(i, n)| (i as i32, n.to_string())));
     }
-    let trait_ids: BTreeSet<i32> = snapshot.traits.values().flatten().copied().collect();
+    let trait_ids: BTreeSet<i32> = snapshot.traits.values().flat_map(|ts| ts.iter().copied()).collect();
     names.traits.extend(cache.trait_names(conn, &trait_ids)?);
     Ok(Loaded::Ready(Box::new(Prepared { request, snapshot, names })))
 }
@@ -292,7 +292,7 @@ fn load_trees(conn: &mut DbConnection, roots: &[i32], snap: &mut Snapshot) -> St
         .select((rpt::resource_provider_id, rpt::trait_id))
         .load(conn)?;
     for (provider, trait_id) in with_traits {
-        snap.traits.entry(provider).or_default().insert(trait_id);
+        std::sync::Arc::make_mut(snap.traits.entry(provider).or_default()).insert(trait_id);
     }
     let inventory: Vec<InventoryRow> = inventories::table
         .inner_join(rp::table.on(rp::id.eq(inventories::resource_provider_id)))

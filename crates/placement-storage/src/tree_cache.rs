@@ -54,7 +54,7 @@ impl ProviderRow {
 struct Entry {
     row: ProviderRow,
     loaded_at: Instant,
-    traits: BTreeSet<i32>,
+    traits: Arc<BTreeSet<i32>>,
     inventory: Vec<(i32, Capacity)>,
 }
 
@@ -163,10 +163,13 @@ impl TreeCache {
     /// `snap` with every tree: providers, traits and inventories, usage
     /// left at zero.
     pub fn fill(&self, conn: &mut DbConnection, rows: Vec<ProviderRow>, snap: &mut Snapshot) -> StorageResult<()> {
+        let now = Instant::now();
         let mut have: Vec<Option<Arc<Entry>>> = {
             let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
             rows.iter()
-                .map(|row| entries.get(&row.id).filter(|e| e.row == *row && e.loaded_at.elapsed() < MAX_AGE).cloned())
+                .map(|row| {
+                    entries.get(&row.id).filter(|e| e.row == *row && now.duration_since(e.loaded_at) < MAX_AGE).cloned()
+                })
                 .collect()
         };
         let stale: Vec<i32> = rows.iter().zip(&have).filter(|(_, e)| e.is_none()).map(|(row, _)| row.id).collect();
@@ -187,17 +190,25 @@ impl TreeCache {
                 }
             }
         }
+        // Built in bulk: far cheaper than inserting one by one.
+        let mut providers = Vec::with_capacity(rows.len());
+        let mut inventory = Vec::with_capacity(rows.len() * 3);
         for (row, entry) in rows.into_iter().zip(have) {
             let (id, root) = (row.id, row.root());
             if let Some(entry) = entry {
                 if !entry.traits.is_empty() {
                     snap.traits.insert(id, entry.traits.clone());
                 }
-                for (class, capacity) in &entry.inventory {
-                    snap.inventory.insert((id, *class), capacity.clone());
-                }
+                inventory.extend(entry.inventory.iter().map(|(class, capacity)| ((id, *class), capacity.clone())));
             }
-            snap.providers.insert(id, ProviderNode { id, uuid: row.uuid, parent: row.parent, root });
+            providers.push((id, ProviderNode { id, uuid: row.uuid, parent: row.parent, root }));
+        }
+        if snap.providers.is_empty() && snap.inventory.is_empty() {
+            snap.providers = providers.into_iter().collect();
+            snap.inventory = inventory.into_iter().collect();
+        } else {
+            snap.providers.extend(providers);
+            snap.inventory.extend(inventory);
         }
         Ok(())
     }
@@ -242,11 +253,11 @@ fn load_entries(conn: &mut DbConnection, rows: &[ProviderRow], stale: &[i32]) ->
     let mut by_id: FastMap<i32, Entry> = rows
         .iter()
         .filter(|r| wanted.contains_key(&r.id))
-        .map(|r| (r.id, Entry { row: r.clone(), loaded_at, traits: BTreeSet::new(), inventory: Vec::new() }))
+        .map(|r| (r.id, Entry { row: r.clone(), loaded_at, traits: Arc::default(), inventory: Vec::new() }))
         .collect();
     for (provider, trait_id) in traits {
         if let Some(e) = by_id.get_mut(&provider) {
-            e.traits.insert(trait_id);
+            Arc::make_mut(&mut e.traits).insert(trait_id);
         }
     }
     let mysql = conn.backend() == crate::url::Backend::Mysql;

@@ -4,6 +4,7 @@ pub mod aggregates;
 pub mod allocations;
 
 pub mod allocation_candidates;
+mod candidates_json;
 pub mod inventories;
 pub mod reshaper;
 pub mod resource_classes;

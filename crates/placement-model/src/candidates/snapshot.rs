@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 use super::{AggregateId, ClassId, ProviderId, TraitId};
 
@@ -68,7 +69,8 @@ impl Capacity {
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
     pub providers: BTreeMap<ProviderId, ProviderNode>,
-    pub traits: FastMap<ProviderId, BTreeSet<TraitId>>,
+    /// Shared, as providers' trait sets are cached between queries.
+    pub traits: FastMap<ProviderId, Arc<BTreeSet<TraitId>>>,
     /// Memberships; only those in aggregates the request names are needed.
     pub aggregates: FastMap<ProviderId, BTreeSet<AggregateId>>,
     pub inventory: BTreeMap<(ProviderId, ClassId), Capacity>,
@@ -83,7 +85,7 @@ pub struct Snapshot {
 
 impl Snapshot {
     pub fn traits_of(&self, rp: ProviderId) -> impl Iterator<Item = &TraitId> {
-        self.traits.get(&rp).into_iter().flatten()
+        self.traits.get(&rp).into_iter().flat_map(|ts| ts.iter())
     }
 
     pub fn aggregates_of(&self, rp: ProviderId) -> impl Iterator<Item = &AggregateId> {
