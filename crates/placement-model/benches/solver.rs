@@ -22,11 +22,11 @@ fn capacity(total: i64, min_unit: i64, max_unit: i64) -> Capacity {
 fn perfload(count: i32) -> Snapshot {
     let mut snap = Snapshot::default();
     for id in 1..=count {
-        snap.providers.insert(id, ProviderNode { id, uuid: format!("{id:032}"), parent: None, root: id });
-        snap.inventory.insert((id, VCPU), capacity(32, 1, 16));
-        snap.inventory.insert((id, MEMORY_MB), capacity(8192, 128, 8192));
-        snap.inventory.insert((id, DISK_GB), capacity(8192, 5, 8192));
-        snap.traits.insert(id, BTreeSet::from([AVX2]).into());
+        snap.add_provider(ProviderNode { id, uuid: format!("{id:032}"), parent: None, root: id });
+        snap.add_inventory(id, VCPU, capacity(32, 1, 16));
+        snap.add_inventory(id, MEMORY_MB, capacity(8192, 128, 8192));
+        snap.add_inventory(id, DISK_GB, capacity(8192, 5, 8192));
+        snap.add_trait(id, AVX2);
         snap.aggregates.insert(id, BTreeSet::from([AGG]));
     }
     snap
@@ -51,18 +51,18 @@ fn nested(trees: i32) -> Snapshot {
     let mut id = 0;
     let mut add = |snap: &mut Snapshot, parent: Option<i32>, root: Option<i32>| {
         id += 1;
-        snap.providers.insert(id, ProviderNode { id, uuid: format!("{id:032}"), parent, root: root.unwrap_or(id) });
+        snap.add_provider(ProviderNode { id, uuid: format!("{id:032}"), parent, root: root.unwrap_or(id) });
         id
     };
     for _ in 0..trees {
         let cn = add(&mut snap, None, None);
-        snap.inventory.insert((cn, DISK_GB), capacity(1000, 1, 1000));
+        snap.add_inventory(cn, DISK_GB, capacity(1000, 1, 1000));
         for _ in 0..2 {
             let numa = add(&mut snap, Some(cn), Some(cn));
-            snap.inventory.insert((numa, VCPU), capacity(16, 1, 16));
+            snap.add_inventory(numa, VCPU, capacity(16, 1, 16));
             for _ in 0..4 {
                 let pf = add(&mut snap, Some(numa), Some(cn));
-                snap.inventory.insert((pf, VF), capacity(8, 1, 8));
+                snap.add_inventory(pf, VF, capacity(8, 1, 8));
             }
         }
     }

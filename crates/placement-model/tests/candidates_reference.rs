@@ -64,13 +64,13 @@ fn forest(rng: &mut Rng) -> Snapshot {
     for _ in 0..trees {
         let root = next_id;
         next_id += 1;
-        snap.providers.insert(root, ProviderNode { id: root, uuid: format!("rp{root}"), parent: None, root });
+        snap.add_provider(ProviderNode { id: root, uuid: format!("rp{root}"), parent: None, root });
         let children = rng.below(3);
         for _ in 0..children {
             let id = next_id;
             next_id += 1;
             let parent = if rng.chance(30) && id > root + 1 { id - 1 } else { root };
-            snap.providers.insert(id, ProviderNode { id, uuid: format!("rp{id}"), parent: Some(parent), root });
+            snap.add_provider(ProviderNode { id, uuid: format!("rp{id}"), parent: Some(parent), root });
         }
     }
     let ids: Vec<ProviderId> = snap.providers.keys().copied().collect();
@@ -78,8 +78,9 @@ fn forest(rng: &mut Rng) -> Snapshot {
         for rc in CLASSES {
             if rng.chance(60) {
                 let total = 2 + rng.below(8) as i64;
-                snap.inventory.insert(
-                    (rp, rc),
+                snap.add_inventory(
+                    rp,
+                    rc,
                     Capacity {
                         total,
                         reserved: rng.below(2) as i64,
@@ -96,8 +97,8 @@ fn forest(rng: &mut Rng) -> Snapshot {
         if snap.providers[&rp].parent.is_none() && rng.chance(25) {
             traits.insert(SHARING);
         }
-        if !traits.is_empty() {
-            snap.traits.insert(rp, traits.into());
+        for t in traits {
+            snap.add_trait(rp, t);
         }
         let aggs = rng.subset(&AGGS, 45);
         if !aggs.is_empty() {

@@ -284,7 +284,7 @@ fn load_trees(conn: &mut DbConnection, roots: &[i32], snap: &mut Snapshot) -> St
         .select((rp::id, rp::uuid, rp::parent_provider_id, rp::root_provider_id))
         .load(conn)?;
     for (id, uuid, parent, root) in providers {
-        snap.providers.insert(id, ProviderNode { id, uuid, parent, root: root.unwrap_or(id) });
+        snap.add_provider(ProviderNode { id, uuid, parent, root: root.unwrap_or(id) });
     }
     let with_traits: Vec<(i32, i32)> = rpt::table
         .inner_join(rp::table.on(rp::id.eq(rpt::resource_provider_id)))
@@ -292,7 +292,7 @@ fn load_trees(conn: &mut DbConnection, roots: &[i32], snap: &mut Snapshot) -> St
         .select((rpt::resource_provider_id, rpt::trait_id))
         .load(conn)?;
     for (provider, trait_id) in with_traits {
-        std::sync::Arc::make_mut(snap.traits.entry(provider).or_default()).insert(trait_id);
+        snap.add_trait(provider, trait_id);
     }
     let inventory: Vec<InventoryRow> = inventories::table
         .inner_join(rp::table.on(rp::id.eq(inventories::resource_provider_id)))
@@ -310,8 +310,9 @@ fn load_trees(conn: &mut DbConnection, roots: &[i32], snap: &mut Snapshot) -> St
         .load(conn)?;
     let mysql = conn.backend() == crate::url::Backend::Mysql;
     for row in inventory {
-        snap.inventory.insert(
-            (row.provider, row.class),
+        snap.add_inventory(
+            row.provider,
+            row.class,
             Capacity {
                 total: row.total.into(),
                 reserved: row.reserved.into(),
@@ -368,8 +369,13 @@ fn load_memberships_and_usage(
             .select(usage)
             .load(conn)?,
     };
+    if used.is_empty() {
+        return Ok(());
+    }
+    // The inventories may be shared with the cache: copied before writing.
+    let inventory = std::sync::Arc::make_mut(&mut snap.inventory);
     for (provider, class, amount) in used {
-        if let Some(capacity) = snap.inventory.get_mut(&(provider, class)) {
+        if let Some(capacity) = inventory.get_mut(&(provider, class)) {
             capacity.used = amount.unwrap_or(0);
         }
     }

@@ -15,7 +15,7 @@
 //! Standard traits' ids are kept for good: those rows are never deleted
 //! (the API refuses to), so an id once read keeps its name.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -74,6 +74,7 @@ struct InventoryRow {
 #[derive(Debug, Default)]
 pub struct TreeCache {
     entries: RwLock<FastMap<i32, Arc<Entry>>>,
+    assembled: RwLock<Option<Arc<Assembled>>>,
     standard_traits: RwLock<StandardTraits>,
 }
 
@@ -159,11 +160,36 @@ impl TreeCache {
         Some((relevant, entries.len()))
     }
 
-    /// Bring the cache up to date with `rows` (every provider), then fill
-    /// `snap` with every tree: providers, traits and inventories, usage
-    /// left at zero.
+    /// Bring the cache up to date with `rows` (every provider), then give
+    /// `snap` every tree: providers, traits and inventories, usage left at
+    /// zero. When nothing changed since the last call, `snap` shares what
+    /// that call assembled.
     pub fn fill(&self, conn: &mut DbConnection, rows: Vec<ProviderRow>, snap: &mut Snapshot) -> StorageResult<()> {
         let now = Instant::now();
+        let last = self.assembled.read().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(last) = last.filter(|a| a.rows == rows && now.duration_since(a.oldest) < MAX_AGE) {
+            snap.providers = last.providers.clone();
+            snap.traits = last.traits.clone();
+            snap.inventory = last.inventory.clone();
+            return Ok(());
+        }
+        let have = self.current_entries(conn, &rows, now)?;
+        let assembled = Arc::new(Assembled::new(rows, &have));
+        snap.providers = assembled.providers.clone();
+        snap.traits = assembled.traits.clone();
+        snap.inventory = assembled.inventory.clone();
+        *self.assembled.write().unwrap_or_else(|e| e.into_inner()) = Some(assembled);
+        Ok(())
+    }
+
+    /// The entry of each of `rows`, from the cache where current, loaded
+    /// (and cached) where not.
+    fn current_entries(
+        &self,
+        conn: &mut DbConnection,
+        rows: &[ProviderRow],
+        now: Instant,
+    ) -> StorageResult<Vec<Arc<Entry>>> {
         let mut have: Vec<Option<Arc<Entry>>> = {
             let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
             rows.iter()
@@ -175,7 +201,7 @@ impl TreeCache {
         let stale: Vec<i32> = rows.iter().zip(&have).filter(|(_, e)| e.is_none()).map(|(row, _)| row.id).collect();
         if !stale.is_empty() {
             let mut fresh: FastMap<i32, Arc<Entry>> =
-                load_entries(conn, &rows, &stale)?.into_iter().map(|e| (e.row.id, Arc::new(e))).collect();
+                load_entries(conn, rows, &stale)?.into_iter().map(|e| (e.row.id, Arc::new(e))).collect();
             let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
             entries.extend(fresh.iter().map(|(id, e)| (*id, e.clone())));
             if entries.len() > rows.len() {
@@ -190,27 +216,49 @@ impl TreeCache {
                 }
             }
         }
-        // Built in bulk: far cheaper than inserting one by one.
-        let mut providers = Vec::with_capacity(rows.len());
-        let mut inventory = Vec::with_capacity(rows.len() * 3);
-        for (row, entry) in rows.into_iter().zip(have) {
-            let (id, root) = (row.id, row.root());
-            if let Some(entry) = entry {
-                if !entry.traits.is_empty() {
-                    snap.traits.insert(id, entry.traits.clone());
-                }
-                inventory.extend(entry.inventory.iter().map(|(class, capacity)| ((id, *class), capacity.clone())));
+        Ok(have.into_iter().flatten().collect())
+    }
+}
+
+/// Every provider's node, traits and inventories (usage zero) as of
+/// `rows`, put together once and shared by the queries that follow while
+/// no provider changes.
+#[derive(Debug)]
+struct Assembled {
+    rows: Vec<ProviderRow>,
+    /// When the oldest entry used was read.
+    oldest: Instant,
+    providers: Arc<BTreeMap<i32, ProviderNode>>,
+    traits: Arc<FastMap<i32, Arc<BTreeSet<i32>>>>,
+    inventory: Arc<BTreeMap<(i32, i32), Capacity>>,
+}
+
+impl Assembled {
+    fn new(rows: Vec<ProviderRow>, entries: &[Arc<Entry>]) -> Assembled {
+        let oldest = entries.iter().map(|e| e.loaded_at).min().unwrap_or_else(Instant::now);
+        let mut traits = FastMap::default();
+        let mut inventory = Vec::with_capacity(entries.len() * 3);
+        for entry in entries {
+            let id = entry.row.id;
+            if !entry.traits.is_empty() {
+                traits.insert(id, entry.traits.clone());
             }
-            providers.push((id, ProviderNode { id, uuid: row.uuid, parent: row.parent, root }));
+            inventory.extend(entry.inventory.iter().map(|(class, capacity)| ((id, *class), capacity.clone())));
         }
-        if snap.providers.is_empty() && snap.inventory.is_empty() {
-            snap.providers = providers.into_iter().collect();
-            snap.inventory = inventory.into_iter().collect();
-        } else {
-            snap.providers.extend(providers);
-            snap.inventory.extend(inventory);
+        // Collected rather than inserted one by one: built in bulk.
+        let providers = rows
+            .iter()
+            .map(|row| {
+                (row.id, ProviderNode { id: row.id, uuid: row.uuid.clone(), parent: row.parent, root: row.root() })
+            })
+            .collect();
+        Assembled {
+            rows,
+            oldest,
+            providers: Arc::new(providers),
+            traits: Arc::new(traits),
+            inventory: Arc::new(inventory.into_iter().collect()),
         }
-        Ok(())
     }
 }
 

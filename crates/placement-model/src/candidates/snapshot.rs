@@ -65,15 +65,16 @@ impl Capacity {
 }
 
 /// The relevant provider trees, complete: every provider of every tree
-/// included, with traits, aggregates, inventories and usage.
+/// included, with traits, aggregates, inventories and usage. Providers,
+/// traits and inventories are shared (copied on write), as a cache may
+/// hand the same ones to many queries.
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
-    pub providers: BTreeMap<ProviderId, ProviderNode>,
-    /// Shared, as providers' trait sets are cached between queries.
-    pub traits: FastMap<ProviderId, Arc<BTreeSet<TraitId>>>,
+    pub providers: Arc<BTreeMap<ProviderId, ProviderNode>>,
+    pub traits: Arc<FastMap<ProviderId, Arc<BTreeSet<TraitId>>>>,
     /// Memberships; only those in aggregates the request names are needed.
     pub aggregates: FastMap<ProviderId, BTreeSet<AggregateId>>,
-    pub inventory: BTreeMap<(ProviderId, ClassId), Capacity>,
+    pub inventory: Arc<BTreeMap<(ProviderId, ClassId), Capacity>>,
     /// Every sharing provider in the deployment (not only these trees).
     pub sharing: BTreeSet<ProviderId>,
     /// For each sharing provider here, the roots of the trees it shares
@@ -84,6 +85,18 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    pub fn add_provider(&mut self, node: ProviderNode) {
+        Arc::make_mut(&mut self.providers).insert(node.id, node);
+    }
+
+    pub fn add_inventory(&mut self, rp: ProviderId, class: ClassId, capacity: Capacity) {
+        Arc::make_mut(&mut self.inventory).insert((rp, class), capacity);
+    }
+
+    pub fn add_trait(&mut self, rp: ProviderId, t: TraitId) {
+        Arc::make_mut(Arc::make_mut(&mut self.traits).entry(rp).or_default()).insert(t);
+    }
+
     pub fn traits_of(&self, rp: ProviderId) -> impl Iterator<Item = &TraitId> {
         self.traits.get(&rp).into_iter().flat_map(|ts| ts.iter())
     }

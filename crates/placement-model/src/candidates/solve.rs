@@ -176,7 +176,7 @@ fn rooms(snap: &Snapshot, groups: &[Group]) -> Vec<BTreeMap<ClassId, Vec<Pair>>>
         groups.iter().map(|g| g.resources.iter().map(|(rc, _)| (*rc, Vec::new())).collect()).collect();
     // The inventory is in provider order: look each root up once.
     let mut last: Option<Pair> = None;
-    for ((rp, rc), cap) in &snap.inventory {
+    for ((rp, rc), cap) in snap.inventory.iter() {
         let Some(asks) = wants.get(rc) else {
             continue;
         };
