@@ -15,7 +15,7 @@ use crate::conn::DbConnection;
 use crate::error::StorageResult;
 use crate::schema::{
     allocations, inventories, placement_aggregates as agg, resource_provider_aggregates as rpa,
-    resource_provider_traits as rpt, resource_providers as rp, traits,
+    resource_provider_traits as rpt, resource_providers as rp,
 };
 use crate::tree_cache::TreeCache;
 
@@ -174,13 +174,18 @@ pub fn load(conn: &mut DbConnection, req: &CandidateRequest, cache: &TreeCache) 
         return Ok(Loaded::NoResults);
     };
     let classes: Vec<i32> = request.groups.iter().flat_map(|g| g.resources.iter().map(|r| r.0)).collect();
-    let sharing: BTreeSet<i32> = rpt::table
-        .inner_join(traits::table.on(traits::id.eq(rpt::trait_id)))
-        .filter(traits::name.eq(SHARING_TRAIT))
-        .select(rpt::resource_provider_id)
-        .load::<i32>(conn)?
-        .into_iter()
-        .collect();
+    // By the trait's (cached) id, so the lookup uses the primary key rather
+    // than scanning every provider's traits.
+    let sharing_trait = cache.trait_ids(conn, &BTreeSet::from([SHARING_TRAIT.to_string()]))?;
+    let sharing: BTreeSet<i32> = match sharing_trait.values().next() {
+        Some(id) => rpt::table
+            .filter(rpt::trait_id.eq(id))
+            .select(rpt::resource_provider_id)
+            .load::<i32>(conn)?
+            .into_iter()
+            .collect(),
+        None => BTreeSet::new(),
+    };
     // Sharing providers with inventory of a requested class, and the trees
     // they share with.
     let sharing_ids: Vec<i32> = sharing.iter().copied().collect();
