@@ -160,8 +160,7 @@ impl Reply {
     /// A 200 with a typed body.
     pub fn body<T: serde::Serialize>(body: &T) -> Self {
         // Our bodies have string keys only, so serialising cannot fail.
-        let text = serde_json::to_string(body).unwrap_or_else(|_| "null".into());
-        Reply { status: 200, body: Some(text), ..Default::default() }
+        Reply::text(serde_json::to_string(body).unwrap_or_else(|_| "null".into()))
     }
 
     /// A 200 with a body already serialised.
@@ -170,7 +169,7 @@ impl Reply {
     }
 
     pub fn json(body: Value) -> Self {
-        Reply { status: 200, body: Some(body.to_string()), ..Default::default() }
+        Reply::text(body.to_string())
     }
 
     pub fn empty(status: u16) -> Self {

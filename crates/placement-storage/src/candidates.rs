@@ -7,12 +7,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use diesel::dsl::sum;
 use diesel::prelude::*;
 use placement_model::DomainError;
-use placement_model::candidates::{self as cands, Capacity, ProviderNode, Snapshot};
+use placement_model::candidates::{self as cands, ProviderNode, Snapshot};
 use placement_model::request::CandidateRequest;
 use placement_model::standard::{self, MIN_CUSTOM_RESOURCE_CLASS_ID};
 
 use crate::conn::DbConnection;
 use crate::error::StorageResult;
+use crate::inventories::{CAPACITY_COLUMNS, CapacityRow};
 use crate::schema::{
     allocations, inventories, placement_aggregates as agg, resource_provider_aggregates as rpa,
     resource_provider_traits as rpt, resource_providers as rp,
@@ -44,19 +45,6 @@ pub struct Prepared {
     pub request: cands::Request,
     pub snapshot: Snapshot,
     pub names: Names,
-}
-
-/// An inventory row with its class name.
-#[derive(Queryable)]
-struct InventoryRow {
-    provider: i32,
-    class: i32,
-    total: i32,
-    reserved: i32,
-    min_unit: i32,
-    max_unit: i32,
-    step_size: i32,
-    allocation_ratio: f64,
 }
 
 fn trait_ids(
@@ -299,39 +287,14 @@ fn load_trees(conn: &mut DbConnection, roots: &[i32], snap: &mut Snapshot) -> St
     for (provider, trait_id) in with_traits {
         snap.add_trait(provider, trait_id);
     }
-    let inventory: Vec<InventoryRow> = inventories::table
+    let inventory: Vec<CapacityRow> = inventories::table
         .inner_join(rp::table.on(rp::id.eq(inventories::resource_provider_id)))
         .filter(rp::root_provider_id.eq_any(roots))
-        .select((
-            inventories::resource_provider_id,
-            inventories::resource_class_id,
-            inventories::total,
-            inventories::reserved,
-            inventories::min_unit,
-            inventories::max_unit,
-            inventories::step_size,
-            inventories::allocation_ratio,
-        ))
+        .select(CAPACITY_COLUMNS)
         .load(conn)?;
     let mysql = conn.backend() == crate::url::Backend::Mysql;
     for row in inventory {
-        snap.add_inventory(
-            row.provider,
-            row.class,
-            Capacity {
-                total: row.total.into(),
-                reserved: row.reserved.into(),
-                min_unit: row.min_unit.into(),
-                max_unit: row.max_unit.into(),
-                step_size: row.step_size.into(),
-                allocation_ratio: if mysql {
-                    crate::inventories::single_precision(row.allocation_ratio)
-                } else {
-                    row.allocation_ratio
-                },
-                used: 0,
-            },
-        );
+        snap.add_inventory(row.provider, row.class, row.capacity(mysql));
     }
     Ok(())
 }

@@ -8,6 +8,7 @@ use chrono::NaiveDateTime;
 use diesel::dsl::sum;
 use diesel::prelude::*;
 use placement_model::DomainError;
+use placement_model::candidates::Capacity;
 use placement_model::inventory::Inventory;
 use placement_model::provider::ResourceProvider;
 
@@ -31,6 +32,56 @@ impl StoredInventory {
 }
 
 type Row = (String, i32, i32, i32, i32, i32, f64, Option<NaiveDateTime>, Option<NaiveDateTime>);
+
+/// An inventory as allocation candidates read it: by provider and class id.
+#[derive(Queryable)]
+pub(crate) struct CapacityRow {
+    pub provider: i32,
+    pub class: i32,
+    total: i32,
+    reserved: i32,
+    min_unit: i32,
+    max_unit: i32,
+    step_size: i32,
+    allocation_ratio: f64,
+}
+
+/// The columns a [`CapacityRow`] is read from.
+pub(crate) const CAPACITY_COLUMNS: (
+    inv::resource_provider_id,
+    inv::resource_class_id,
+    inv::total,
+    inv::reserved,
+    inv::min_unit,
+    inv::max_unit,
+    inv::step_size,
+    inv::allocation_ratio,
+) = (
+    inv::resource_provider_id,
+    inv::resource_class_id,
+    inv::total,
+    inv::reserved,
+    inv::min_unit,
+    inv::max_unit,
+    inv::step_size,
+    inv::allocation_ratio,
+);
+
+impl CapacityRow {
+    /// The solver's view, usage left at zero; on MySQL the ratio as its
+    /// single-precision column holds it.
+    pub(crate) fn capacity(&self, mysql: bool) -> Capacity {
+        Capacity {
+            total: self.total.into(),
+            reserved: self.reserved.into(),
+            min_unit: self.min_unit.into(),
+            max_unit: self.max_unit.into(),
+            step_size: self.step_size.into(),
+            allocation_ratio: if mysql { single_precision(self.allocation_ratio) } else { self.allocation_ratio },
+            used: 0,
+        }
+    }
+}
 
 /// A provider's inventories in resource class id order.
 pub fn of_provider(conn: &mut DbConnection, provider_id: i32) -> StorageResult<Vec<StoredInventory>> {

@@ -25,6 +25,7 @@ use placement_model::standard::is_standard_trait;
 
 use crate::conn::DbConnection;
 use crate::error::StorageResult;
+use crate::inventories::{CAPACITY_COLUMNS, CapacityRow};
 use crate::schema::{inventories, resource_provider_traits as rpt, resource_providers as rp, traits};
 
 /// Ids are bound in chunks no backend refuses.
@@ -56,18 +57,6 @@ struct Entry {
     loaded_at: Instant,
     traits: Arc<BTreeSet<i32>>,
     inventory: Vec<(i32, Capacity)>,
-}
-
-#[derive(Queryable)]
-struct InventoryRow {
-    provider: i32,
-    class: i32,
-    total: i32,
-    reserved: i32,
-    min_unit: i32,
-    max_unit: i32,
-    step_size: i32,
-    allocation_ratio: f64,
 }
 
 /// The cache; one per database.
@@ -168,16 +157,12 @@ impl TreeCache {
         let now = Instant::now();
         let last = self.assembled.read().unwrap_or_else(|e| e.into_inner()).clone();
         if let Some(last) = last.filter(|a| a.rows == rows && now.duration_since(a.oldest) < MAX_AGE) {
-            snap.providers = last.providers.clone();
-            snap.traits = last.traits.clone();
-            snap.inventory = last.inventory.clone();
+            last.lend(snap);
             return Ok(());
         }
         let have = self.current_entries(conn, &rows, now)?;
         let assembled = Arc::new(Assembled::new(rows, &have));
-        snap.providers = assembled.providers.clone();
-        snap.traits = assembled.traits.clone();
-        snap.inventory = assembled.inventory.clone();
+        assembled.lend(snap);
         *self.assembled.write().unwrap_or_else(|e| e.into_inner()) = Some(assembled);
         Ok(())
     }
@@ -260,27 +245,24 @@ impl Assembled {
             inventory: Arc::new(inventory.into_iter().collect()),
         }
     }
+
+    /// Give `snap` these providers, traits and inventories, shared.
+    fn lend(&self, snap: &mut Snapshot) {
+        snap.providers = self.providers.clone();
+        snap.traits = self.traits.clone();
+        snap.inventory = self.inventory.clone();
+    }
 }
 
 /// Entries for the `stale` providers among `rows`.
 fn load_entries(conn: &mut DbConnection, rows: &[ProviderRow], stale: &[i32]) -> StorageResult<Vec<Entry>> {
     let loaded_at = Instant::now();
     let mut traits: Vec<(i32, i32)> = Vec::new();
-    let mut inventory: Vec<InventoryRow> = Vec::new();
-    let columns = (
-        inventories::resource_provider_id,
-        inventories::resource_class_id,
-        inventories::total,
-        inventories::reserved,
-        inventories::min_unit,
-        inventories::max_unit,
-        inventories::step_size,
-        inventories::allocation_ratio,
-    );
+    let mut inventory: Vec<CapacityRow> = Vec::new();
     if stale.len() * 2 >= rows.len() {
         // Mostly stale (a cold cache): one read of everything is cheaper.
         traits = rpt::table.select((rpt::resource_provider_id, rpt::trait_id)).load(conn)?;
-        inventory = inventories::table.select(columns).load(conn)?;
+        inventory = inventories::table.select(CAPACITY_COLUMNS).load(conn)?;
     } else {
         for chunk in stale.chunks(CHUNK) {
             traits.extend(
@@ -292,8 +274,8 @@ fn load_entries(conn: &mut DbConnection, rows: &[ProviderRow], stale: &[i32]) ->
             inventory.extend(
                 inventories::table
                     .filter(inventories::resource_provider_id.eq_any(chunk))
-                    .select(columns)
-                    .load::<InventoryRow>(conn)?,
+                    .select(CAPACITY_COLUMNS)
+                    .load::<CapacityRow>(conn)?,
             );
         }
     }
@@ -311,20 +293,7 @@ fn load_entries(conn: &mut DbConnection, rows: &[ProviderRow], stale: &[i32]) ->
     let mysql = conn.backend() == crate::url::Backend::Mysql;
     for row in inventory {
         if let Some(e) = by_id.get_mut(&row.provider) {
-            let allocation_ratio =
-                if mysql { crate::inventories::single_precision(row.allocation_ratio) } else { row.allocation_ratio };
-            e.inventory.push((
-                row.class,
-                Capacity {
-                    total: row.total.into(),
-                    reserved: row.reserved.into(),
-                    min_unit: row.min_unit.into(),
-                    max_unit: row.max_unit.into(),
-                    step_size: row.step_size.into(),
-                    allocation_ratio,
-                    used: 0,
-                },
-            ));
+            e.inventory.push((row.class, row.capacity(mysql)));
         }
     }
     Ok(by_id.into_values().collect())
