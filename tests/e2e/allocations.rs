@@ -92,8 +92,35 @@ fn post_allocations_is_all_or_nothing(s: &Server) {
     assert_eq!(r.json, json!({"allocations": {}}));
 }
 
+fn an_overcommitted_consumer_may_shrink_but_not_grow(s: &Server) {
+    providers(s);
+    allocate(s, A, 4, None).expect(204);
+    // Capacity falls under the usage: upstream allows it (with a warning).
+    s.req("PUT", &format!("/resource_providers/{A}/inventories"))
+        .json(json!({"resource_provider_generation": 2, "inventories": {"VCPU": {"total": 2}}}))
+        .send()
+        .expect(200);
+    let r = allocate(s, A, 5, Some(1)).expect(409);
+    assert!(r.text.contains("would exceed the capacity"), "{}", r.text);
+    // Still over capacity, but less than before: let through.
+    allocate(s, A, 3, Some(1)).expect(204);
+    let usage = s.req("GET", &format!("/resource_providers/{A}/usages")).send().expect(200);
+    assert_eq!(usage.json["usages"]["VCPU"], 3);
+    // Anyone else's claim is over capacity.
+    let r = s
+        .req("PUT", "/allocations/c0c0c0c0-0000-4000-8000-000000000003")
+        .version("1.28")
+        .json(json!({"allocations": {A: {"resources": {"VCPU": 1}}}, "project_id": "p", "user_id": "u", "consumer_generation": null}))
+        .send()
+        .expect(409);
+    assert!(r.text.contains("would exceed the capacity"), "{}", r.text);
+    let r = s.req("GET", &format!("/allocations/{CONSUMER}")).version("1.28").send().expect(200);
+    assert_eq!(r.json["consumer_generation"], 2);
+}
+
 on_every_backend!(
     consumer_generations_guard_every_write,
+    an_overcommitted_consumer_may_shrink_but_not_grow,
     moving_frees_the_old_usage_first,
     providers_and_inventory_in_use_are_protected,
     post_allocations_is_all_or_nothing,

@@ -11,9 +11,11 @@ use placement_model::DomainError;
 use placement_model::allocation::{Available, Claim, check_claims};
 
 use crate::conn::DbConnection;
-use crate::consumers::{self, Consumer, Created, Owner, OwnerIds};
+use crate::consumers::{self, Consumer, Created, NewConsumer, Owner, OwnerIds};
 use crate::error::StorageResult;
-use crate::schema::{allocations, resource_classes, resource_providers as rp};
+use crate::inventories::InventoryRecord;
+use crate::schema::{allocations, inventories as inv, resource_classes, resource_providers as rp};
+use crate::url::Backend;
 use crate::{now, providers, resource_classes as rc_store};
 
 /// One allocation with what the API shows next to it.
@@ -130,6 +132,8 @@ struct Prepared<'a> {
     consumer: Consumer,
     /// Created by this write, so it holds no allocations yet.
     created: bool,
+    /// Created at the generation this write leaves it at: no bump due.
+    bumped: bool,
     project_id: i32,
     user_id: i32,
     type_id: Option<i32>,
@@ -143,10 +147,32 @@ fn prepare<'a>(
     writes: &'a [ConsumerWrite],
 ) -> StorageResult<Vec<Prepared<'a>>> {
     let mut out = Vec::new();
-    let mut created = Created::default();
+    let mut made = Created::default();
+    let postgres = conn.backend() == Backend::Postgres;
     for w in writes {
-        let project_id = consumers::ensure(conn, ids, &mut created, Owner::Project, &w.project)?;
-        let user_id = consumers::ensure(conn, ids, &mut created, Owner::User, &w.user)?;
+        let project_id = consumers::ensure(conn, ids, &mut made, Owner::Project, &w.project)?;
+        let user_id = consumers::ensure(conn, ids, &mut made, Owner::User, &w.user)?;
+        let type_id = match &w.consumer_type {
+            Some(name) => Some(consumers::ensure(conn, ids, &mut made, Owner::ConsumerType, name)?),
+            None => None,
+        };
+        let bumped = !w.allocations.is_empty();
+        let new = NewConsumer {
+            uuid: &w.consumer_uuid,
+            project: (project_id, &w.project),
+            user: (user_id, &w.user),
+            consumer_type_id: type_id,
+            generation: i32::from(bumped),
+        };
+        // A client expecting no consumer (Nova's new instances) is usually
+        // right: where the insert says whether the row existed, try it first.
+        if postgres
+            && w.generation == GenerationCheck::Expect(None)
+            && let Some(consumer) = consumers::create(conn, &new)?
+        {
+            out.push(Prepared { write: w, consumer, created: true, bumped, project_id, user_id, type_id });
+            continue;
+        }
         let existing = consumers::find(conn, &w.consumer_uuid)?;
         if let GenerationCheck::Expect(given) = w.generation {
             let stored = existing.as_ref().map(|c| i64::from(c.generation));
@@ -154,16 +180,11 @@ fn prepare<'a>(
                 return Err(DomainError::ConsumerGenerationConflict { expected: stored, got: given }.into());
             }
         }
-        let type_id = match &w.consumer_type {
-            Some(name) => Some(consumers::ensure(conn, ids, &mut created, Owner::ConsumerType, name)?),
-            None => None,
+        let (consumer, created) = match existing {
+            Some(c) => (c, false),
+            None => (consumers::create(conn, &new)?.ok_or(DomainError::ConsumerConcurrentUpdate)?, true),
         };
-        let created = existing.is_none();
-        let consumer = match existing {
-            Some(c) => c,
-            None => consumers::create(conn, &w.consumer_uuid, project_id, user_id, type_id)?,
-        };
-        out.push(Prepared { write: w, consumer, created, project_id, user_id, type_id });
+        out.push(Prepared { write: w, consumer, created, bumped: created && bumped, project_id, user_id, type_id });
     }
     Ok(out)
 }
@@ -175,6 +196,8 @@ struct Touched {
     id: i32,
     uuid: String,
     generation: i32,
+    /// Bumped (and so locked) as it was resolved.
+    bumped: bool,
 }
 
 /// A checked-in write, ready to apply: consumers exist, providers are
@@ -198,13 +221,26 @@ impl Plan<'_> {
 
 /// Replace the allocations of every consumer in `writes`, all or nothing.
 pub fn replace(conn: &mut DbConnection, ids: &OwnerIds, writes: &[ConsumerWrite]) -> StorageResult<()> {
-    let plan = plan(conn, ids, writes)?;
+    let lock_early = conn.backend() == Backend::Postgres;
+    let plan = plan_with(conn, ids, writes, lock_early)?;
     apply(conn, plan).map(|_| ())
 }
 
 /// Ensure the consumers and resolve the providers of a write, in
 /// upstream's order, so its errors come first.
 pub fn plan<'a>(conn: &mut DbConnection, ids: &OwnerIds, writes: &'a [ConsumerWrite]) -> StorageResult<Plan<'a>> {
+    plan_with(conn, ids, writes, false)
+}
+
+/// As [`plan`]; with `lock_early` (PostgreSQL only) each provider is bumped
+/// as it is resolved, one statement instead of a read now and a checked
+/// bump later.
+fn plan_with<'a>(
+    conn: &mut DbConnection,
+    ids: &OwnerIds,
+    writes: &'a [ConsumerWrite],
+    lock_early: bool,
+) -> StorageResult<Plan<'a>> {
     let prepared = prepare(conn, ids, writes)?;
     // Providers (and their generations) are read before any usage, so a
     // concurrent writer either shows in the usage or fails our bump.
@@ -213,21 +249,45 @@ pub fn plan<'a>(conn: &mut DbConnection, ids: &OwnerIds, writes: &'a [ConsumerWr
     for (i, p) in prepared.iter().enumerate() {
         if p.write.allocations.is_empty() {
             for a in rows(conn, Some(&p.consumer.uuid), None)? {
-                remember(conn, &mut touched, None, &a.provider_uuid, a.provider_generation)?;
+                touch(conn, &mut touched, &a.provider_uuid, lock_early)?;
                 pending.push((i, a.provider_uuid, a.class, 0));
             }
             continue;
         }
         for (uuid, resources) in &p.write.allocations {
-            let found =
-                providers::find(conn, uuid)?.ok_or_else(|| DomainError::AllocationProviderNotFound(uuid.clone()))?;
-            remember(conn, &mut touched, Some(found.id), &found.uuid, found.generation)?;
+            if !touch(conn, &mut touched, uuid, lock_early)? {
+                return Err(DomainError::AllocationProviderNotFound(uuid.clone()).into());
+            }
             for (class, used) in resources {
                 pending.push((i, uuid.clone(), class.clone(), *used));
             }
         }
     }
     Ok(Plan { prepared, touched, pending })
+}
+
+/// Add a provider to `touched` unless it is there: read with its
+/// generation, or bumped at once with `lock_early` on PostgreSQL. False
+/// when there is no such provider.
+#[cfg_attr(not(feature = "postgres"), allow(unused_variables))]
+fn touch(conn: &mut DbConnection, touched: &mut Vec<Touched>, uuid: &str, lock_early: bool) -> StorageResult<bool> {
+    if touched.iter().any(|t| t.uuid == uuid) {
+        return Ok(true);
+    }
+    let found = match conn {
+        #[cfg(feature = "postgres")]
+        DbConnection::Postgresql(pg) if lock_early => crate::pg_write::bump_provider(pg, uuid)?
+            .map(|(id, g)| Touched { id, uuid: uuid.to_string(), generation: g - 1, bumped: true }),
+        _ => providers::find(conn, uuid)?.map(|p| Touched {
+            id: p.id,
+            uuid: p.uuid,
+            generation: p.generation,
+            bumped: false,
+        }),
+    };
+    let exists = found.is_some();
+    touched.extend(found);
+    Ok(exists)
 }
 
 /// Apply a plan: update owners, replace the allocations with capacity
@@ -256,18 +316,15 @@ pub fn apply(conn: &mut DbConnection, plan: Plan<'_>) -> StorageResult<HashMap<i
             class_ids.insert(class.clone(), rc_store::id_for_name(conn, class)?);
         }
     }
-    let provider_ids: Vec<i32> = touched.iter().map(|t| t.id).collect();
-    let wanted_classes: Vec<i32> = class_ids.values().copied().collect();
-    // Usage before the write matters only if it removes allocations.
-    let before = match prepared.iter().all(|p| p.created) {
-        true => None,
-        false => Some(usage(conn, &provider_ids, &wanted_classes)?),
-    };
     // Bump (and so lock) every provider and consumer before reading the
     // usage that decides the claim: a racing writer either committed
     // before (and moved a generation we read, failing this) or waits.
     for t in &touched {
-        generations.insert(t.id, providers::bump_generation(conn, t.id, t.generation)?);
+        let bumped = match t.bumped {
+            true => t.generation + 1,
+            false => providers::bump_generation(conn, t.id, t.generation)?,
+        };
+        generations.insert(t.id, bumped);
     }
     let mut consumer_uuids: Vec<String> = Vec::new();
     for (i, ..) in &pending {
@@ -277,13 +334,15 @@ pub fn apply(conn: &mut DbConnection, plan: Plan<'_>) -> StorageResult<HashMap<i
         }
     }
     for uuid in &consumer_uuids {
-        if let Some(p) = prepared.iter().find(|p| &p.consumer.uuid == uuid) {
+        if let Some(p) = prepared.iter().find(|p| &p.consumer.uuid == uuid && !p.bumped) {
             consumers::bump_generation(conn, p.consumer.id, p.consumer.generation)?;
         }
     }
-    diesel::delete(allocations::table.filter(allocations::consumer_id.eq_any(&consumer_uuids))).execute(conn)?;
-    let now_used = usage(conn, &provider_ids, &wanted_classes)?;
-    let available = available(conn, &provider_ids, &wanted_classes, &now_used)?;
+    let provider_ids: Vec<i32> = touched.iter().map(|t| t.id).collect();
+    let wanted_classes: Vec<i32> = class_ids.values().copied().collect();
+    // Usage before the write matters only if it removes allocations.
+    let removes = !prepared.iter().all(|p| p.created);
+    let (available, before) = remove_and_read(conn, &consumer_uuids, &provider_ids, &wanted_classes, removes)?;
     let id_of = |uuid: &str| touched.iter().find(|t| t.uuid == uuid).map_or(0, |t| t.id);
     let claims: Vec<Claim> = pending
         .iter()
@@ -295,39 +354,17 @@ pub fn apply(conn: &mut DbConnection, plan: Plan<'_>) -> StorageResult<HashMap<i
             used: *used,
         })
         .collect();
-    check_claims(&claims, &available, before.as_ref().unwrap_or(&now_used))?;
-    let stamp = now();
-    let rows: Vec<_> = pending
+    check_claims(&claims, &available, &before)?;
+    let rows: Vec<(i32, i32, &str, i32)> = pending
         .iter()
         .zip(&claims)
         .filter(|(_, claim)| claim.used > 0)
         .map(|((i, _, _, _), claim)| {
-            (
-                allocations::resource_provider_id.eq(claim.provider_id),
-                allocations::resource_class_id.eq(claim.class_id),
-                allocations::consumer_id.eq(&prepared[*i].consumer.uuid),
-                allocations::used.eq(i32::try_from(claim.used).unwrap_or(i32::MAX)),
-                allocations::created_at.eq(stamp),
-            )
+            let used = i32::try_from(claim.used).unwrap_or(i32::MAX);
+            (claim.provider_id, claim.class_id, prepared[*i].consumer.uuid.as_str(), used)
         })
         .collect();
-    // One statement where the backend takes several rows (a round trip
-    // each otherwise); SQLite is in-process, so a loop costs little there.
-    match conn {
-        #[cfg(feature = "postgres")]
-        DbConnection::Postgresql(pg) if !rows.is_empty() => {
-            diesel::insert_into(allocations::table).values(&rows).execute(pg)?;
-        }
-        #[cfg(feature = "mysql")]
-        DbConnection::Mysql(my) if !rows.is_empty() => {
-            diesel::insert_into(allocations::table).values(&rows).execute(my)?;
-        }
-        _ => {
-            for row in rows {
-                diesel::insert_into(allocations::table).values(row).execute(conn)?;
-            }
-        }
-    }
+    insert(conn, &rows)?;
     let emptied: Vec<String> = consumer_uuids
         .iter()
         .filter(|u| !pending.iter().any(|(i, _, _, used)| &prepared[*i].consumer.uuid == *u && *used > 0))
@@ -337,47 +374,130 @@ pub fn apply(conn: &mut DbConnection, plan: Plan<'_>) -> StorageResult<HashMap<i
     Ok(generations)
 }
 
-fn remember(
-    conn: &mut DbConnection,
-    touched: &mut Vec<Touched>,
-    id: Option<i32>,
-    uuid: &str,
-    generation: i32,
-) -> StorageResult<()> {
-    if touched.iter().any(|t| t.uuid == uuid) {
+/// Insert allocation rows: (provider, class, consumer, used).
+fn insert(conn: &mut DbConnection, rows: &[(i32, i32, &str, i32)]) -> StorageResult<()> {
+    if rows.is_empty() {
         return Ok(());
     }
-    let id = match id {
-        Some(id) => id,
-        None => rp::table.filter(rp::uuid.eq(uuid)).select(rp::id).first(conn)?,
-    };
-    touched.push(Touched { id, uuid: uuid.to_string(), generation });
+    let stamp = now();
+    #[cfg(feature = "postgres")]
+    if let DbConnection::Postgresql(pg) = conn {
+        let mut columns = crate::pg_write::NewAllocations::default();
+        for (provider, class, consumer, used) in rows {
+            columns.providers.push(*provider);
+            columns.classes.push(*class);
+            columns.consumers.push(consumer.to_string());
+            columns.used.push(*used);
+        }
+        return crate::pg_write::insert_allocations(pg, &columns, stamp);
+    }
+    let values: Vec<_> = rows
+        .iter()
+        .map(|(provider, class, consumer, used)| {
+            (
+                allocations::resource_provider_id.eq(*provider),
+                allocations::resource_class_id.eq(*class),
+                allocations::consumer_id.eq(*consumer),
+                allocations::used.eq(*used),
+                allocations::created_at.eq(stamp),
+            )
+        })
+        .collect();
+    // One statement where the backend takes several rows (a round trip
+    // each otherwise); SQLite is in-process, so a loop costs little there.
+    match conn {
+        #[cfg(feature = "mysql")]
+        DbConnection::Mysql(my) => {
+            diesel::insert_into(allocations::table).values(&values).execute(my)?;
+        }
+        _ => {
+            for row in values {
+                diesel::insert_into(allocations::table).values(row).execute(conn)?;
+            }
+        }
+    }
     Ok(())
 }
 
-/// Usage per (provider, class) among these.
-fn usage(conn: &mut DbConnection, provider_ids: &[i32], class_ids: &[i32]) -> StorageResult<HashMap<(i32, i32), i64>> {
-    let found: Vec<(i32, i32, Option<i64>)> = allocations::table
-        .filter(allocations::resource_provider_id.eq_any(provider_ids))
-        .filter(allocations::resource_class_id.eq_any(class_ids))
-        .group_by((allocations::resource_provider_id, allocations::resource_class_id))
-        .select((allocations::resource_provider_id, allocations::resource_class_id, sum(allocations::used)))
-        .load(conn)?;
-    Ok(found.into_iter().map(|(p, c, u)| ((p, c), u.unwrap_or(0))).collect())
-}
+type Usage = HashMap<(i32, i32), i64>;
+type Availability = HashMap<(i32, i32), Available>;
 
-fn available(
+/// Remove the consumers' allocations; the inventories of these providers
+/// and classes with their usage after that, and (when `removes`, else the
+/// same) the usage before.
+fn remove_and_read(
     conn: &mut DbConnection,
+    consumer_uuids: &[String],
     provider_ids: &[i32],
     class_ids: &[i32],
-    used: &HashMap<(i32, i32), i64>,
-) -> StorageResult<HashMap<(i32, i32), Available>> {
-    Ok(crate::inventories::records(conn, Some(provider_ids), class_ids)?
+    removes: bool,
+) -> StorageResult<(Availability, Usage)> {
+    let (available, before): (Availability, Option<Usage>) = match conn {
+        #[cfg(feature = "postgres")]
+        DbConnection::Postgresql(pg) => {
+            let rows = crate::pg_write::remove_and_read(pg, consumer_uuids, provider_ids, class_ids)?;
+            let before =
+                removes.then(|| rows.iter().map(|(r, before, _)| ((r.provider_id, r.class_id), *before)).collect());
+            let available = rows
+                .into_iter()
+                .map(|(r, _, after)| ((r.provider_id, r.class_id), Available { inventory: r.inventory(), used: after }))
+                .collect();
+            (available, before)
+        }
+        _ => {
+            let before = match removes {
+                true => Some(available(conn, provider_ids, class_ids)?.into_iter().map(|(k, a)| (k, a.used)).collect()),
+                false => None,
+            };
+            diesel::delete(allocations::table.filter(allocations::consumer_id.eq_any(consumer_uuids))).execute(conn)?;
+            (available(conn, provider_ids, class_ids)?, before)
+        }
+    };
+    let before = before.unwrap_or_else(|| available.iter().map(|(key, a)| (*key, a.used)).collect());
+    Ok((available, before))
+}
+
+/// Inventory and usage per (provider, class) among these, in one
+/// statement; pairs without inventory are left out (no claim fits them).
+fn available(conn: &mut DbConnection, provider_ids: &[i32], class_ids: &[i32]) -> StorageResult<Availability> {
+    let found: Vec<(InventoryRecord, Option<i64>)> = inv::table
+        .left_join(
+            allocations::table.on(allocations::resource_provider_id
+                .eq(inv::resource_provider_id)
+                .and(allocations::resource_class_id.eq(inv::resource_class_id))),
+        )
+        .filter(inv::resource_provider_id.eq_any(provider_ids))
+        .filter(inv::resource_class_id.eq_any(class_ids))
+        // Every selected column, not just the key: MariaDB's
+        // ONLY_FULL_GROUP_BY does not infer functional dependencies.
+        .group_by((
+            inv::id,
+            inv::resource_provider_id,
+            inv::resource_class_id,
+            inv::total,
+            inv::reserved,
+            inv::min_unit,
+            inv::max_unit,
+            inv::step_size,
+            inv::allocation_ratio,
+        ))
+        .select((
+            (
+                inv::resource_provider_id,
+                inv::resource_class_id,
+                inv::total,
+                inv::reserved,
+                inv::min_unit,
+                inv::max_unit,
+                inv::step_size,
+                inv::allocation_ratio,
+            ),
+            sum(allocations::used.nullable()),
+        ))
+        .load(conn)?;
+    Ok(found
         .into_iter()
-        .map(|r| {
-            let key = (r.provider_id, r.class_id);
-            (key, Available { inventory: r.inventory(), used: used.get(&key).copied().unwrap_or(0) })
-        })
+        .map(|(r, used)| ((r.provider_id, r.class_id), Available { inventory: r.inventory(), used: used.unwrap_or(0) }))
         .collect())
 }
 

@@ -137,24 +137,56 @@ pub fn type_name(conn: &mut DbConnection, id: Option<i32>) -> StorageResult<Stri
     Ok(name.unwrap_or_else(|| UNKNOWN_TYPE.to_string()))
 }
 
-pub fn create(
-    conn: &mut DbConnection,
-    uuid: &str,
-    project_id: i32,
-    user_id: i32,
-    consumer_type_id: Option<i32>,
-) -> StorageResult<Consumer> {
-    diesel::insert_into(consumers::table)
-        .values((
-            consumers::uuid.eq(uuid),
-            consumers::project_id.eq(project_id),
-            consumers::user_id.eq(user_id),
-            consumers::generation.eq(0),
-            consumers::consumer_type_id.eq(consumer_type_id),
-            consumers::created_at.eq(now()),
-        ))
-        .execute(conn)?;
-    find(conn, uuid)?.ok_or_else(|| DomainError::ConsumerConcurrentUpdate.into())
+/// What a new consumer row holds.
+pub struct NewConsumer<'a> {
+    pub uuid: &'a str,
+    pub project: (i32, &'a str),
+    pub user: (i32, &'a str),
+    pub consumer_type_id: Option<i32>,
+    /// Upstream creates consumers at 0 and bumps them with their first
+    /// allocations; a write that does both in one transaction starts at 1.
+    pub generation: i32,
+}
+
+/// Create a consumer; `None` where PostgreSQL found one with that uuid
+/// (elsewhere that is a unique violation, a lost race).
+pub fn create(conn: &mut DbConnection, new: &NewConsumer<'_>) -> StorageResult<Option<Consumer>> {
+    let id: Option<i32> = match conn {
+        #[cfg(feature = "postgres")]
+        DbConnection::Postgresql(pg) => crate::pg_write::create_consumer(
+            pg,
+            crate::pg_write::NewConsumerRow {
+                uuid: new.uuid,
+                project_id: new.project.0,
+                user_id: new.user.0,
+                generation: new.generation,
+                consumer_type_id: new.consumer_type_id,
+                now: now(),
+            },
+        )?,
+        _ => {
+            let values = (
+                consumers::uuid.eq(new.uuid),
+                consumers::project_id.eq(new.project.0),
+                consumers::user_id.eq(new.user.0),
+                consumers::generation.eq(new.generation),
+                consumers::consumer_type_id.eq(new.consumer_type_id),
+                consumers::created_at.eq(now()),
+            );
+            diesel::insert_into(consumers::table).values(values).execute(conn)?;
+            Some(consumers::table.filter(consumers::uuid.eq(new.uuid)).select(consumers::id).first(conn)?)
+        }
+    };
+    Ok(id.map(|id| Consumer {
+        id,
+        uuid: new.uuid.to_string(),
+        project_id: new.project.0,
+        project: new.project.1.to_string(),
+        user_id: new.user.0,
+        user: new.user.1.to_string(),
+        generation: new.generation,
+        consumer_type_id: new.consumer_type_id,
+    }))
 }
 
 /// Change a consumer's owners or type without bumping its generation.
@@ -181,6 +213,13 @@ pub fn set_owner(
 /// Bump the generation from the one read; another writer got there first
 /// if it changed.
 pub fn bump_generation(conn: &mut DbConnection, id: i32, expected: i32) -> StorageResult<i32> {
+    #[cfg(feature = "postgres")]
+    if let DbConnection::Postgresql(pg) = conn {
+        return match crate::pg_write::bump_consumer(pg, id, expected)? {
+            true => Ok(expected + 1),
+            false => Err(DomainError::ConsumerConcurrentUpdate.into()),
+        };
+    }
     let changed =
         diesel::update(consumers::table.filter(consumers::id.eq(id)).filter(consumers::generation.eq(expected)))
             .set((consumers::generation.eq(expected + 1), consumers::updated_at.eq(now())))

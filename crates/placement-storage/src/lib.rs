@@ -13,6 +13,8 @@ pub mod consumers;
 pub mod error;
 pub mod inventories;
 pub mod migrate;
+#[cfg(feature = "postgres")]
+mod pg_write;
 pub mod providers;
 pub mod reshaper;
 pub mod resource_classes;
