@@ -12,16 +12,18 @@ const CN2: &str = "cac4e000-0000-4000-8000-000000000002";
 const PF: &str = "cac4e000-0000-4000-8000-000000000003";
 const EXTRA: &str = "cac4e000-0000-4000-8000-000000000004";
 const REUSE: &str = "cac4e000-0000-4000-8000-000000000005";
+const SHARED: &str = "cac4e000-0000-4000-8000-000000000006";
 const AGG: &str = "cac4e000-0000-4000-8000-0000000000a1";
 const CONSUMER: &str = "cac4e000-0000-4000-8000-0000000000c1";
 
-const QUERIES: [&str; 6] = [
+const QUERIES: [&str; 7] = [
     "resources=VCPU:1",
     "resources=VCPU:1&required=HW_CPU_X86_AVX2",
     "resources=VCPU:1&required=CUSTOM_CACHED",
     "resources=VCPU:1&member_of=cac4e000-0000-4000-8000-0000000000a1",
     "resources=VCPU:1&resources1=SRIOV_NET_VF:1",
     "resources=VCPU:2,MEMORY_MB:1024",
+    "resources=VCPU:1,DISK_GB:10",
 ];
 
 fn answers(s: &Server) -> Vec<Value> {
@@ -105,6 +107,18 @@ fn candidates_cache_follows_every_change(s: &Server) {
         .expect(200);
     assert_eq!(generation(&other, CN2), before);
     agree(s, "setting aggregates without a generation bump");
+
+    create(&other, SHARED, "shared", None);
+    set_inventory(&other, SHARED, json!({"DISK_GB": {"total": 100}}));
+    let body = json!({"aggregates": [AGG], "resource_provider_generation": generation(&other, SHARED)});
+    other.req("PUT", &format!("/resource_providers/{SHARED}/aggregates")).version("1.19").json(body).send().expect(200);
+    set_traits(&other, SHARED, &["MISC_SHARES_VIA_AGGREGATE"]);
+    agree(s, "making a provider share");
+    let shared = answers(s).pop().unwrap_or_default();
+    assert_eq!(shared["allocation_requests"][0]["allocations"][SHARED]["resources"], json!({"DISK_GB": 10}));
+    set_traits(&other, SHARED, &[]);
+    agree(s, "making it stop sharing");
+    assert_eq!(answers(s).pop().unwrap_or_default()["allocation_requests"], json!([]));
 
     let claim = json!({"allocations": {CN1: {"resources": {"VCPU": 7}}}, "project_id": "p", "user_id": "u",
                        "consumer_generation": null});

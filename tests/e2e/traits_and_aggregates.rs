@@ -92,4 +92,44 @@ fn custom_resource_classes(s: &Server) {
     s.req("DELETE", "/resource_classes/CUSTOM_FPGA").version("1.2").send().expect(409);
 }
 
-on_every_backend!(traits_required_forbidden_and_in_use, aggregates_and_member_of, custom_resource_classes);
+/// Upstream answers "no results" at a group whose aggregates hold no
+/// provider, before it looks at the traits that follow.
+fn empty_aggregates_answer_before_unknown_traits(s: &Server) {
+    providers(s);
+    s.req("PUT", &format!("/resource_providers/{A}/inventories"))
+        .json(json!({"resource_provider_generation": 0, "inventories": {"VCPU": {"total": 4}}}))
+        .send()
+        .expect(200);
+    s.req("PUT", &format!("/resource_providers/{A}/aggregates"))
+        .version("1.19")
+        .json(json!({"aggregates": [AGG], "resource_provider_generation": 1}))
+        .send()
+        .expect(200);
+    let empty = "9a8b7c6d-5e4f-4a3b-9c2d-000000000000";
+    let r = s
+        .req("GET", &format!("/allocation_candidates?resources=VCPU:1&member_of={empty}&required=CUSTOM_NOPE"))
+        .version("1.21")
+        .send()
+        .expect(200);
+    assert_eq!(r.json, json!({"allocation_requests": [], "provider_summaries": {}}));
+    // With members, the unknown trait is reported.
+    let r = s
+        .req("GET", &format!("/allocation_candidates?resources=VCPU:1&member_of={AGG}&required=CUSTOM_NOPE"))
+        .version("1.21")
+        .send()
+        .expect(400);
+    assert!(r.text.contains("CUSTOM_NOPE"), "{}", r.text);
+    let r = s
+        .req("GET", &format!("/allocation_candidates?resources=VCPU:1&member_of={AGG}"))
+        .version("1.21")
+        .send()
+        .expect(200);
+    assert_eq!(r.json["allocation_requests"].as_array().map(Vec::len), Some(1));
+}
+
+on_every_backend!(
+    traits_required_forbidden_and_in_use,
+    aggregates_and_member_of,
+    custom_resource_classes,
+    empty_aggregates_answer_before_unknown_traits,
+);

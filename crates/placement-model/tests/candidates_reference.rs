@@ -102,7 +102,7 @@ fn forest(rng: &mut Rng) -> Snapshot {
         }
         let aggs = rng.subset(&AGGS, 45);
         if !aggs.is_empty() {
-            snap.aggregates.insert(rp, aggs);
+            snap.aggregates.insert(rp, aggs.into_iter().collect());
         }
     }
     snap.has_trees = snap.providers.values().any(|p| p.parent.is_some());

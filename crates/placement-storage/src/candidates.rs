@@ -12,11 +12,11 @@ use placement_model::request::CandidateRequest;
 use placement_model::standard::{self, MIN_CUSTOM_RESOURCE_CLASS_ID};
 
 use crate::conn::DbConnection;
-use crate::error::StorageResult;
+use crate::error::{StorageError, StorageResult};
 use crate::inventories::{CAPACITY_COLUMNS, CapacityRow};
 use crate::schema::{
-    allocations, inventories, placement_aggregates as agg, resource_provider_aggregates as rpa,
-    resource_provider_traits as rpt, resource_providers as rp,
+    allocations, inventories, resource_provider_aggregates as rpa, resource_provider_traits as rpt,
+    resource_providers as rp,
 };
 use crate::tree_cache::TreeCache;
 
@@ -62,15 +62,15 @@ fn trait_ids(
     Ok(map)
 }
 
-fn aggregate_ids(conn: &mut DbConnection, uuids: &BTreeSet<String>) -> StorageResult<BTreeMap<String, i32>> {
+fn aggregate_ids(
+    conn: &mut DbConnection,
+    cache: &TreeCache,
+    uuids: &BTreeSet<String>,
+) -> StorageResult<BTreeMap<String, i32>> {
     if uuids.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let found: Vec<(i32, Option<String>)> = agg::table
-        .filter(agg::uuid.eq_any(uuids.iter().cloned().collect::<Vec<_>>()))
-        .select((agg::id, agg::uuid))
-        .load(conn)?;
-    Ok(found.into_iter().filter_map(|(id, u)| u.map(|u| (u, id))).collect())
+    Ok(cache.aggregate_ids(conn, uuids)?.into_iter().collect())
 }
 
 /// Whether any provider is in an aggregate of every set.
@@ -111,6 +111,30 @@ fn resolve(
     cache: &TreeCache,
     req: &CandidateRequest,
 ) -> StorageResult<Option<(cands::Request, Names)>> {
+    let mut member_of_checks = Vec::new();
+    match resolve_names(conn, cache, req, &mut member_of_checks) {
+        // Upstream answers "no results" at a group whose aggregates hold no
+        // provider, before it resolves what follows. Only an error later on
+        // makes that differ from what the solver finds, so only then is it
+        // asked.
+        Err(e @ StorageError::Domain(_)) => {
+            for member_of in &member_of_checks {
+                if !any_provider_in(conn, member_of)? {
+                    return Ok(None);
+                }
+            }
+            Err(e)
+        }
+        other => other,
+    }
+}
+
+fn resolve_names(
+    conn: &mut DbConnection,
+    cache: &TreeCache,
+    req: &CandidateRequest,
+    member_of_checks: &mut Vec<Vec<BTreeSet<i32>>>,
+) -> StorageResult<Option<(cands::Request, Names)>> {
     let mut names = Names::default();
     let mut out = cands::Request {
         isolate: req.wide.group_policy == Some(placement_model::request::GroupPolicy::Isolate),
@@ -130,13 +154,13 @@ fn resolve(
             group.resources.push((id, *amount));
         }
         let uuids: BTreeSet<String> = g.member_of.required.iter().flatten().cloned().collect();
-        let known = aggregate_ids(conn, &uuids)?;
+        let known = aggregate_ids(conn, cache, &uuids)?;
         group.member_of =
             g.member_of.required.iter().map(|any| any.iter().filter_map(|u| known.get(u).copied()).collect()).collect();
-        if !group.member_of.is_empty() && !any_provider_in(conn, &group.member_of)? {
-            return Ok(None);
+        if !group.member_of.is_empty() {
+            member_of_checks.push(group.member_of.clone());
         }
-        group.forbidden_aggregates = aggregate_ids(conn, &g.member_of.forbidden)?.into_values().collect();
+        group.forbidden_aggregates = aggregate_ids(conn, cache, &g.member_of.forbidden)?.into_values().collect();
         for any in &g.traits.required {
             let ids = trait_ids(conn, cache, any)?;
             group.required.push(ids.values().copied().collect());
@@ -162,32 +186,114 @@ pub fn load(conn: &mut DbConnection, req: &CandidateRequest, cache: &TreeCache) 
         return Ok(Loaded::NoResults);
     };
     let classes: Vec<i32> = request.groups.iter().flat_map(|g| g.resources.iter().map(|r| r.0)).collect();
-    // By the trait's (cached) id, so the lookup uses the primary key rather
-    // than scanning every provider's traits.
-    let sharing_trait = cache.trait_ids(conn, &BTreeSet::from([SHARING_TRAIT.to_string()]))?;
-    let sharing: BTreeSet<i32> = match sharing_trait.values().next() {
-        Some(id) => rpt::table
-            .filter(rpt::trait_id.eq(id))
-            .select(rpt::resource_provider_id)
-            .load::<i32>(conn)?
-            .into_iter()
-            .collect(),
-        None => BTreeSet::new(),
+    // By the trait's (cached) id, so lookups use the primary key.
+    let sharing_trait = cache.trait_ids(conn, &BTreeSet::from([SHARING_TRAIT.to_string()]))?.values().next().copied();
+    let aggregates: Vec<i32> = request
+        .groups
+        .iter()
+        .flat_map(|g| g.member_of.iter().flatten().chain(&g.forbidden_aggregates))
+        .copied()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut snapshot = Snapshot::default();
+    // Trees with inventory of a requested class, and those sharing
+    // providers serve. When they may be most trees (as the cache or a
+    // count of inventory rows suggests: a rough guess is enough), reading
+    // every tree costs less than filtering by thousands of roots, and the
+    // cache spares reading what did not change; the solver skips the
+    // irrelevant trees.
+    let (relevant, all_roots) = match cache.estimate(&classes) {
+        Some((relevant, all)) => (relevant as i64, all as i64),
+        None => (
+            inventories::table.filter(inventories::resource_class_id.eq_any(&classes)).count().get_result(conn)?,
+            rp::table.filter(rp::parent_provider_id.is_null()).count().get_result(conn)?,
+        ),
     };
-    // Sharing providers with inventory of a requested class, and the trees
-    // they share with.
-    let sharing_ids: Vec<i32> = sharing.iter().copied().collect();
+    let trait_ids: std::sync::Arc<BTreeSet<i32>> = if relevant * 2 >= all_roots {
+        let rows = TreeCache::providers(conn)?;
+        snapshot.has_trees = rows.iter().any(|r| r.parent.is_some());
+        let trait_ids = cache.fill(conn, rows, &mut snapshot)?;
+        // Every provider's traits are at hand: the sharing ones among them.
+        if let Some(t) = sharing_trait {
+            snapshot.sharing = snapshot.traits.iter().filter(|(_, ts)| ts.contains(&t)).map(|(rp, _)| *rp).collect();
+        }
+        let serving: Vec<i32> = snapshot
+            .sharing
+            .iter()
+            .copied()
+            .filter(|rp| classes.iter().any(|c| snapshot.inventory.contains_key(&(*rp, *c))))
+            .collect();
+        (snapshot.anchors, _) = anchors(conn, &serving)?;
+        load_memberships_and_usage(conn, None, &aggregates, &mut snapshot)?;
+        trait_ids
+    } else {
+        if let Some(t) = sharing_trait {
+            snapshot.sharing = rpt::table
+                .filter(rpt::trait_id.eq(t))
+                .select(rpt::resource_provider_id)
+                .load::<i32>(conn)?
+                .into_iter()
+                .collect();
+        }
+        let mut serving: Vec<i32> = Vec::new();
+        let sharing: Vec<i32> = snapshot.sharing.iter().copied().collect();
+        for chunk in sharing.chunks(CHUNK) {
+            serving.extend(
+                inventories::table
+                    .filter(inventories::resource_class_id.eq_any(&classes))
+                    .filter(inventories::resource_provider_id.eq_any(chunk))
+                    .select(inventories::resource_provider_id)
+                    .distinct()
+                    .load::<i32>(conn)?,
+            );
+        }
+        let mut roots;
+        (snapshot.anchors, roots) = anchors(conn, &serving)?;
+        snapshot.has_trees = rp::table
+            .filter(rp::parent_provider_id.is_not_null())
+            .select(rp::id)
+            .first::<i32>(conn)
+            .optional()?
+            .is_some();
+        roots.extend(
+            inventories::table
+                .inner_join(rp::table.on(rp::id.eq(inventories::resource_provider_id)))
+                .filter(inventories::resource_class_id.eq_any(&classes))
+                .select(rp::root_provider_id)
+                .distinct()
+                .load::<Option<i32>>(conn)?
+                .into_iter()
+                .flatten(),
+        );
+        let roots: Vec<i32> = roots.into_iter().collect();
+        for chunk in roots.chunks(CHUNK) {
+            load_trees(conn, chunk, &mut snapshot)?;
+            load_memberships_and_usage(conn, Some(chunk), &aggregates, &mut snapshot)?;
+        }
+        std::sync::Arc::new(snapshot.traits.values().flat_map(|ts| ts.iter().copied()).collect())
+    };
+    // Standard classes' ids are fixed; only custom ones need reading.
+    let custom = snapshot.inventory.keys().any(|(_, class)| *class >= MIN_CUSTOM_RESOURCE_CLASS_ID);
+    if custom {
+        names.classes.extend(crate::resource_classes::names_by_id(conn)?);
+    } else {
+        names.classes.extend(standard::resource_classes().iter().enumerate().map(|(i, n)| (i as i32, n.to_string())));
+    }
+    names.traits.extend(cache.trait_names(conn, &trait_ids)?);
+    Ok(Loaded::Ready(Box::new(Prepared { request, snapshot, names })))
+}
+
+/// For each of these sharing providers (those with inventory of a
+/// requested class), the roots of the trees it shares with: those with a
+/// provider in one of its aggregates; and all those roots.
+type Anchors = (cands::FastMap<i32, BTreeSet<i32>>, BTreeSet<i32>);
+fn anchors(conn: &mut DbConnection, serving: &[i32]) -> StorageResult<Anchors> {
     let mut anchors: cands::FastMap<i32, BTreeSet<i32>> = cands::FastMap::default();
     let mut anchor_roots: BTreeSet<i32> = BTreeSet::new();
-    for chunk in sharing_ids.chunks(CHUNK) {
-        let relevant: Vec<i32> = inventories::table
-            .filter(inventories::resource_class_id.eq_any(&classes))
-            .filter(inventories::resource_provider_id.eq_any(chunk))
-            .select(inventories::resource_provider_id)
-            .distinct()
-            .load(conn)?;
+    for chunk in serving.chunks(CHUNK) {
         let own: Vec<(i32, i32)> = rpa::table
-            .filter(rpa::resource_provider_id.eq_any(&relevant))
+            .filter(rpa::resource_provider_id.eq_any(chunk))
             .select((rpa::resource_provider_id, rpa::aggregate_id))
             .load(conn)?;
         let agg_ids: Vec<i32> = own.iter().map(|x| x.1).collect::<BTreeSet<_>>().into_iter().collect();
@@ -206,67 +312,7 @@ pub fn load(conn: &mut DbConnection, req: &CandidateRequest, cache: &TreeCache) 
             }
         }
     }
-    let mut snapshot = Snapshot { sharing, anchors, ..Default::default() };
-    let aggregates: Vec<i32> = request
-        .groups
-        .iter()
-        .flat_map(|g| g.member_of.iter().flatten().chain(&g.forbidden_aggregates))
-        .copied()
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    // Trees with inventory of a requested class, and those sharing
-    // providers serve. When they may be most trees (as the cache or a
-    // count of inventory rows suggests: a rough guess is enough), reading
-    // every tree costs less than filtering by thousands of roots, and the
-    // cache spares reading what did not change; the solver skips the
-    // irrelevant trees.
-    let (relevant, all_roots) = match cache.estimate(&classes) {
-        Some((relevant, all)) => (relevant as i64, all as i64),
-        None => (
-            inventories::table.filter(inventories::resource_class_id.eq_any(&classes)).count().get_result(conn)?,
-            rp::table.filter(rp::parent_provider_id.is_null()).count().get_result(conn)?,
-        ),
-    };
-    if (relevant + anchor_roots.len() as i64) * 2 >= all_roots {
-        let rows = TreeCache::providers(conn)?;
-        snapshot.has_trees = rows.iter().any(|r| r.parent.is_some());
-        cache.fill(conn, rows, &mut snapshot)?;
-        load_memberships_and_usage(conn, None, &aggregates, &mut snapshot)?;
-    } else {
-        snapshot.has_trees = rp::table
-            .filter(rp::parent_provider_id.is_not_null())
-            .select(rp::id)
-            .first::<i32>(conn)
-            .optional()?
-            .is_some();
-        let mut roots = anchor_roots;
-        roots.extend(
-            inventories::table
-                .inner_join(rp::table.on(rp::id.eq(inventories::resource_provider_id)))
-                .filter(inventories::resource_class_id.eq_any(&classes))
-                .select(rp::root_provider_id)
-                .distinct()
-                .load::<Option<i32>>(conn)?
-                .into_iter()
-                .flatten(),
-        );
-        let roots: Vec<i32> = roots.into_iter().collect();
-        for chunk in roots.chunks(CHUNK) {
-            load_trees(conn, chunk, &mut snapshot)?;
-            load_memberships_and_usage(conn, Some(chunk), &aggregates, &mut snapshot)?;
-        }
-    }
-    // Standard classes' ids are fixed; only custom ones need reading.
-    let custom = snapshot.inventory.keys().any(|(_, class)| *class >= MIN_CUSTOM_RESOURCE_CLASS_ID);
-    if custom {
-        names.classes.extend(crate::resource_classes::names_by_id(conn)?);
-    } else {
-        names.classes.extend(standard::resource_classes().iter().enumerate().map(|(i, n)| (i as i32, n.to_string())));
-    }
-    let trait_ids: BTreeSet<i32> = snapshot.traits.values().flat_map(|ts| ts.iter().copied()).collect();
-    names.traits.extend(cache.trait_names(conn, &trait_ids)?);
-    Ok(Loaded::Ready(Box::new(Prepared { request, snapshot, names })))
+    Ok((anchors, anchor_roots))
 }
 
 /// Providers, traits and inventories (usage left at zero) of the trees
@@ -322,7 +368,8 @@ fn load_memberships_and_usage(
             .load(conn)?,
     };
     for (provider, aggregate) in in_aggs {
-        snap.aggregates.entry(provider).or_default().insert(aggregate);
+        // Unique per (provider, aggregate), so never repeated.
+        snap.aggregates.entry(provider).or_default().push(aggregate);
     }
     let usage = (allocations::resource_provider_id, allocations::resource_class_id, sum(allocations::used));
     let used: Vec<(i32, i32, Option<i64>)> = match roots {

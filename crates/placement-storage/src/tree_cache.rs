@@ -13,7 +13,9 @@
 //! that bumps nothing) show within that time.
 //!
 //! Standard traits' ids are kept for good: those rows are never deleted
-//! (the API refuses to), so an id once read keeps its name.
+//! (the API refuses to), so an id once read keeps its name. Aggregates'
+//! ids by uuid are kept for [`MAX_AGE`]: no API call deletes those rows
+//! either (upstream's neither), but nothing stops direct SQL from doing so.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
@@ -26,7 +28,9 @@ use placement_model::standard::is_standard_trait;
 use crate::conn::DbConnection;
 use crate::error::StorageResult;
 use crate::inventories::{CAPACITY_COLUMNS, CapacityRow};
-use crate::schema::{inventories, resource_provider_traits as rpt, resource_providers as rp, traits};
+use crate::schema::{
+    inventories, placement_aggregates as agg, resource_provider_traits as rpt, resource_providers as rp, traits,
+};
 
 /// Ids are bound in chunks no backend refuses.
 const CHUNK: usize = 10_000;
@@ -65,6 +69,7 @@ pub struct TreeCache {
     entries: RwLock<FastMap<i32, Arc<Entry>>>,
     assembled: RwLock<Option<Arc<Assembled>>>,
     standard_traits: RwLock<StandardTraits>,
+    aggregates: RwLock<HashMap<String, (i32, Instant)>>,
 }
 
 #[derive(Debug, Default)]
@@ -119,6 +124,39 @@ impl TreeCache {
         Ok(found)
     }
 
+    /// Aggregate ids by uuid, from what was learnt or one query for the
+    /// rest; uuids without a row are left out.
+    pub fn aggregate_ids(
+        &self,
+        conn: &mut DbConnection,
+        wanted: &BTreeSet<String>,
+    ) -> StorageResult<HashMap<String, i32>> {
+        let now = Instant::now();
+        let mut found: HashMap<String, i32> = HashMap::new();
+        let mut ask: Vec<&String> = Vec::new();
+        {
+            let known = self.aggregates.read().unwrap_or_else(|e| e.into_inner());
+            for uuid in wanted {
+                match known.get(uuid) {
+                    Some((id, at)) if now.duration_since(*at) < MAX_AGE => _ = found.insert(uuid.clone(), *id),
+                    _ => ask.push(uuid),
+                }
+            }
+        }
+        if !ask.is_empty() {
+            let rows: Vec<(i32, Option<String>)> =
+                agg::table.filter(agg::uuid.eq_any(&ask)).select((agg::id, agg::uuid)).load(conn)?;
+            let mut known = self.aggregates.write().unwrap_or_else(|e| e.into_inner());
+            for (id, uuid) in rows {
+                if let Some(uuid) = uuid {
+                    known.insert(uuid.clone(), (id, now));
+                    found.insert(uuid, id);
+                }
+            }
+        }
+        Ok(found)
+    }
+
     fn learn(&self, rows: &[(i32, String)]) {
         let standard: Vec<&(i32, String)> = rows.iter().filter(|(_, name)| is_standard_trait(name)).collect();
         if standard.is_empty() {
@@ -152,19 +190,25 @@ impl TreeCache {
     /// Bring the cache up to date with `rows` (every provider), then give
     /// `snap` every tree: providers, traits and inventories, usage left at
     /// zero. When nothing changed since the last call, `snap` shares what
-    /// that call assembled.
-    pub fn fill(&self, conn: &mut DbConnection, rows: Vec<ProviderRow>, snap: &mut Snapshot) -> StorageResult<()> {
+    /// that call assembled. Returns every trait id any provider has.
+    pub fn fill(
+        &self,
+        conn: &mut DbConnection,
+        rows: Vec<ProviderRow>,
+        snap: &mut Snapshot,
+    ) -> StorageResult<Arc<BTreeSet<i32>>> {
         let now = Instant::now();
         let last = self.assembled.read().unwrap_or_else(|e| e.into_inner()).clone();
         if let Some(last) = last.filter(|a| a.rows == rows && now.duration_since(a.oldest) < MAX_AGE) {
             last.lend(snap);
-            return Ok(());
+            return Ok(last.trait_ids.clone());
         }
         let have = self.current_entries(conn, &rows, now)?;
         let assembled = Arc::new(Assembled::new(rows, &have));
         assembled.lend(snap);
+        let trait_ids = assembled.trait_ids.clone();
         *self.assembled.write().unwrap_or_else(|e| e.into_inner()) = Some(assembled);
-        Ok(())
+        Ok(trait_ids)
     }
 
     /// The entry of each of `rows`, from the cache where current, loaded
@@ -216,6 +260,8 @@ struct Assembled {
     providers: Arc<BTreeMap<i32, ProviderNode>>,
     traits: Arc<FastMap<i32, Arc<BTreeSet<i32>>>>,
     inventory: Arc<BTreeMap<(i32, i32), Capacity>>,
+    /// Every trait id among `traits`.
+    trait_ids: Arc<BTreeSet<i32>>,
 }
 
 impl Assembled {
@@ -237,7 +283,9 @@ impl Assembled {
                 (row.id, ProviderNode { id: row.id, uuid: row.uuid.clone(), parent: row.parent, root: row.root() })
             })
             .collect();
+        let trait_ids = traits.values().flat_map(|ts: &Arc<BTreeSet<i32>>| ts.iter().copied()).collect();
         Assembled {
+            trait_ids: Arc::new(trait_ids),
             rows,
             oldest,
             providers: Arc::new(providers),

@@ -72,8 +72,9 @@ impl Capacity {
 pub struct Snapshot {
     pub providers: Arc<BTreeMap<ProviderId, ProviderNode>>,
     pub traits: Arc<FastMap<ProviderId, Arc<BTreeSet<TraitId>>>>,
-    /// Memberships; only those in aggregates the request names are needed.
-    pub aggregates: FastMap<ProviderId, BTreeSet<AggregateId>>,
+    /// Memberships, without repeats; only those in aggregates the request
+    /// names are needed (a few per provider: a list is cheapest).
+    pub aggregates: FastMap<ProviderId, Vec<AggregateId>>,
     pub inventory: Arc<BTreeMap<(ProviderId, ClassId), Capacity>>,
     /// Every sharing provider in the deployment (not only these trees).
     pub sharing: BTreeSet<ProviderId>,
