@@ -57,6 +57,11 @@ pub fn in_transaction<T>(
 ) -> StorageResult<T> {
     let begin = match (conn.backend(), mode) {
         (Backend::Sqlite, Mode::Write) => "BEGIN IMMEDIATE",
+        // Writes are short statements on a few rows. Left to choose,
+        // PostgreSQL keeps planning those with array parameters anew on
+        // every execution (a custom plan for a short array looks cheaper),
+        // a tenth of its time per allocation write. (PostgreSQL 12 on.)
+        (Backend::Postgres, Mode::Write) => "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan",
         _ => "BEGIN",
     };
     conn.batch_execute(begin)?;
