@@ -132,7 +132,8 @@ struct Prepared<'a> {
     consumer: Consumer,
     /// Created by this write, so it holds no allocations yet.
     created: bool,
-    /// Created at the generation this write leaves it at: no bump due.
+    /// At the generation this write leaves it at (created so, or bumped
+    /// already): no bump due.
     bumped: bool,
     project_id: i32,
     user_id: i32,
@@ -141,10 +142,14 @@ struct Prepared<'a> {
 
 /// Check generations and make sure every consumer, project, user and type
 /// exists, as upstream's `ensure_consumer` does, in request order.
+/// With `bump_early`, consumers whose generation the client gave (and
+/// that get allocations) are checked and bumped at once.
+#[cfg_attr(not(feature = "postgres"), allow(unused_variables))]
 fn prepare<'a>(
     conn: &mut DbConnection,
     ids: &OwnerIds,
     writes: &'a [ConsumerWrite],
+    bump_early: bool,
 ) -> StorageResult<Vec<Prepared<'a>>> {
     let mut out = Vec::new();
     let mut made = Created::default();
@@ -171,6 +176,17 @@ fn prepare<'a>(
             && let Some(consumer) = consumers::create(conn, &new)?
         {
             out.push(Prepared { write: w, consumer, created: true, bumped, project_id, user_id, type_id });
+            continue;
+        }
+        // So is one giving the consumer's generation: on PostgreSQL, when
+        // writing, check and bump it at once (it is bumped later otherwise).
+        #[cfg(feature = "postgres")]
+        if let (DbConnection::Postgresql(pg), true, GenerationCheck::Expect(Some(given))) =
+            (&mut *conn, bump_early && !w.allocations.is_empty(), w.generation)
+            && let Ok(given) = i32::try_from(given)
+            && let Some(consumer) = crate::pg_write::bump_expected_consumer(pg, &w.consumer_uuid, given)?
+        {
+            out.push(Prepared { write: w, consumer, created: false, bumped: true, project_id, user_id, type_id });
             continue;
         }
         let existing = consumers::find(conn, &w.consumer_uuid)?;
@@ -241,7 +257,7 @@ fn plan_with<'a>(
     writes: &'a [ConsumerWrite],
     lock_early: bool,
 ) -> StorageResult<Plan<'a>> {
-    let prepared = prepare(conn, ids, writes)?;
+    let prepared = prepare(conn, ids, writes, lock_early)?;
     // Providers (and their generations) are read before any usage, so a
     // concurrent writer either shows in the usage or fails our bump.
     let mut touched: Vec<Touched> = Vec::new();

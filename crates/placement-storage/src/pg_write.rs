@@ -20,6 +20,7 @@ use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{Array, BigInt, Double, Integer, Nullable, Text, Timestamp};
 
+use crate::consumers::Consumer;
 use crate::error::StorageResult;
 use crate::inventories::InventoryRecord;
 use crate::now;
@@ -142,6 +143,53 @@ impl Fixed for BumpConsumer {
 pub fn bump_consumer(pg: &mut PgConnection, id: i32, expected: i32) -> StorageResult<bool> {
     let changed = kept::<Integer, _>(BumpConsumer { id, expected, next: expected + 1, now: now() }).execute(pg)?;
     Ok(changed == 1)
+}
+
+struct BumpExpected<'a> {
+    uuid: &'a str,
+    expected: i32,
+    now: NaiveDateTime,
+}
+
+impl Fixed for BumpExpected<'_> {
+    fn walk<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("WITH c AS (UPDATE consumers SET generation = generation + 1, updated_at = ");
+        out.push_bind_param::<Timestamp, _>(&self.now)?;
+        out.push_sql(" WHERE uuid = ");
+        out.push_bind_param::<Text, _>(self.uuid)?;
+        out.push_sql(" AND generation = ");
+        out.push_bind_param::<Integer, _>(&self.expected)?;
+        out.push_sql(
+            " RETURNING id, uuid, project_id, user_id, generation, consumer_type_id) \
+            SELECT c.id, c.uuid, c.project_id, p.external_id, c.user_id, u.external_id, c.generation, \
+            c.consumer_type_id FROM c JOIN projects p ON p.id = c.project_id JOIN users u ON u.id = c.user_id",
+        );
+        Ok(())
+    }
+}
+
+/// Bump a consumer whose generation the client gave, if it still has
+/// that generation: the consumer as it is now (bumped), else `None`.
+pub fn bump_expected_consumer(pg: &mut PgConnection, uuid: &str, expected: i32) -> StorageResult<Option<Consumer>> {
+    type Row = (i32, String, i32, String, i32, String, i32, Option<i32>);
+    let row: Option<Row> =
+        kept::<(Integer, Text, Integer, Text, Integer, Text, Integer, Nullable<Integer>), _>(BumpExpected {
+            uuid,
+            expected,
+            now: now(),
+        })
+        .get_result(pg)
+        .optional()?;
+    Ok(row.map(|(id, uuid, project_id, project, user_id, user, generation, consumer_type_id)| Consumer {
+        id,
+        uuid,
+        project_id,
+        project,
+        user_id,
+        user,
+        generation,
+        consumer_type_id,
+    }))
 }
 
 struct RemoveAndRead<'a> {
