@@ -178,8 +178,8 @@ fn prepare<'a>(
             out.push(Prepared { write: w, consumer, created: true, bumped, project_id, user_id, type_id });
             continue;
         }
-        // So is one giving the consumer's generation: on PostgreSQL, when
-        // writing, check and bump it at once (it is bumped later otherwise).
+        // So is a client giving the consumer's generation: on PostgreSQL,
+        // check and bump it in one statement (else it is bumped in `apply`).
         #[cfg(feature = "postgres")]
         if let (DbConnection::Postgresql(pg), true, GenerationCheck::Expect(Some(given))) =
             (&mut *conn, bump_early && !w.allocations.is_empty(), w.generation)
