@@ -497,19 +497,7 @@ fn available(conn: &mut DbConnection, provider_ids: &[i32], class_ids: &[i32]) -
             inv::step_size,
             inv::allocation_ratio,
         ))
-        .select((
-            (
-                inv::resource_provider_id,
-                inv::resource_class_id,
-                inv::total,
-                inv::reserved,
-                inv::min_unit,
-                inv::max_unit,
-                inv::step_size,
-                inv::allocation_ratio,
-            ),
-            sum(allocations::used.nullable()),
-        ))
+        .select((InventoryRecord::as_select(), sum(allocations::used.nullable())))
         .load(conn)?;
     Ok(found
         .into_iter()

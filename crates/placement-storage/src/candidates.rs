@@ -13,7 +13,7 @@ use placement_model::standard::{self, MIN_CUSTOM_RESOURCE_CLASS_ID};
 
 use crate::conn::DbConnection;
 use crate::error::{StorageError, StorageResult};
-use crate::inventories::{CAPACITY_COLUMNS, CapacityRow};
+use crate::inventories::InventoryRecord;
 use crate::schema::{
     allocations, inventories, resource_provider_aggregates as rpa, resource_provider_traits as rpt,
     resource_providers as rp,
@@ -284,10 +284,11 @@ pub fn load(conn: &mut DbConnection, req: &CandidateRequest, cache: &TreeCache) 
     Ok(Loaded::Ready(Box::new(Prepared { request, snapshot, names })))
 }
 
+type Anchors = (cands::FastMap<i32, BTreeSet<i32>>, BTreeSet<i32>);
+
 /// For each of these sharing providers (those with inventory of a
 /// requested class), the roots of the trees it shares with: those with a
 /// provider in one of its aggregates; and all those roots.
-type Anchors = (cands::FastMap<i32, BTreeSet<i32>>, BTreeSet<i32>);
 fn anchors(conn: &mut DbConnection, serving: &[i32]) -> StorageResult<Anchors> {
     let mut anchors: cands::FastMap<i32, BTreeSet<i32>> = cands::FastMap::default();
     let mut anchor_roots: BTreeSet<i32> = BTreeSet::new();
@@ -333,14 +334,14 @@ fn load_trees(conn: &mut DbConnection, roots: &[i32], snap: &mut Snapshot) -> St
     for (provider, trait_id) in with_traits {
         snap.add_trait(provider, trait_id);
     }
-    let inventory: Vec<CapacityRow> = inventories::table
+    let inventory: Vec<InventoryRecord> = inventories::table
         .inner_join(rp::table.on(rp::id.eq(inventories::resource_provider_id)))
         .filter(rp::root_provider_id.eq_any(roots))
-        .select(CAPACITY_COLUMNS)
+        .select(InventoryRecord::as_select())
         .load(conn)?;
     let mysql = conn.backend() == crate::url::Backend::Mysql;
     for row in inventory {
-        snap.add_inventory(row.provider, row.class, row.capacity(mysql));
+        snap.add_inventory(row.provider_id, row.class_id, row.capacity(mysql));
     }
     Ok(())
 }

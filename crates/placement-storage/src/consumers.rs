@@ -27,10 +27,19 @@ pub struct Consumer {
     pub consumer_type_id: Option<i32>,
 }
 
-type Row = (i32, String, i32, String, i32, String, i32, Option<i32>);
+/// A consumer as read: id, uuid, project id and external id, user id and
+/// external id, generation, type id.
+pub(crate) type ConsumerRow = (i32, String, i32, String, i32, String, i32, Option<i32>);
+
+impl From<ConsumerRow> for Consumer {
+    fn from(row: ConsumerRow) -> Consumer {
+        let (id, uuid, project_id, project, user_id, user, generation, consumer_type_id) = row;
+        Consumer { id, uuid, project_id, project, user_id, user, generation, consumer_type_id }
+    }
+}
 
 pub fn find(conn: &mut DbConnection, uuid: &str) -> StorageResult<Option<Consumer>> {
-    let row: Option<Row> = consumers::table
+    let row: Option<ConsumerRow> = consumers::table
         .inner_join(projects::table.on(projects::id.eq(consumers::project_id)))
         .inner_join(users::table.on(users::id.eq(consumers::user_id)))
         .filter(consumers::uuid.eq(uuid))
@@ -46,16 +55,7 @@ pub fn find(conn: &mut DbConnection, uuid: &str) -> StorageResult<Option<Consume
         ))
         .first(conn)
         .optional()?;
-    Ok(row.map(|(id, uuid, project_id, project, user_id, user, generation, consumer_type_id)| Consumer {
-        id,
-        uuid,
-        project_id,
-        project,
-        user_id,
-        user,
-        generation,
-        consumer_type_id,
-    }))
+    Ok(row.map(Consumer::from))
 }
 
 /// Which owner table a name belongs to.

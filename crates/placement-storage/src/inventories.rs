@@ -33,56 +33,6 @@ impl StoredInventory {
 
 type Row = (String, i32, i32, i32, i32, i32, f64, Option<NaiveDateTime>, Option<NaiveDateTime>);
 
-/// An inventory as allocation candidates read it: by provider and class id.
-#[derive(Queryable)]
-pub(crate) struct CapacityRow {
-    pub provider: i32,
-    pub class: i32,
-    total: i32,
-    reserved: i32,
-    min_unit: i32,
-    max_unit: i32,
-    step_size: i32,
-    allocation_ratio: f64,
-}
-
-/// The columns a [`CapacityRow`] is read from.
-pub(crate) const CAPACITY_COLUMNS: (
-    inv::resource_provider_id,
-    inv::resource_class_id,
-    inv::total,
-    inv::reserved,
-    inv::min_unit,
-    inv::max_unit,
-    inv::step_size,
-    inv::allocation_ratio,
-) = (
-    inv::resource_provider_id,
-    inv::resource_class_id,
-    inv::total,
-    inv::reserved,
-    inv::min_unit,
-    inv::max_unit,
-    inv::step_size,
-    inv::allocation_ratio,
-);
-
-impl CapacityRow {
-    /// The solver's view, usage left at zero; on MySQL the ratio as its
-    /// single-precision column holds it.
-    pub(crate) fn capacity(&self, mysql: bool) -> Capacity {
-        Capacity {
-            total: self.total.into(),
-            reserved: self.reserved.into(),
-            min_unit: self.min_unit.into(),
-            max_unit: self.max_unit.into(),
-            step_size: self.step_size.into(),
-            allocation_ratio: if mysql { single_precision(self.allocation_ratio) } else { self.allocation_ratio },
-            used: 0,
-        }
-    }
-}
-
 /// A provider's inventories in resource class id order.
 pub fn of_provider(conn: &mut DbConnection, provider_id: i32) -> StorageResult<Vec<StoredInventory>> {
     let rows: Vec<Row> = inv::table
@@ -273,10 +223,14 @@ pub fn replace(conn: &mut DbConnection, provider: &ResourceProvider, wanted: &[I
     Ok(generation)
 }
 
-/// An inventory row as capacity checks need it.
-#[derive(Queryable)]
+/// An inventory row as capacity checks and allocation candidates need it:
+/// by provider and class id. Read with `InventoryRecord::as_select()`.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = inv)]
 pub struct InventoryRecord {
+    #[diesel(column_name = resource_provider_id)]
     pub provider_id: i32,
+    #[diesel(column_name = resource_class_id)]
     pub class_id: i32,
     pub total: i32,
     pub reserved: i32,
@@ -298,37 +252,27 @@ impl InventoryRecord {
             allocation_ratio: self.allocation_ratio,
         }
     }
-}
 
-/// Inventory records of these providers (all when `None`) and classes.
-pub fn records(
-    conn: &mut DbConnection,
-    provider_ids: Option<&[i32]>,
-    class_ids: &[i32],
-) -> StorageResult<Vec<InventoryRecord>> {
-    let mut query = inv::table
-        .filter(inv::resource_class_id.eq_any(class_ids))
-        .select((
-            inv::resource_provider_id,
-            inv::resource_class_id,
-            inv::total,
-            inv::reserved,
-            inv::min_unit,
-            inv::max_unit,
-            inv::step_size,
-            inv::allocation_ratio,
-        ))
-        .into_boxed();
-    if let Some(ids) = provider_ids {
-        query = query.filter(inv::resource_provider_id.eq_any(ids));
+    /// The solver's view, usage left at zero; on MySQL the ratio as its
+    /// single-precision column holds it.
+    pub(crate) fn capacity(&self, mysql: bool) -> Capacity {
+        Capacity {
+            total: self.total.into(),
+            reserved: self.reserved.into(),
+            min_unit: self.min_unit.into(),
+            max_unit: self.max_unit.into(),
+            step_size: self.step_size.into(),
+            allocation_ratio: if mysql { single_precision(self.allocation_ratio) } else { self.allocation_ratio },
+            used: 0,
+        }
     }
-    Ok(query.load(conn)?)
 }
 
 /// Providers with room for `amount` of one class (capacity, usage and unit
 /// constraints), for the `resources` filter.
 pub fn providers_with_capacity(conn: &mut DbConnection, rc_id: i32, amount: i64) -> StorageResult<HashSet<i32>> {
-    let rows = records(conn, None, &[rc_id])?;
+    let rows: Vec<InventoryRecord> =
+        inv::table.filter(inv::resource_class_id.eq(rc_id)).select(InventoryRecord::as_select()).load(conn)?;
     let used: HashMap<i32, i64> = allocations::table
         .filter(allocations::resource_class_id.eq(rc_id))
         .group_by(allocations::resource_provider_id)

@@ -20,7 +20,7 @@ use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{Array, BigInt, Double, Integer, Nullable, Text, Timestamp};
 
-use crate::consumers::Consumer;
+use crate::consumers::{Consumer, ConsumerRow};
 use crate::error::StorageResult;
 use crate::inventories::InventoryRecord;
 use crate::now;
@@ -121,15 +121,12 @@ pub fn create_consumer(pg: &mut PgConnection, row: NewConsumerRow<'_>) -> Storag
 struct BumpConsumer {
     id: i32,
     expected: i32,
-    next: i32,
     now: NaiveDateTime,
 }
 
 impl Fixed for BumpConsumer {
     fn walk<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql("UPDATE consumers SET generation = ");
-        out.push_bind_param::<Integer, _>(&self.next)?;
-        out.push_sql(", updated_at = ");
+        out.push_sql("UPDATE consumers SET generation = generation + 1, updated_at = ");
         out.push_bind_param::<Timestamp, _>(&self.now)?;
         out.push_sql(" WHERE id = ");
         out.push_bind_param::<Integer, _>(&self.id)?;
@@ -141,7 +138,7 @@ impl Fixed for BumpConsumer {
 
 /// Bump a consumer from the generation read; false if it had moved.
 pub fn bump_consumer(pg: &mut PgConnection, id: i32, expected: i32) -> StorageResult<bool> {
-    let changed = kept::<Integer, _>(BumpConsumer { id, expected, next: expected + 1, now: now() }).execute(pg)?;
+    let changed = kept::<Integer, _>(BumpConsumer { id, expected, now: now() }).execute(pg)?;
     Ok(changed == 1)
 }
 
@@ -171,8 +168,7 @@ impl Fixed for BumpExpected<'_> {
 /// Bump a consumer whose generation the client gave, if it still has
 /// that generation: the consumer as it is now (bumped), else `None`.
 pub fn bump_expected_consumer(pg: &mut PgConnection, uuid: &str, expected: i32) -> StorageResult<Option<Consumer>> {
-    type Row = (i32, String, i32, String, i32, String, i32, Option<i32>);
-    let row: Option<Row> =
+    let row: Option<ConsumerRow> =
         kept::<(Integer, Text, Integer, Text, Integer, Text, Integer, Nullable<Integer>), _>(BumpExpected {
             uuid,
             expected,
@@ -180,16 +176,7 @@ pub fn bump_expected_consumer(pg: &mut PgConnection, uuid: &str, expected: i32) 
         })
         .get_result(pg)
         .optional()?;
-    Ok(row.map(|(id, uuid, project_id, project, user_id, user, generation, consumer_type_id)| Consumer {
-        id,
-        uuid,
-        project_id,
-        project,
-        user_id,
-        user,
-        generation,
-        consumer_type_id,
-    }))
+    Ok(row.map(Consumer::from))
 }
 
 struct RemoveAndRead<'a> {
@@ -234,41 +221,10 @@ pub fn remove_and_read(
     providers: &[i32],
     classes: &[i32],
 ) -> StorageResult<Vec<InventoryWithUsage>> {
-    type Row = (i32, i32, i32, i32, i32, i32, i32, f64, i64, i64);
-    let rows: Vec<Row> = kept::<
-        (Integer, Integer, Integer, Integer, Integer, Integer, Integer, Double, BigInt, BigInt),
-        _,
-    >(RemoveAndRead { consumers, providers, classes })
-    .load(pg)?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(
-                provider_id,
-                class_id,
-                total,
-                reserved,
-                min_unit,
-                max_unit,
-                step_size,
-                allocation_ratio,
-                before,
-                removed,
-            )| {
-                let record = InventoryRecord {
-                    provider_id,
-                    class_id,
-                    total,
-                    reserved,
-                    min_unit,
-                    max_unit,
-                    step_size,
-                    allocation_ratio,
-                };
-                (record, before, before - removed)
-            },
-        )
-        .collect())
+    type Record = (Integer, Integer, Integer, Integer, Integer, Integer, Integer, Double);
+    let rows: Vec<(InventoryRecord, i64, i64)> =
+        kept::<(Record, BigInt, BigInt), _>(RemoveAndRead { consumers, providers, classes }).load(pg)?;
+    Ok(rows.into_iter().map(|(record, before, removed)| (record, before, before - removed)).collect())
 }
 
 /// Allocation rows, column by column.

@@ -27,7 +27,7 @@ use placement_model::standard::is_standard_trait;
 
 use crate::conn::DbConnection;
 use crate::error::StorageResult;
-use crate::inventories::{CAPACITY_COLUMNS, CapacityRow};
+use crate::inventories::InventoryRecord;
 use crate::schema::{
     inventories, placement_aggregates as agg, resource_provider_traits as rpt, resource_providers as rp, traits,
 };
@@ -306,11 +306,11 @@ impl Assembled {
 fn load_entries(conn: &mut DbConnection, rows: &[ProviderRow], stale: &[i32]) -> StorageResult<Vec<Entry>> {
     let loaded_at = Instant::now();
     let mut traits: Vec<(i32, i32)> = Vec::new();
-    let mut inventory: Vec<CapacityRow> = Vec::new();
+    let mut inventory: Vec<InventoryRecord> = Vec::new();
     if stale.len() * 2 >= rows.len() {
         // Mostly stale (a cold cache): one read of everything is cheaper.
         traits = rpt::table.select((rpt::resource_provider_id, rpt::trait_id)).load(conn)?;
-        inventory = inventories::table.select(CAPACITY_COLUMNS).load(conn)?;
+        inventory = inventories::table.select(InventoryRecord::as_select()).load(conn)?;
     } else {
         for chunk in stale.chunks(CHUNK) {
             traits.extend(
@@ -322,8 +322,8 @@ fn load_entries(conn: &mut DbConnection, rows: &[ProviderRow], stale: &[i32]) ->
             inventory.extend(
                 inventories::table
                     .filter(inventories::resource_provider_id.eq_any(chunk))
-                    .select(CAPACITY_COLUMNS)
-                    .load::<CapacityRow>(conn)?,
+                    .select(InventoryRecord::as_select())
+                    .load::<InventoryRecord>(conn)?,
             );
         }
     }
@@ -340,8 +340,8 @@ fn load_entries(conn: &mut DbConnection, rows: &[ProviderRow], stale: &[i32]) ->
     }
     let mysql = conn.backend() == crate::url::Backend::Mysql;
     for row in inventory {
-        if let Some(e) = by_id.get_mut(&row.provider) {
-            e.inventory.push((row.class, row.capacity(mysql)));
+        if let Some(e) = by_id.get_mut(&row.provider_id) {
+            e.inventory.push((row.class_id, row.capacity(mysql)));
         }
     }
     Ok(by_id.into_values().collect())
