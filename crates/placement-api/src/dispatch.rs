@@ -1,6 +1,7 @@
 //! The request pipeline, in upstream's middleware order: request id and
 //! logging, CORS, authentication, microversion negotiation, the body
-//! content check, routing, then the handler on the blocking pool.
+//! content check, routing, then (see [`crate::intake`]) the body, a
+//! handler slot, and the handler on the blocking pool.
 
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ use placement_policy::Credentials;
 
 use crate::context::{Ctx, Reply};
 use crate::error::{ApiError, RenderContext};
+use crate::logsafe::logsafe;
 use crate::routes;
 use crate::state::{AppState, AuthStrategy};
 
@@ -21,6 +23,7 @@ use crate::state::{AppState, AuthStrategy};
 struct Incoming {
     request_id: String,
     method: String,
+    /// Decoded; escape it before logging (see [`crate::logsafe`]).
     path: String,
     accept: String,
     content_type: Option<String>,
@@ -35,7 +38,7 @@ impl Incoming {
 }
 
 /// The single actix service: every request comes through here.
-pub async fn dispatch(req: HttpRequest, body: web::Bytes, state: web::Data<Arc<AppState>>) -> HttpResponse {
+pub async fn dispatch(req: HttpRequest, payload: web::Payload, state: web::Data<Arc<AppState>>) -> HttpResponse {
     let state = state.get_ref().clone();
     let accept = match req.headers().get("accept").and_then(|v| v.to_str().ok()) {
         None | Some("") | Some("*/*") => "application/json".to_string(),
@@ -48,16 +51,13 @@ pub async fn dispatch(req: HttpRequest, body: web::Bytes, state: web::Data<Arc<A
         accept,
         content_type: req.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string),
         headers: req.headers().clone(),
-        base_url: {
-            let info = req.connection_info();
-            format!("{}://{}", info.scheme(), info.host())
-        },
+        base_url: crate::location::base_url(&req, state.proxy_headers),
     };
     let global_id = incoming.header("x-openstack-request-id").filter(|id| is_request_id(id)).map(str::to_string);
 
     let (mut response, version) = match &state.cors {
         Some(_) if incoming.method == "OPTIONS" => (HttpResponse::Ok().finish(), None),
-        _ => handle(&state, &incoming, req.query_string(), body).await,
+        _ => handle(&state, &incoming, req.query_string(), payload).await,
     };
     if let Some(cors) = &state.cors {
         if incoming.method == "OPTIONS" {
@@ -75,9 +75,9 @@ pub async fn dispatch(req: HttpRequest, body: web::Bytes, state: web::Data<Arc<A
         incoming.request_id,
         global_id.map(|g| format!(" global {g}")).unwrap_or_default(),
         req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "-".into()),
-        incoming.method,
-        req.path(),
-        if req.query_string().is_empty() { String::new() } else { format!("?{}", req.query_string()) },
+        logsafe(&incoming.method),
+        logsafe(req.path()),
+        if req.query_string().is_empty() { String::new() } else { format!("?{}", logsafe(req.query_string())) },
         response.status().as_u16(),
         version.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
     );
@@ -158,7 +158,7 @@ async fn handle(
     state: &Arc<AppState>,
     incoming: &Incoming,
     query: &str,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> (HttpResponse, Option<Microversion>) {
     let creds = if incoming.path == "/" {
         Credentials::default()
@@ -185,9 +185,12 @@ async fn handle(
     };
     let respond = |result: Result<Reply, ApiError>| match result {
         Ok(reply) => (build(reply, version, &incoming.base_url), Some(version)),
-        Err(e) => (render(&e, incoming, Some(version), false), Some(version)),
+        Err(e) => {
+            log_failure(incoming, &e);
+            (render(&e, incoming, Some(version), false), Some(version))
+        }
     };
-    if let Err(e) = check_content(incoming, body.len()) {
+    if let Err(e) = check_content(incoming) {
         return respond(Err(e.escaped()));
     }
     let Some((route, params)) = routes::find(&incoming.path) else {
@@ -204,7 +207,27 @@ async fn handle(
         let status = StatusCode::from_u16(for_method[0].outside).unwrap_or(StatusCode::NOT_FOUND);
         return respond(Err(ApiError::new(status, "")));
     };
-    let (query, query_ok) = parse_query(query);
+    let (query, query_ok) = match parse_query(query) {
+        Ok(parsed) => parsed,
+        Err(e) => return respond(Err(e)),
+    };
+    // Only methods that carry a body have it read; it is never read
+    // before the request is authenticated and routed.
+    let (body, _reservation) = if matches!(incoming.method.as_str(), "PUT" | "POST" | "PATCH") {
+        match state.intake.read_body(&incoming.headers, payload).await {
+            Ok((body, reservation)) => (body, Some(reservation)),
+            Err(e) => return respond(Err(e)),
+        }
+    } else {
+        (web::Bytes::new(), None)
+    };
+    if !body.is_empty() && incoming.content_type.as_deref().is_none_or(str::is_empty) {
+        return respond(Err(ApiError::bad_request("content-type header required when content-length > 0").escaped()));
+    }
+    let _slot = match state.intake.slot().await {
+        Ok(slot) => slot,
+        Err(e) => return respond(Err(e)),
+    };
     let ctx = Ctx {
         state: state.clone(),
         version,
@@ -218,35 +241,62 @@ async fn handle(
         accept: incoming.accept.clone(),
     };
     let handler = endpoint.handler;
-    let request_id = incoming.request_id.clone();
     let result = match web::block(move || handler(&ctx)).await {
         Ok(result) => result,
-        Err(e) => Err(ApiError::internal(&request_id, format!("handler failed: {e}"))),
+        Err(e) => Err(ApiError::internal(format!("handler failed: {e}"))),
     };
-    if let Err(e) = &result
-        && e.status.is_server_error()
-    {
-        log::error!("[{}] {} {}: {}", incoming.request_id, incoming.method, incoming.path, e.message);
-    }
     respond(result)
 }
 
-/// A body needs a content type (webob's rule, checked before routing).
-fn check_content(incoming: &Incoming, body_len: usize) -> Result<(), ApiError> {
-    let declared = match incoming.header("content-length") {
-        Some(v) => {
-            v.trim().parse::<u64>().map_err(|_| ApiError::bad_request("content-length header must be an integer"))?
-        }
-        None => body_len as u64,
+/// One log line for a failed request whose cause the client is not told
+/// (server errors), with the request id; nothing for ordinary 4xx.
+fn log_failure(incoming: &Incoming, e: &ApiError) {
+    if !e.status.is_server_error() {
+        return;
+    }
+    log::error!(
+        "[{}] {} {}: {} {}",
+        incoming.request_id,
+        logsafe(&incoming.method),
+        logsafe(&incoming.path),
+        e.status.as_u16(),
+        logsafe(e.internal.as_deref().unwrap_or(&e.message)),
+    );
+}
+
+/// A body needs a content type (webob's rule, checked before routing on
+/// the declared length; a chunked body is checked once read).
+fn check_content(incoming: &Incoming) -> Result<(), ApiError> {
+    let Some(declared) = incoming.header("content-length") else {
+        return Ok(());
     };
+    let declared = declared
+        .trim()
+        .parse::<u64>()
+        .map_err(|_| ApiError::bad_request("content-length header must be an integer"))?;
     if declared > 0 && incoming.content_type.as_deref().is_none_or(str::is_empty) {
         return Err(ApiError::bad_request("content-type header required when content-length > 0"));
     }
     Ok(())
 }
 
-/// Split a query string like Python's `parse_qsl(keep_blank_values=True)`.
-fn parse_query(query: &str) -> (Vec<(String, String)>, bool) {
+/// Most query parameters one request may carry. Nova's largest requests
+/// use a few dozen; a repeated `required` or `member_of` per group at
+/// 1.39 stays far below this.
+pub const MAX_QUERY_PARAMS: usize = 1000;
+
+type Query = (Vec<(String, String)>, bool);
+
+/// Split a query string like Python's `parse_qsl(keep_blank_values=True)`,
+/// refusing more than [`MAX_QUERY_PARAMS`] parameters.
+fn parse_query(query: &str) -> Result<Query, ApiError> {
+    let count = query.split('&').filter(|p| !p.is_empty()).count();
+    if count > MAX_QUERY_PARAMS {
+        return Err(ApiError::bad_request(format!(
+            "Invalid query string parameters: {count} parameters given, at most {MAX_QUERY_PARAMS} are accepted."
+        ))
+        .with_code(placement_model::error::ErrorCode::QueryBadValue));
+    }
     let mut ok = true;
     let mut decode = |s: &str| {
         let plus = s.replace('+', " ");
@@ -266,7 +316,7 @@ fn parse_query(query: &str) -> (Vec<(String, String)>, bool) {
             None => (decode(p), String::new()),
         })
         .collect();
-    (pairs, ok)
+    Ok((pairs, ok))
 }
 
 fn http_date(t: chrono::DateTime<chrono::Utc>) -> String {
@@ -299,13 +349,21 @@ mod tests {
 
     #[test]
     fn query_strings_decode_like_python() {
-        let (q, ok) = parse_query("name=%e2%98%83&member_of=a&member_of=b&x&y=1+2");
+        let (q, ok) = parse_query("name=%e2%98%83&member_of=a&member_of=b&x&y=1+2").unwrap();
         assert!(ok);
         assert_eq!(q[0], ("name".into(), "☃".into()));
         assert_eq!(q[2], ("member_of".into(), "b".into()));
         assert_eq!(q[3], ("x".into(), String::new()));
         assert_eq!(q[4], ("y".into(), "1 2".into()));
-        assert!(!parse_query("name=%ff").1);
+        assert!(!parse_query("name=%ff").unwrap().1);
+    }
+
+    #[test]
+    fn too_many_query_parameters_are_refused() {
+        let many = vec!["required=A"; MAX_QUERY_PARAMS + 1].join("&");
+        let e = parse_query(&many).unwrap_err();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        assert!(parse_query(&many[..many.len() - "&required=A".len()]).is_ok());
     }
 
     #[test]

@@ -22,6 +22,9 @@ pub struct ApiError {
     /// Use webob's own JSON shape (`message`/`code`/`title`), as the
     /// authentication layer does.
     pub plain_webob: bool,
+    /// What went wrong inside, for the log line (with the request id) and
+    /// never for the client: driver messages, SQL, panics.
+    pub internal: Option<String>,
 }
 
 impl ApiError {
@@ -33,6 +36,7 @@ impl ApiError {
             headers: Vec::new(),
             escaped: false,
             plain_webob: false,
+            internal: None,
         }
     }
 
@@ -58,9 +62,21 @@ impl ApiError {
         self
     }
 
-    pub fn internal(request_id: &str, what: impl std::fmt::Display) -> Self {
-        log::error!("[{request_id}] Placement API unexpected error: {what}");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, what.to_string())
+    /// A 500 whose cause is logged, not shown.
+    pub fn internal(what: impl std::fmt::Display) -> Self {
+        let mut e = Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "An unexpected error occurred; the server log has the details under this request id.",
+        );
+        e.internal = Some(what.to_string());
+        e
+    }
+
+    /// A 503: the service cannot answer now; the cause is logged.
+    pub fn unavailable(message: impl Into<String>, what: impl std::fmt::Display) -> Self {
+        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, message);
+        e.internal = Some(what.to_string());
+        e
     }
 }
 
@@ -88,20 +104,17 @@ impl From<DomainError> for ApiError {
     }
 }
 
-/// Storage failures: domain outcomes as above; an exhausted pool or lost
-/// database is 503; anything else a 500 (logged where it is rendered).
+/// Storage failures: domain outcomes as above; an unreachable, lost or
+/// unwritable database is 503; anything else a 500. The driver's words
+/// go to the log (where the error is rendered), never to the client.
 impl From<StorageError> for ApiError {
     fn from(e: StorageError) -> Self {
         match e {
             StorageError::Domain(d) => d.into(),
-            StorageError::Unavailable(msg) => {
-                log::error!("database unavailable: {msg}");
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "The database is unavailable.")
+            e if e.is_unavailable() => {
+                ApiError::unavailable("The database is unavailable; try again later.", format!("database: {e}"))
             }
-            other => {
-                log::error!("database error: {other}");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, other.to_string())
-            }
+            other => ApiError::internal(format!("database: {other}")),
         }
     }
 }
@@ -118,7 +131,11 @@ pub struct RenderContext<'a> {
 }
 
 fn title(status: StatusCode) -> &'static str {
-    status.canonical_reason().unwrap_or("Error")
+    match status.as_u16() {
+        // webob's wording, older than the RFC's.
+        413 => "Request Entity Too Large",
+        _ => status.canonical_reason().unwrap_or("Error"),
+    }
 }
 
 fn explanation(status: StatusCode) -> &'static str {
@@ -132,6 +149,7 @@ fn explanation(status: StatusCode) -> &'static str {
         403 => "Access was denied to this resource.",
         404 => "The resource could not be found.",
         409 => "There was a conflict when trying to complete your request.",
+        413 => "The body of your request was too large for this server.",
         500 => "The server has either erred or is incapable of performing the requested operation.",
         503 => "The server is currently unavailable. Please try again at a later time.",
         _ => "",
@@ -260,6 +278,20 @@ mod tests {
         assert_eq!(v["errors"][0]["code"], "placement.undefined_code");
         let body = e.render(&ctx(Some(Microversion::new(1, 22)))).body;
         assert!(!body.contains("\"code\""));
+    }
+
+    #[test]
+    fn database_failures_never_show_driver_text() {
+        let lost = StorageError::Unavailable("could not connect to server: secret-host:5432".into());
+        let e = ApiError::from(lost);
+        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
+        let body = e.render(&ctx(Some(Microversion::new(1, 39)))).body;
+        assert!(!body.contains("secret-host"), "{body}");
+        assert!(e.internal.as_deref().is_some_and(|i| i.contains("secret-host")));
+        let sql = StorageError::Schema("SELECT secret FROM t".into());
+        let e = ApiError::from(sql);
+        assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!e.render(&ctx(None)).body.contains("SELECT"));
     }
 
     #[test]

@@ -9,6 +9,9 @@ pub mod cors;
 pub mod dispatch;
 pub mod error;
 pub mod handlers;
+pub mod intake;
+pub mod location;
+pub mod logsafe;
 pub mod openapi;
 
 pub mod routes;
@@ -19,16 +22,12 @@ use std::sync::Arc;
 
 use actix_web::web;
 
+pub use intake::{Intake, Limits};
 pub use state::{AppState, AuthStrategy, CorsSettings, PlacementSettings};
-
-/// Largest request body accepted (reshaper requests can be large).
-pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
 /// Install the API on an actix `App`.
 pub fn configure(state: Arc<AppState>) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
-        cfg.app_data(web::Data::new(state))
-            .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
-            .default_service(web::to(dispatch::dispatch));
+        cfg.app_data(web::Data::new(state)).default_service(web::to(dispatch::dispatch));
     }
 }

@@ -23,6 +23,10 @@ pub struct PlacementSettings {
     pub max_allocation_candidates: i64,
     pub allocation_candidates_generation_strategy: String,
     pub allocation_conflict_retry_count: u32,
+    /// Search steps one candidates request may take before it is refused.
+    pub candidates_search_steps: u64,
+    /// Time one candidates request may search before it is refused.
+    pub candidates_time_limit: std::time::Duration,
 }
 
 impl Default for PlacementSettings {
@@ -34,6 +38,8 @@ impl Default for PlacementSettings {
             max_allocation_candidates: -1,
             allocation_candidates_generation_strategy: "depth-first".into(),
             allocation_conflict_retry_count: 10,
+            candidates_search_steps: 20_000_000,
+            candidates_time_limit: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -51,4 +57,8 @@ pub struct AppState {
     pub policy: Policy,
     pub cors: Option<CorsSettings>,
     pub placement: PlacementSettings,
+    /// Body size, body memory and handler slot limits.
+    pub intake: crate::intake::Intake,
+    /// `[oslo_middleware] enable_proxy_headers_parsing`.
+    pub proxy_headers: bool,
 }

@@ -141,7 +141,8 @@ fn nested(conn: &mut DbConnection, rows: &mut Rows, first_id: i32, count: usize)
 /// `url`, creating its schema first if need be.
 pub fn seed(url: &str, layout: Layout, count: usize) -> Result<(), String> {
     let start = Instant::now();
-    let db = Database::open(url, 1).map_err(|e| e.to_string())?;
+    let db = Database::open(url, &placement_storage::PoolOptions { max_size: 1, ..Default::default() })
+        .map_err(|e| e.to_string())?;
     db.prepare(true).map_err(|e| e.to_string())?;
     let total = db
         .write(|conn| {
@@ -190,7 +191,7 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         let request = placement_model::request::parse(&query, Microversion::MAX).unwrap();
-        let db = Database::open(url, 1).unwrap();
+        let db = Database::open(url, &placement_storage::PoolOptions { max_size: 1, ..Default::default() }).unwrap();
         match db.read(|conn| load(conn, &request, db.tree_cache())).unwrap() {
             Loaded::NoResults => 0,
             Loaded::Ready(p) => {

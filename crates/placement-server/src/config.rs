@@ -12,6 +12,13 @@ use crate::ini;
 pub struct ApiOptions {
     /// `keystone` (default) or `noauth2`.
     pub auth_strategy: String,
+    /// Largest request body, in bytes, after inflating (ours; upstream
+    /// has no limit).
+    pub max_request_body_size: usize,
+    /// Bytes of request bodies held at once by all requests together.
+    pub max_request_body_memory: usize,
+    /// Open client connections per worker thread.
+    pub max_connections: usize,
 }
 
 /// `[placement_database]`
@@ -25,6 +32,22 @@ pub struct DatabaseOptions {
     pub max_pool_size: Option<u32>,
     /// Extra connections allowed over `max_pool_size`.
     pub max_overflow: Option<u32>,
+    /// Seconds a request waits for a free connection (SQLAlchemy's 30 when
+    /// unset, as upstream).
+    pub pool_timeout: Option<u64>,
+    /// Seconds after which a connection is closed and replaced.
+    pub connection_recycle_time: u64,
+    /// Attempts to reach the database at start-up; -1 for no limit.
+    pub max_retries: i64,
+    /// Seconds between those attempts.
+    pub retry_interval: u64,
+    /// Longest pause, in seconds, between attempts to reconnect while the
+    /// database is unreachable during service.
+    pub db_retry_interval: u64,
+    /// SQL logging (`connection_debug` >= 50 logs statements at debug
+    /// level, as oslo.db's verbosity) and `connection_trace`: accepted.
+    pub connection_debug: i64,
+    pub connection_trace: bool,
 }
 
 /// `[oslo_policy]`
@@ -57,6 +80,16 @@ pub struct PlacementOptions {
     pub max_allocation_candidates: i64,
     pub allocation_candidates_generation_strategy: String,
     pub allocation_conflict_retry_count: u32,
+    /// Search steps one candidates request may take (ours).
+    pub allocation_candidates_search_steps: u64,
+    /// Seconds one candidates request may search (ours).
+    pub allocation_candidates_time_limit: f64,
+}
+
+/// `[workarounds]`
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorkaroundOptions {
+    pub optimize_for_wide_provider_trees: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -68,6 +101,9 @@ pub struct Config {
     pub policy: PolicyOptions,
     pub cors: CorsOptions,
     pub placement: PlacementOptions,
+    pub workarounds: WorkaroundOptions,
+    /// `[oslo_middleware] enable_proxy_headers_parsing`.
+    pub enable_proxy_headers_parsing: bool,
     /// Directories of the files read, for finding the policy file.
     pub config_dirs: Vec<PathBuf>,
 }
@@ -81,12 +117,24 @@ impl Default for Config {
         let missing_id = "00000000-0000-0000-0000-000000000000".to_string();
         Config {
             debug: false,
-            api: ApiOptions { auth_strategy: "keystone".into() },
+            api: ApiOptions {
+                auth_strategy: "keystone".into(),
+                max_request_body_size: 8 * 1024 * 1024,
+                max_request_body_memory: 64 * 1024 * 1024,
+                max_connections: 1024,
+            },
             database: DatabaseOptions {
                 connection: None,
                 sync_on_startup: false,
                 max_pool_size: None,
                 max_overflow: None,
+                pool_timeout: None,
+                connection_recycle_time: 3600,
+                max_retries: 10,
+                retry_interval: 10,
+                db_retry_interval: 1,
+                connection_debug: 0,
+                connection_trace: false,
             },
             policy: PolicyOptions {
                 policy_file: "policy.yaml".into(),
@@ -123,7 +171,11 @@ impl Default for Config {
                 max_allocation_candidates: -1,
                 allocation_candidates_generation_strategy: "depth-first".into(),
                 allocation_conflict_retry_count: 10,
+                allocation_candidates_search_steps: 20_000_000,
+                allocation_candidates_time_limit: 10.0,
             },
+            workarounds: WorkaroundOptions { optimize_for_wide_provider_trees: false },
+            enable_proxy_headers_parsing: false,
             config_dirs: Vec::new(),
         }
     }
@@ -153,6 +205,10 @@ fn parse_bool(group: &str, option: &str, v: &str) -> Result<bool, ConfigError> {
 
 fn parse_int<T: std::str::FromStr>(group: &str, option: &str, v: &str) -> Result<T, ConfigError> {
     v.trim().parse().map_err(|_| invalid(group, option, format!("{v:?} is not a valid integer")))
+}
+
+fn positive<T: PartialOrd + Default>(group: &str, option: &str, v: T) -> Result<T, ConfigError> {
+    if v > T::default() { Ok(v) } else { Err(invalid(group, option, "must be greater than 0".into())) }
 }
 
 fn parse_list(v: &str) -> Vec<String> {
@@ -201,6 +257,32 @@ impl Config {
             ("api", "auth_strategy") => {
                 self.api.auth_strategy = choice(group, option, value, &["keystone", "noauth2"])?;
             }
+            ("api", "max_request_body_size") => {
+                self.api.max_request_body_size = positive(group, option, parse_int(group, option, value)?)?;
+            }
+            ("api", "max_request_body_memory") => {
+                self.api.max_request_body_memory = positive(group, option, parse_int(group, option, value)?)?;
+            }
+            ("api", "max_connections") => {
+                self.api.max_connections = positive(group, option, parse_int(group, option, value)?)?;
+            }
+            ("oslo_middleware", "enable_proxy_headers_parsing") => {
+                self.enable_proxy_headers_parsing = parse_bool(group, option, value)?;
+            }
+            ("workarounds", "optimize_for_wide_provider_trees") => {
+                self.workarounds.optimize_for_wide_provider_trees = parse_bool(group, option, value)?;
+            }
+            ("placement", "allocation_candidates_search_steps") => {
+                self.placement.allocation_candidates_search_steps =
+                    positive(group, option, parse_int(group, option, value)?)?;
+            }
+            ("placement", "allocation_candidates_time_limit") => {
+                let limit: f64 =
+                    value.trim().parse().ok().filter(|v: &f64| v.is_finite() && *v > 0.0).ok_or_else(|| {
+                        invalid(group, option, format!("{value:?} is not a positive number of seconds"))
+                    })?;
+                self.placement.allocation_candidates_time_limit = limit;
+            }
             ("placement_database", "connection") => self.database.connection = Some(value.to_string()),
             ("placement_database", "sync_on_startup") => {
                 self.database.sync_on_startup = parse_bool(group, option, value)?;
@@ -210,6 +292,30 @@ impl Config {
             }
             ("placement_database", "max_overflow") => {
                 self.database.max_overflow = Some(parse_int(group, option, value)?);
+            }
+            ("placement_database", "pool_timeout") => {
+                self.database.pool_timeout = Some(parse_int(group, option, value)?);
+            }
+            ("placement_database", "connection_recycle_time") => {
+                self.database.connection_recycle_time = parse_int(group, option, value)?;
+            }
+            ("placement_database", "max_retries") => {
+                self.database.max_retries = parse_int(group, option, value)?;
+                if self.database.max_retries < -1 {
+                    return Err(invalid(group, option, format!("{value:?} is below -1")));
+                }
+            }
+            ("placement_database", "retry_interval") => {
+                self.database.retry_interval = parse_int(group, option, value)?;
+            }
+            ("placement_database", "db_retry_interval") => {
+                self.database.db_retry_interval = parse_int(group, option, value)?;
+            }
+            ("placement_database", "connection_debug") => {
+                self.database.connection_debug = parse_int(group, option, value)?;
+            }
+            ("placement_database", "connection_trace") => {
+                self.database.connection_trace = parse_bool(group, option, value)?;
             }
             ("oslo_policy", "policy_file") => self.policy.policy_file = value.to_string(),
             ("oslo_policy", "enforce_scope") => self.policy.enforce_scope = parse_bool(group, option, value)?,

@@ -9,10 +9,11 @@ pub mod ini;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
-use placement_api::{AppState, AuthStrategy, CorsSettings, PlacementSettings};
+use placement_api::{AppState, AuthStrategy, CorsSettings, Intake, Limits, PlacementSettings};
 use placement_policy::{Policy, PolicyConfig};
-use placement_storage::{Database, DatabaseUrl};
+use placement_storage::{Database, DatabaseUrl, PoolOptions};
 
 pub use config::Config;
 
@@ -46,11 +47,46 @@ pub fn open_database(config: &Config) -> Result<Database, String> {
     {
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
-    let size = match (config.database.max_pool_size, config.database.max_overflow) {
+    Database::open(url, &pool_options(&config.database)).map_err(|e| e.to_string())
+}
+
+/// Pool settings from `[placement_database]`. With neither size option
+/// set the pool holds 20 connections; otherwise oslo.db's defaults fill
+/// in (5 plus an overflow of 50).
+pub fn pool_options(db: &config::DatabaseOptions) -> PoolOptions {
+    let max_size = match (db.max_pool_size, db.max_overflow) {
         (None, None) => 20,
-        (size, overflow) => size.unwrap_or(5) + overflow.unwrap_or(0),
+        (size, overflow) => size.unwrap_or(5).saturating_add(overflow.unwrap_or(50)),
     };
-    Database::open(url, size).map_err(|e| e.to_string())
+    PoolOptions {
+        max_size: max_size.max(1),
+        checkout_timeout: Duration::from_secs(db.pool_timeout.unwrap_or(30)),
+        reconnect_interval: Duration::from_secs(db.db_retry_interval.max(1)),
+        recycle_time: (db.connection_recycle_time > 0).then(|| Duration::from_secs(db.connection_recycle_time)),
+    }
+}
+
+/// Get the database ready (schema check, standard classes and traits),
+/// waiting for it as oslo.db does when it cannot be reached yet:
+/// `max_retries` attempts (-1: no limit), `retry_interval` seconds apart.
+pub fn prepare_database(db: &Database, config: &Config) -> Result<(), String> {
+    let options = &config.database;
+    let mut attempt: i64 = 1;
+    loop {
+        match db.prepare(options.sync_on_startup) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_unavailable() && (options.max_retries < 0 || attempt <= options.max_retries) => {
+                let of = if options.max_retries < 0 { String::new() } else { format!(" of {}", options.max_retries) };
+                log::warn!(
+                    "database not reachable (attempt {attempt}{of}): {e}; retrying in {} s",
+                    options.retry_interval
+                );
+                std::thread::sleep(Duration::from_secs(options.retry_interval));
+                attempt += 1;
+            }
+            Err(e) => return Err(format!("database not ready: {e}")),
+        }
+    }
 }
 
 /// Everything a request needs, from the configuration.
@@ -80,6 +116,13 @@ pub async fn build_state(config: &Config, db: Database) -> Result<Arc<AppState>,
         allow_headers: config.cors.allow_headers.clone(),
     });
     let p = &config.placement;
+    let limits = Limits {
+        max_body: config.api.max_request_body_size,
+        body_memory: config.api.max_request_body_memory,
+        // Each handler holds at most one connection at a time.
+        handler_slots: pool_options(&config.database).max_size as usize,
+        queue_timeout: Duration::from_secs(config.database.pool_timeout.unwrap_or(30)),
+    };
     Ok(Arc::new(AppState {
         auth,
         db,
@@ -92,6 +135,10 @@ pub async fn build_state(config: &Config, db: Database) -> Result<Arc<AppState>,
             max_allocation_candidates: p.max_allocation_candidates,
             allocation_candidates_generation_strategy: p.allocation_candidates_generation_strategy.clone(),
             allocation_conflict_retry_count: p.allocation_conflict_retry_count,
+            candidates_search_steps: p.allocation_candidates_search_steps,
+            candidates_time_limit: Duration::from_secs_f64(p.allocation_candidates_time_limit),
         },
+        intake: Intake::new(limits),
+        proxy_headers: config.enable_proxy_headers_parsing,
     }))
 }

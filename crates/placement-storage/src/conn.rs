@@ -1,10 +1,14 @@
-//! One connection type over every backend, and an r2d2 pool of it.
+//! One connection type over every backend, and an r2d2 pool of it that
+//! survives the database going away: a connection that failed is dropped,
+//! an outage is noticed once and answered fast, and the pool reconnects by
+//! itself when the database is back.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
+use crate::health::Health;
 use crate::url::{Backend, DatabaseUrl};
 
 /// A connection to whichever database the configuration names.
@@ -29,26 +33,41 @@ impl DbConnection {
     }
 }
 
+/// A pooled connection and what the pool needs to know about it.
+pub struct PoolConn {
+    pub conn: DbConnection,
+    /// Set when the connection failed in a way that leaves it unusable (the
+    /// server went away, a rollback failed): the pool drops it on return.
+    pub broken: bool,
+    /// The pool's loss count when this connection was last known good; a
+    /// later loss means it is pinged before its next use.
+    pub(crate) seen_losses: u64,
+}
+
 /// How long a SQLite writer waits for the lock before giving up.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 30_000;
+
+/// Seconds libpq waits to open a connection when the URL does not say.
+const PG_CONNECT_TIMEOUT_S: u32 = 5;
 
 /// Opens connections for the pool, choosing the backend from the URL so a
 /// wrong password or an unreachable server is reported as such.
 #[derive(Debug, Clone)]
 pub struct ConnectionManager {
     url: DatabaseUrl,
+    health: std::sync::Arc<Health>,
 }
 
 impl ConnectionManager {
     pub fn new(url: DatabaseUrl) -> Self {
-        ConnectionManager { url }
+        ConnectionManager { url, health: Default::default() }
     }
 
     pub fn establish(&self) -> Result<DbConnection, ConnectionError> {
         let mut conn = match self.url.backend {
             Backend::Sqlite => DbConnection::Sqlite(diesel::SqliteConnection::establish(&self.url.diesel_url)?),
             #[cfg(feature = "postgres")]
-            Backend::Postgres => DbConnection::Postgresql(diesel::PgConnection::establish(&self.url.diesel_url)?),
+            Backend::Postgres => DbConnection::Postgresql(diesel::PgConnection::establish(&pg_url(&self.url))?),
             #[cfg(feature = "mysql")]
             Backend::Mysql => DbConnection::Mysql(diesel::MysqlConnection::establish(&self.url.diesel_url)?),
             #[allow(unreachable_patterns)]
@@ -62,6 +81,17 @@ impl ConnectionManager {
         conn.batch_execute(&session_setup(self.url.backend)).map_err(ConnectionError::CouldntSetupConfiguration)?;
         Ok(conn)
     }
+}
+
+/// libpq waits for ever on a server that does not answer unless told.
+#[cfg(feature = "postgres")]
+fn pg_url(url: &DatabaseUrl) -> String {
+    let text = &url.diesel_url;
+    if text.contains("connect_timeout=") {
+        return text.clone();
+    }
+    let sep = if text.contains('?') { '&' } else { '?' };
+    format!("{text}{sep}connect_timeout={PG_CONNECT_TIMEOUT_S}")
 }
 
 /// Per-session settings, matching what oslo.db sets for upstream. SQLite
@@ -79,19 +109,30 @@ fn session_setup(backend: Backend) -> String {
 }
 
 impl r2d2::ManageConnection for ConnectionManager {
-    type Connection = DbConnection;
+    type Connection = PoolConn;
     type Error = ConnectionError;
 
-    fn connect(&self) -> Result<DbConnection, ConnectionError> {
-        self.establish()
+    fn connect(&self) -> Result<PoolConn, ConnectionError> {
+        match self.establish() {
+            Ok(conn) => {
+                self.health.connected();
+                Ok(PoolConn { conn, broken: false, seen_losses: self.health.losses() })
+            }
+            Err(e) => {
+                self.health.connect_failed(&e.to_string());
+                Err(e)
+            }
+        }
     }
 
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ConnectionError> {
-        conn.batch_execute("SELECT 1").map_err(ConnectionError::CouldntSetupConfiguration)
+    fn is_valid(&self, conn: &mut PoolConn) -> Result<(), ConnectionError> {
+        conn.conn.batch_execute("SELECT 1").map_err(ConnectionError::CouldntSetupConfiguration)
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    fn has_broken(&self, conn: &mut PoolConn) -> bool {
+        // r2d2 also calls this for a connection dropped while a panic
+        // unwinds through its user; its transaction state is unknown.
+        conn.broken || std::thread::panicking()
     }
 }
 
@@ -107,16 +148,92 @@ pub fn execute_once(url: &DatabaseUrl, sql: &str) -> Result<(), crate::StorageEr
 pub type Pool = r2d2::Pool<ConnectionManager>;
 pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
 
+/// Pool sizing and timing, from upstream's `[placement_database]` options.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PoolOptions {
+    /// Most connections open at once (`max_pool_size` + `max_overflow`).
+    pub max_size: u32,
+    /// Longest wait for a free connection (`pool_timeout`).
+    pub checkout_timeout: Duration,
+    /// Longest pause between reconnection attempts while the database is
+    /// unreachable (`db_retry_interval`).
+    pub reconnect_interval: Duration,
+    /// Connections older than this are closed and replaced
+    /// (`connection_recycle_time`).
+    pub recycle_time: Option<Duration>,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        PoolOptions {
+            max_size: 20,
+            checkout_timeout: Duration::from_secs(30),
+            reconnect_interval: Duration::from_secs(1),
+            recycle_time: Some(Duration::from_secs(3600)),
+        }
+    }
+}
+
 /// Build a pool. In-memory SQLite gets a single connection, since each
-/// connection would otherwise see its own empty database.
-pub fn build_pool(url: DatabaseUrl, max_size: u32) -> Result<Pool, r2d2::Error> {
-    let size = if url.is_sqlite_memory() { 1 } else { max_size.max(1) };
+/// connection would otherwise see its own empty database. No connection
+/// is opened here: a database that is down at start-up is the caller's
+/// to wait for.
+pub fn build_pool(
+    url: DatabaseUrl,
+    options: &PoolOptions,
+    health: std::sync::Arc<Health>,
+) -> Result<Pool, r2d2::Error> {
+    let size = if url.is_sqlite_memory() { 1 } else { options.max_size.max(1) };
     r2d2::Pool::builder()
         .max_size(size)
         .min_idle(Some(0))
-        .connection_timeout(Duration::from_secs(30))
+        // r2d2 retries a failed connect after doubling pauses capped at
+        // half this; requests never wait on it (see `checkout`).
+        .connection_timeout(options.reconnect_interval.max(Duration::from_millis(100)) * 2)
+        .max_lifetime(if url.is_sqlite_memory() { None } else { options.recycle_time })
+        .idle_timeout(None)
         .test_on_check_out(false)
-        .build(ConnectionManager::new(url))
+        // Health logs an outage once; r2d2 would log every attempt.
+        .error_handler(Box::new(r2d2::NopErrorHandler))
+        .build(ConnectionManager { url, health })
+}
+
+/// How long one wait for a connection lasts before the database's health
+/// is looked at again.
+const CHECKOUT_SLICE: Duration = Duration::from_millis(100);
+
+/// A connection ready for use: an idle one, or a new one, waiting at most
+/// `timeout` for one to come free and failing at once while the database
+/// is known to be unreachable. A connection idle since another failed
+/// with a lost server is pinged first.
+pub fn checkout(pool: &Pool, health: &Health, timeout: Duration) -> Result<PooledConnection, crate::StorageError> {
+    let deadline = Instant::now() + timeout;
+    let mut failed_pings = 0;
+    loop {
+        let slice = CHECKOUT_SLICE.min(deadline.saturating_duration_since(Instant::now()));
+        let mut conn = match pool.get_timeout(slice) {
+            Ok(conn) => conn,
+            Err(e) if health.is_down() || Instant::now() >= deadline => {
+                let why = health.last_error().unwrap_or_else(|| e.to_string());
+                return Err(crate::StorageError::Unavailable(why));
+            }
+            Err(_) => continue,
+        };
+        let losses = health.losses();
+        if conn.seen_losses < losses {
+            if let Err(e) = conn.conn.batch_execute("SELECT 1") {
+                conn.broken = true;
+                // Each failed ping drops one connection, so this ends.
+                failed_pings += 1;
+                if failed_pings > pool.max_size() {
+                    return Err(crate::StorageError::Unavailable(e.to_string()));
+                }
+                continue;
+            }
+            conn.seen_losses = losses;
+        }
+        return Ok(conn);
+    }
 }
 
 #[cfg(test)]
@@ -126,5 +243,23 @@ mod tests {
     #[test]
     fn sqlite_setup_sets_the_busy_timeout() {
         assert!(session_setup(Backend::Sqlite).contains(&SQLITE_BUSY_TIMEOUT_MS.to_string()));
+    }
+
+    #[test]
+    fn a_broken_or_panicking_connection_is_not_reused() {
+        let manager = ConnectionManager::new(DatabaseUrl::parse("sqlite://").unwrap());
+        let mut conn = r2d2::ManageConnection::connect(&manager).unwrap();
+        assert!(!r2d2::ManageConnection::has_broken(&manager, &mut conn));
+        conn.broken = true;
+        assert!(r2d2::ManageConnection::has_broken(&manager, &mut conn));
+    }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn postgres_urls_get_a_connect_timeout_unless_they_have_one() {
+        let url = DatabaseUrl::parse("postgresql://u@h/db").unwrap();
+        assert_eq!(pg_url(&url), "postgres://u@h/db?connect_timeout=5");
+        let url = DatabaseUrl::parse("postgresql://u@h/db?sslmode=disable&connect_timeout=1").unwrap();
+        assert_eq!(pg_url(&url), "postgres://u@h/db?sslmode=disable&connect_timeout=1");
     }
 }

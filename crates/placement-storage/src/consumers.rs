@@ -253,7 +253,11 @@ mod tests {
     fn database(tag: &str) -> (Database, std::path::PathBuf) {
         let dir = std::env::temp_dir().join(format!("placement-owners-{tag}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let db = Database::open(&format!("sqlite:///{}/p.db", dir.display()), 1).unwrap();
+        let db = Database::open(
+            &format!("sqlite:///{}/p.db", dir.display()),
+            &crate::PoolOptions { max_size: 1, ..Default::default() },
+        )
+        .unwrap();
         db.prepare(true).unwrap();
         (db, dir)
     }

@@ -15,6 +15,10 @@ pub enum StorageError {
     /// A query failed.
     #[error("database error: {0}")]
     Database(#[from] DieselError),
+    /// The connection was lost while committing: the transaction may or
+    /// may not have been applied, so it is not retried.
+    #[error("connection lost during commit, outcome unknown: {0}")]
+    CommitUnknown(String),
     /// The schema is not what this service can run on.
     #[error("{0}")]
     Schema(String),
@@ -34,15 +38,38 @@ impl StorageError {
             StorageError::Database(DieselError::DatabaseError(kind, info)) => {
                 // A unique violation is a lost race to create a row; a fresh
                 // transaction finds the row and answers as domain rules say.
-                matches!(
-                    kind,
-                    DatabaseErrorKind::SerializationFailure
-                        | DatabaseErrorKind::ClosedConnection
-                        | DatabaseErrorKind::UnableToSendCommand
-                        | DatabaseErrorKind::UniqueViolation
-                ) || is_transient_message(info.message())
+                matches!(kind, DatabaseErrorKind::SerializationFailure | DatabaseErrorKind::UniqueViolation)
+                    || has_marker(info.message(), &BUSY_MARKERS)
+                    || self.is_connection_lost()
             }
             StorageError::Database(DieselError::BrokenTransactionManager) => true,
+            _ => false,
+        }
+    }
+
+    /// The server went away under this connection (restarted, killed,
+    /// shutting down, network gone): the connection is unusable.
+    pub fn is_connection_lost(&self) -> bool {
+        match self {
+            StorageError::Database(DieselError::DatabaseError(kind, info)) => {
+                matches!(kind, DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand)
+                    || has_marker(info.message(), &LOST_MARKERS)
+            }
+            _ => false,
+        }
+    }
+
+    /// Nothing the client did wrong and nothing a retry now would fix:
+    /// the database is unreachable, lost mid-request, or cannot write
+    /// (a full or read-only disk). Answered 503.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StorageError::Unavailable(_) | StorageError::CommitUnknown(_) => true,
+            StorageError::Database(DieselError::DatabaseError(_, info)) => {
+                self.is_connection_lost()
+                    || has_marker(info.message(), &BUSY_MARKERS)
+                    || has_marker(info.message(), &STORAGE_MARKERS)
+            }
             _ => false,
         }
     }
@@ -62,18 +89,38 @@ impl StorageError {
     }
 }
 
-fn is_transient_message(message: &str) -> bool {
-    const MARKERS: [&str; 7] = [
-        "deadlock",
-        "database is locked",
-        "database table is locked",
-        "lock wait timeout",
-        "could not serialize",
-        "server has gone away",
-        "lost connection",
-    ];
+/// Lock contention: a fresh transaction may well succeed.
+const BUSY_MARKERS: [&str; 5] =
+    ["deadlock", "database is locked", "database table is locked", "lock wait timeout", "could not serialize"];
+
+/// Messages of a connection whose server went away, from libpq, the
+/// MariaDB/MySQL client and the servers themselves.
+const LOST_MARKERS: [&str; 16] = [
+    "server has gone away",
+    "lost connection",
+    "no connection to the server",
+    "server closed the connection",
+    "terminating connection",
+    "connection was killed",
+    "server shutdown in progress",
+    "could not receive data",
+    "could not send data",
+    "broken pipe",
+    "connection reset",
+    "the database system is",
+    "can't connect",
+    "connection refused",
+    "ssl connection has been closed",
+    "eof detected",
+];
+
+/// SQLite cannot write its file.
+const STORAGE_MARKERS: [&str; 4] =
+    ["database or disk is full", "readonly database", "disk i/o error", "unable to open database file"];
+
+fn has_marker(message: &str, markers: &[&str]) -> bool {
     let lower = message.to_ascii_lowercase();
-    MARKERS.iter().any(|m| lower.contains(m))
+    markers.iter().any(|m| lower.contains(m))
 }
 
 pub type StorageResult<T> = Result<T, StorageError>;
@@ -84,10 +131,28 @@ mod tests {
 
     #[test]
     fn known_transient_messages_are_recognised() {
-        assert!(is_transient_message("Deadlock found when trying to get lock; try restarting transaction"));
-        assert!(is_transient_message("database is locked"));
-        assert!(is_transient_message("MySQL server has gone away"));
-        assert!(!is_transient_message("UNIQUE constraint failed: traits.name"));
+        assert!(has_marker("Deadlock found when trying to get lock; try restarting transaction", &BUSY_MARKERS));
+        assert!(has_marker("database is locked", &BUSY_MARKERS));
+        assert!(has_marker("MySQL server has gone away", &LOST_MARKERS));
+        assert!(has_marker("no connection to the server\n", &LOST_MARKERS));
+        assert!(has_marker("FATAL:  terminating connection due to administrator command", &LOST_MARKERS));
+        assert!(!has_marker("UNIQUE constraint failed: traits.name", &BUSY_MARKERS));
+        assert!(!has_marker("UNIQUE constraint failed: traits.name", &LOST_MARKERS));
+    }
+
+    fn db_error(message: &str) -> StorageError {
+        StorageError::Database(DieselError::DatabaseError(DatabaseErrorKind::Unknown, Box::new(message.to_string())))
+    }
+
+    #[test]
+    fn lost_servers_are_retried_and_unavailable() {
+        let lost = db_error("Lost connection to server during query");
+        assert!(lost.is_connection_lost() && lost.is_transient() && lost.is_unavailable());
+        let full = db_error("database or disk is full");
+        assert!(full.is_unavailable() && !full.is_transient() && !full.is_connection_lost());
+        let bad = db_error("syntax error");
+        assert!(!bad.is_unavailable() && !bad.is_transient());
+        assert!(StorageError::CommitUnknown("x".into()).is_unavailable());
     }
 
     #[test]

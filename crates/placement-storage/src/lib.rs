@@ -11,6 +11,7 @@ pub mod conn;
 pub mod consumers;
 
 pub mod error;
+pub mod health;
 pub mod inventories;
 pub mod migrate;
 #[cfg(feature = "postgres")]
@@ -27,7 +28,7 @@ pub mod tx;
 pub mod url;
 pub mod usages;
 
-pub use conn::{DbConnection, Pool};
+pub use conn::{DbConnection, Pool, PoolOptions};
 pub use error::{StorageError, StorageResult};
 pub use url::{Backend, DatabaseUrl};
 
@@ -38,10 +39,25 @@ pub fn now() -> NaiveDateTime {
     chrono::Utc::now().naive_utc()
 }
 
+/// The pool, what it knows of the database's health, and how long a
+/// request may wait for a connection.
+#[derive(Clone)]
+pub struct Connections {
+    pool: Pool,
+    health: std::sync::Arc<health::Health>,
+    checkout_timeout: std::time::Duration,
+}
+
+impl Connections {
+    fn checkout(&self) -> StorageResult<conn::PooledConnection> {
+        conn::checkout(&self.pool, &self.health, self.checkout_timeout)
+    }
+}
+
 /// A pool of connections and the units of work run on it.
 #[derive(Clone)]
 pub struct Database {
-    pool: Pool,
+    connections: Connections,
     backend: Backend,
     trees: std::sync::Arc<tree_cache::TreeCache>,
     owners: std::sync::Arc<consumers::OwnerIds>,
@@ -49,11 +65,18 @@ pub struct Database {
 
 impl Database {
     /// Connect (lazily: the pool opens connections on demand).
-    pub fn open(url: &str, max_connections: u32) -> Result<Database, StorageError> {
+    pub fn open(url: &str, options: &PoolOptions) -> Result<Database, StorageError> {
         let url = DatabaseUrl::parse(url).map_err(StorageError::Schema)?;
         let backend = url.backend;
-        let pool = conn::build_pool(url, max_connections)?;
-        Ok(Database { pool, backend, trees: Default::default(), owners: Default::default() })
+        let health = std::sync::Arc::new(health::Health::default());
+        let pool = conn::build_pool(url, options, health.clone())?;
+        let connections = Connections { pool, health, checkout_timeout: options.checkout_timeout };
+        Ok(Database { connections, backend, trees: Default::default(), owners: Default::default() })
+    }
+
+    /// Whether the database was unreachable at the last attempt to connect.
+    pub fn health(&self) -> &health::Health {
+        &self.connections.health
     }
 
     pub fn backend(&self) -> Backend {
@@ -72,13 +95,13 @@ impl Database {
 
     /// Run read-only work in one transaction.
     pub fn read<T>(&self, work: impl FnMut(&mut DbConnection) -> StorageResult<T>) -> StorageResult<T> {
-        tx::run(&self.pool, tx::Mode::Read, work)
+        tx::run(&self.connections, tx::Mode::Read, work)
     }
 
     /// Run work that writes in one transaction, retried from the start on
     /// transient failures.
     pub fn write<T>(&self, work: impl FnMut(&mut DbConnection) -> StorageResult<T>) -> StorageResult<T> {
-        tx::run(&self.pool, tx::Mode::Write, work)
+        tx::run(&self.connections, tx::Mode::Write, work)
     }
 
     /// Run a write that checks generations it read itself (allocations,
@@ -105,8 +128,14 @@ impl Database {
 
     /// Run work on a connection outside any transaction (migrations).
     pub fn with_connection<T>(&self, work: impl FnOnce(&mut DbConnection) -> StorageResult<T>) -> StorageResult<T> {
-        let mut conn = self.pool.get()?;
-        work(&mut conn)
+        let mut conn = self.connections.checkout()?;
+        let result = work(&mut conn.conn);
+        if let Err(e) = &result
+            && e.is_connection_lost()
+        {
+            conn.broken = true;
+        }
+        result
     }
 
     /// Migrate to head if asked, check the schema, then sync the standard

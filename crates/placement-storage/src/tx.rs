@@ -1,11 +1,13 @@
 //! Transactions with bounded retries of transient failures. Each attempt
-//! is a fresh transaction that re-reads everything it checks.
+//! is a fresh transaction, on a connection known to work, that re-reads
+//! everything it checks.
 
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 
-use crate::conn::{DbConnection, Pool};
+use crate::Connections;
+use crate::conn::{DbConnection, PoolConn};
 use crate::error::{StorageError, StorageResult};
 use crate::url::Backend;
 
@@ -21,16 +23,27 @@ pub enum Mode {
 }
 
 /// Run `work` in a transaction on a pooled connection, retrying transient
-/// database failures in a new transaction.
+/// database failures in a new transaction. A connection that lost its
+/// server is marked broken (the pool replaces it) and the attempt is
+/// retried on another, unless the loss came at COMMIT: then the outcome is
+/// unknown and the error is returned as [`StorageError::CommitUnknown`].
 pub fn run<T>(
-    pool: &Pool,
+    connections: &Connections,
     mode: Mode,
     mut work: impl FnMut(&mut DbConnection) -> StorageResult<T>,
 ) -> StorageResult<T> {
     let mut attempt = 1;
     loop {
-        let result =
-            pool.get().map_err(StorageError::from).and_then(|mut conn| in_transaction(&mut conn, mode, &mut work));
+        let result = connections.checkout().and_then(|mut conn| {
+            let result = in_transaction(&mut conn, mode, &mut work);
+            if let Err(e) = &result
+                && (e.is_connection_lost() || matches!(e, StorageError::CommitUnknown(_)))
+            {
+                conn.broken = true;
+                connections.health.connection_lost(&e.to_string());
+            }
+            result
+        });
         match result {
             Err(e) if e.is_transient() && attempt < MAX_ATTEMPTS => {
                 log::debug!("retrying transaction after transient error (attempt {attempt}): {e}");
@@ -49,13 +62,14 @@ pub(crate) fn backoff(attempt: u32) -> Duration {
 }
 
 /// Run `work` inside BEGIN/COMMIT on `conn`, rolling back on error (and on
-/// panic, so a pooled connection never keeps an open transaction).
+/// panic, so a pooled connection never keeps an open transaction); a
+/// failed rollback marks the connection broken.
 pub fn in_transaction<T>(
-    conn: &mut DbConnection,
+    conn: &mut PoolConn,
     mode: Mode,
     work: impl FnOnce(&mut DbConnection) -> StorageResult<T>,
 ) -> StorageResult<T> {
-    let begin = match (conn.backend(), mode) {
+    let begin = match (conn.conn.backend(), mode) {
         (Backend::Sqlite, Mode::Write) => "BEGIN IMMEDIATE",
         // Writes are short statements on a few rows. Left to choose,
         // PostgreSQL keeps planning those with array parameters anew on
@@ -64,26 +78,41 @@ pub fn in_transaction<T>(
         (Backend::Postgres, Mode::Write) => "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan",
         _ => "BEGIN",
     };
-    conn.batch_execute(begin)?;
+    conn.conn.batch_execute(begin)?;
     let mut tx = OpenTransaction { conn, finished: false };
-    let value = work(tx.conn)?;
-    tx.conn.batch_execute("COMMIT")?;
+    let value = work(&mut tx.conn.conn)?;
     tx.finished = true;
-    Ok(value)
+    match tx.conn.conn.batch_execute("COMMIT") {
+        Ok(()) => Ok(value),
+        Err(e) => {
+            let e = StorageError::from(e);
+            if e.is_connection_lost() {
+                return Err(StorageError::CommitUnknown(e.to_string()));
+            }
+            // A refused commit (a deferred constraint, a serialization
+            // failure) leaves nothing applied; roll back to be sure the
+            // connection holds no transaction.
+            if tx.conn.conn.batch_execute("ROLLBACK").is_err() {
+                tx.conn.broken = true;
+            }
+            Err(e)
+        }
+    }
 }
 
 /// Rolls back on drop unless committed.
 struct OpenTransaction<'a> {
-    conn: &'a mut DbConnection,
+    conn: &'a mut PoolConn,
     finished: bool,
 }
 
 impl Drop for OpenTransaction<'_> {
     fn drop(&mut self) {
         if !self.finished
-            && let Err(e) = self.conn.batch_execute("ROLLBACK")
+            && let Err(e) = self.conn.conn.batch_execute("ROLLBACK")
         {
-            log::warn!("rollback failed: {e}");
+            log::warn!("rollback failed, dropping the connection: {e}");
+            self.conn.broken = true;
         }
     }
 }

@@ -2,7 +2,7 @@
 //! Placement API (default 127.0.0.1:8778).
 
 use actix_web::{App, HttpServer};
-use placement_server::{build_state, cli, init_logging, load_config, open_database};
+use placement_server::{build_state, cli, init_logging, load_config, open_database, prepare_database};
 
 // The candidates query builds and frees many small objects per request;
 // mimalloc does that markedly faster than the system allocator.
@@ -27,14 +27,16 @@ fn main() {
     let config = load_config(&cli).unwrap_or_else(|e| fail(&e));
     init_logging(&config);
     let db = open_database(&config).unwrap_or_else(|e| fail(&e));
-    if let Err(e) = db.prepare(config.database.sync_on_startup) {
-        fail(&format!("database not ready: {e}"));
+    if let Err(e) = prepare_database(&db, &config) {
+        fail(&e);
     }
     let host = cli.host.clone().unwrap_or_else(|| "127.0.0.1".to_string());
     let port = cli.port.unwrap_or(8778);
+    let max_connections = config.api.max_connections;
     let result = actix_web::rt::System::new().block_on(async move {
         let state = build_state(&config, db).await.unwrap_or_else(|e| fail(&e));
         let server = HttpServer::new(move || App::new().configure(placement_api::configure(state.clone())))
+            .max_connections(max_connections)
             .bind((host.as_str(), port))
             .unwrap_or_else(|e| fail(&format!("cannot listen on {host}:{port}: {e}")));
         log::info!("placement-api listening on {host}:{port}");
