@@ -48,6 +48,8 @@ pub struct DatabaseOptions {
     /// level, as oslo.db's verbosity) and `connection_trace`: accepted.
     pub connection_debug: i64,
     pub connection_trace: bool,
+    /// SQLite commits wait for the disk (True, as upstream).
+    pub sqlite_synchronous: bool,
 }
 
 /// `[oslo_policy]`
@@ -135,6 +137,7 @@ impl Default for Config {
                 db_retry_interval: 1,
                 connection_debug: 0,
                 connection_trace: false,
+                sqlite_synchronous: true,
             },
             policy: PolicyOptions {
                 policy_file: "policy.yaml".into(),
@@ -313,6 +316,9 @@ impl Config {
             }
             ("placement_database", "connection_debug") => {
                 self.database.connection_debug = parse_int(group, option, value)?;
+            }
+            ("placement_database", "sqlite_synchronous") => {
+                self.database.sqlite_synchronous = parse_bool(group, option, value)?;
             }
             ("placement_database", "connection_trace") => {
                 self.database.connection_trace = parse_bool(group, option, value)?;

@@ -63,6 +63,7 @@ pub fn pool_options(db: &config::DatabaseOptions) -> PoolOptions {
         checkout_timeout: Duration::from_secs(db.pool_timeout.unwrap_or(30)),
         reconnect_interval: Duration::from_secs(db.db_retry_interval.max(1)),
         recycle_time: (db.connection_recycle_time > 0).then(|| Duration::from_secs(db.connection_recycle_time)),
+        sqlite_synchronous: db.sqlite_synchronous,
     }
 }
 

@@ -56,11 +56,12 @@ const PG_CONNECT_TIMEOUT_S: u32 = 5;
 pub struct ConnectionManager {
     url: DatabaseUrl,
     health: std::sync::Arc<Health>,
+    sqlite_synchronous: bool,
 }
 
 impl ConnectionManager {
     pub fn new(url: DatabaseUrl) -> Self {
-        ConnectionManager { url, health: Default::default() }
+        ConnectionManager { url, health: Default::default(), sqlite_synchronous: true }
     }
 
     pub fn establish(&self) -> Result<DbConnection, ConnectionError> {
@@ -78,7 +79,8 @@ impl ConnectionManager {
                 )));
             }
         };
-        conn.batch_execute(&session_setup(self.url.backend)).map_err(ConnectionError::CouldntSetupConfiguration)?;
+        conn.batch_execute(&session_setup(self.url.backend, self.sqlite_synchronous))
+            .map_err(ConnectionError::CouldntSetupConfiguration)?;
         Ok(conn)
     }
 }
@@ -96,12 +98,15 @@ fn pg_url(url: &DatabaseUrl) -> String {
 
 /// Per-session settings, matching what oslo.db sets for upstream. SQLite
 /// gets a busy timeout first, then WAL so readers proceed while one writer
-/// holds the lock.
-fn session_setup(backend: Backend) -> String {
+/// holds the lock. Every commit reaches the disk (synchronous FULL) unless
+/// `sqlite_synchronous` is off, as oslo.db turns it off: NORMAL would lose
+/// the last commits when the disk fails or the power goes.
+fn session_setup(backend: Backend, sqlite_synchronous: bool) -> String {
     match backend {
         Backend::Sqlite => format!(
             "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; \
-             PRAGMA synchronous = NORMAL"
+             PRAGMA synchronous = {}",
+            if sqlite_synchronous { "FULL" } else { "OFF" }
         ),
         Backend::Postgres => "SET TIME ZONE 'UTC'".to_string(),
         Backend::Mysql => "SET SESSION sql_mode = 'TRADITIONAL'; SET SESSION time_zone = '+00:00'".to_string(),
@@ -161,6 +166,8 @@ pub struct PoolOptions {
     /// Connections older than this are closed and replaced
     /// (`connection_recycle_time`).
     pub recycle_time: Option<Duration>,
+    /// SQLite commits wait for the disk (`sqlite_synchronous`).
+    pub sqlite_synchronous: bool,
 }
 
 impl Default for PoolOptions {
@@ -170,6 +177,7 @@ impl Default for PoolOptions {
             checkout_timeout: Duration::from_secs(30),
             reconnect_interval: Duration::from_secs(1),
             recycle_time: Some(Duration::from_secs(3600)),
+            sqlite_synchronous: true,
         }
     }
 }
@@ -195,7 +203,7 @@ pub fn build_pool(
         .test_on_check_out(false)
         // Health logs an outage once; r2d2 would log every attempt.
         .error_handler(Box::new(r2d2::NopErrorHandler))
-        .build(ConnectionManager { url, health })
+        .build(ConnectionManager { url, health, sqlite_synchronous: options.sqlite_synchronous })
 }
 
 /// How long one wait for a connection lasts before the database's health
@@ -242,7 +250,9 @@ mod tests {
 
     #[test]
     fn sqlite_setup_sets_the_busy_timeout() {
-        assert!(session_setup(Backend::Sqlite).contains(&SQLITE_BUSY_TIMEOUT_MS.to_string()));
+        assert!(session_setup(Backend::Sqlite, true).contains(&SQLITE_BUSY_TIMEOUT_MS.to_string()));
+        assert!(session_setup(Backend::Sqlite, true).contains("synchronous = FULL"));
+        assert!(session_setup(Backend::Sqlite, false).contains("synchronous = OFF"));
     }
 
     #[test]
