@@ -3,12 +3,15 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
+mod private_db;
 mod support;
 
 mod allocations;
 mod candidates_cache;
 mod cli;
 mod concurrency;
+mod faults;
+mod hostile;
 mod http_contract;
 mod inventories;
 mod providers;

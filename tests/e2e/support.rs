@@ -187,7 +187,26 @@ impl Server {
         Server::spawn(self.config.clone(), None, None)
     }
 
+    /// Start (without waiting for it to answer) on a database the caller
+    /// owns, with `extra` appended to the configuration.
+    pub fn launch_on(url: &str, extra: &str) -> Server {
+        let scratch = Scratch::new("server");
+        let config = scratch.0.join("placement.conf");
+        std::fs::write(
+            &config,
+            format!("[api]\nauth_strategy = noauth2\n[placement_database]\nconnection = {url}\nsync_on_startup = True\n{extra}"),
+        )
+        .expect("write config");
+        Server::launch(config, None, Some(scratch))
+    }
+
     fn spawn(config: PathBuf, db: Option<TestDatabase>, scratch: Option<Scratch>) -> Server {
+        let mut server = Server::launch(config, db, scratch);
+        server.wait_ready();
+        server
+    }
+
+    fn launch(config: PathBuf, db: Option<TestDatabase>, scratch: Option<Scratch>) -> Server {
         let port = free_port();
         // A file, not a pipe: nobody drains a pipe, and a full one would
         // block the server on its next log line.
@@ -199,12 +218,21 @@ impl Server {
             .spawn()
             .expect("spawn placement-api");
         let base = format!("http://127.0.0.1:{port}");
-        let mut server = Server { child, base, config, log, _db: db, _scratch: scratch };
-        server.wait_ready();
-        server
+        Server { child, base, config, log, _db: db, _scratch: scratch }
     }
 
-    fn wait_ready(&mut self) {
+    /// What the server has logged so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Wait until the server answers `GET /` (60 s at most).
+    pub fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -220,6 +248,24 @@ impl Server {
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!("placement-api did not answer within 60s");
+    }
+
+    /// A request written by hand on a TCP connection, for what HTTP client
+    /// libraries refuse to send (a request line over 64 KiB): the status
+    /// and the body.
+    pub fn raw_request(&self, head: &str) -> (u16, String) {
+        use std::io::Write;
+        let address = self.base.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(address).expect("connect");
+        stream.set_read_timeout(Some(Duration::from_secs(60))).expect("timeout");
+        let request = format!("{head}\r\nhost: {address}\r\nx-auth-token: admin\r\nconnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).expect("send");
+        let mut response = Vec::new();
+        let _ = stream.read_to_end(&mut response);
+        let text = String::from_utf8_lossy(&response).into_owned();
+        let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let body = text.split_once("\r\n\r\n").map_or(String::new(), |(_, b)| b.to_string());
+        (status, body)
     }
 
     pub fn req(&self, method: &str, path: &str) -> Req<'_> {
@@ -245,7 +291,7 @@ pub struct Req<'a> {
     method: String,
     path: String,
     headers: Vec<(String, String)>,
-    body: Option<String>,
+    body: Option<Vec<u8>>,
 }
 
 impl Req<'_> {
@@ -265,19 +311,35 @@ impl Req<'_> {
     }
 
     pub fn json(mut self, body: Value) -> Self {
-        self.body = Some(body.to_string());
+        self.body = Some(body.to_string().into_bytes());
         self.header("content-type", "application/json")
     }
 
+    /// A body as it is, with whatever headers the caller sets.
+    pub fn raw(mut self, body: Vec<u8>) -> Self {
+        self.body = Some(body);
+        self
+    }
+
     pub fn send(self) -> Resp {
-        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        self.try_send().expect("HTTP exchange")
+    }
+
+    /// Send, returning a transport failure (refused, reset, 30 s without
+    /// an answer) as an error instead of failing the test.
+    pub fn try_send(self) -> Result<Resp, String> {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .into();
         let url = format!("{}{}", self.server.base, self.path);
         let mut builder = ureq::http::Request::builder().method(self.method.as_str()).uri(&url);
         for (k, v) in &self.headers {
             builder = builder.header(k.as_str(), v.as_str());
         }
         let request = builder.body(self.body.unwrap_or_default()).expect("request");
-        let mut response = agent.run(request).expect("HTTP exchange");
+        let mut response = agent.run(request).map_err(|e| e.to_string())?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -285,7 +347,7 @@ impl Req<'_> {
             .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
             .collect();
         let text = response.body_mut().read_to_string().unwrap_or_default();
-        Resp { status, headers, json: serde_json::from_str(&text).unwrap_or(Value::Null), text }
+        Ok(Resp { status, headers, json: serde_json::from_str(&text).unwrap_or(Value::Null), text })
     }
 }
 

@@ -108,11 +108,10 @@ impl Ctx {
                 "Invalid query string parameters: 'utf-8' codec can't decode the query string",
             ));
         }
+        // Keys in first-appearance order, each with its last value.
         let mut map = serde_json::Map::new();
-        for (k, _) in &self.query {
-            if let Some(v) = self.query_last(k) {
-                map.insert(k.clone(), Value::String(v.to_string()));
-            }
+        for (k, v) in &self.query {
+            map.insert(k.clone(), Value::String(v.clone()));
         }
         schema::validator::validate(&Value::Object(map), schema)
             .map_err(|e| ApiError::bad_request(format!("Invalid query string parameters: {}", e.describe())))

@@ -194,9 +194,8 @@ mod tests {
         let db = Database::open(url, &placement_storage::PoolOptions { max_size: 1, ..Default::default() }).unwrap();
         match db.read(|conn| load(conn, &request, db.tree_cache())).unwrap() {
             Loaded::NoResults => 0,
-            Loaded::Ready(p) => {
-                solve(&p.snapshot, &p.request, &Options { nested_aware: true, ..Default::default() }).candidates.len()
-            }
+            Loaded::Ready(p) => solve(&p.snapshot, &p.request, &Options { nested_aware: true, ..Default::default() })
+                .map_or(0, |s| s.candidates.len()),
         }
     }
 

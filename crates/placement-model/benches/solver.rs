@@ -87,7 +87,7 @@ fn bench(c: &mut Criterion) {
         let req = perf_query();
         let opts = Options { nested_aware: true, ..Default::default() };
         group.bench_with_input(BenchmarkId::from_parameter(count), &count, |b, _| {
-            b.iter(|| solve(&snap, &req, &opts).candidates.len())
+            b.iter(|| solve(&snap, &req, &opts).map_or(0, |s| s.candidates.len()))
         });
     }
     group.finish();
@@ -98,7 +98,7 @@ fn bench(c: &mut Criterion) {
         let req = nested_query();
         let opts = Options { nested_aware: true, max_candidates: cap, ..Default::default() };
         let label = format!("{trees}_trees_max_{}", cap.map_or("unlimited".to_string(), |c| c.to_string()));
-        group.bench_function(label, |b| b.iter(|| solve(&snap, &req, &opts).candidates.len()));
+        group.bench_function(label, |b| b.iter(|| solve(&snap, &req, &opts).map_or(0, |s| s.candidates.len())));
     }
     group.finish();
 }

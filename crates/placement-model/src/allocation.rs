@@ -38,8 +38,9 @@ pub fn check_claims(
 ) -> Result<(), DomainError> {
     let with_inventory: BTreeSet<i32> = available.keys().map(|(rp, _)| *rp).collect();
     let mut missing: Vec<&str> = Vec::new();
+    let mut listed: std::collections::HashSet<&str> = std::collections::HashSet::new();
     for c in claims {
-        if !with_inventory.contains(&c.provider_id) && !missing.contains(&c.provider_uuid.as_str()) {
+        if !with_inventory.contains(&c.provider_id) && listed.insert(&c.provider_uuid) {
             missing.push(&c.provider_uuid);
         }
     }
@@ -56,7 +57,7 @@ pub fn check_claims(
     for c in claims {
         let key = (c.provider_id, c.class_id);
         let total_claimed = claimed.entry(key).or_default();
-        *total_claimed += c.used;
+        *total_claimed = total_claimed.saturating_add(c.used);
         if c.used == 0 {
             continue;
         }
@@ -71,8 +72,10 @@ pub fn check_claims(
         }
         let inv = &slot.inventory;
         let capacity = (inv.total - inv.reserved) as f64 * inv.allocation_ratio;
-        let needed_all = slot.used + *total_claimed;
-        if capacity < (slot.used + c.used) as f64 || capacity < needed_all as f64 {
+        // Client amounts may be anything up to i64::MAX: saturate, so a
+        // debug build refuses them as a release build does.
+        let needed_all = slot.used.saturating_add(*total_claimed);
+        if capacity < slot.used.saturating_add(c.used) as f64 || capacity < needed_all as f64 {
             let reduces_overage = before.get(&key).is_some_and(|prev| needed_all <= *prev);
             if !reduces_overage {
                 return Err(DomainError::AllocationCapacityExceeded {

@@ -44,7 +44,7 @@ impl Inventory {
     /// capacity, min_unit, max_unit and step_size.
     pub fn fits(&self, used: i64, amount: i64) -> bool {
         self.unit_constraints_ok(amount)
-            && ((used + amount) as f64) <= (self.total - self.reserved) as f64 * self.allocation_ratio
+            && (used.saturating_add(amount) as f64) <= (self.total - self.reserved) as f64 * self.allocation_ratio
     }
 
     pub fn unit_constraints_ok(&self, amount: i64) -> bool {
@@ -121,5 +121,8 @@ mod tests {
         assert!(!i.fits(0, 1), "below min_unit");
         assert!(!i.fits(0, 3), "not a step");
         assert!(!i.fits(0, 8), "above max_unit");
+        i.max_unit = i64::MAX;
+        i.step_size = 1;
+        assert!(!i.fits(i64::MAX, i64::MAX), "no overflow: simply too much");
     }
 }

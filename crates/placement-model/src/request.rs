@@ -4,7 +4,7 @@
 //! group_policy, root_required, same_subtree). Parsing follows upstream's
 //! order, so the first error reported is the one upstream reports.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::error::ErrorCode;
 use crate::microversion::Microversion;
@@ -139,30 +139,51 @@ fn parse_wide(query: &[(String, String)]) -> Result<RequestWide, RequestError> {
     Ok(wide)
 }
 
+/// Most request groups one request may name. Nova asks for a handful per
+/// instance (one per port with a QoS policy, one per PCI device request).
+pub const MAX_GROUPS: usize = 256;
+
 fn parse_groups(query: &[(String, String)], v: Microversion) -> Result<Vec<RequestGroup>, RequestError> {
+    // One pass to collect each key's values, and each repeated `required`
+    // or `member_of` key parsed once (at its first appearance, where its
+    // first error would surface): linear in the number of parameters.
+    let mut by_key: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (key, value) in query {
+        by_key.entry(key.as_str()).or_default().push(value.as_str());
+    }
+    let mut parsed: HashSet<&str> = HashSet::new();
     let mut groups: Vec<RequestGroup> = Vec::new();
+    let mut index_of: HashMap<&str, usize> = HashMap::new();
     for (key, value) in query {
         let Some((prefix, suffix)) = group_key(key, v.at_least(33)) else {
             continue;
         };
-        let index = match groups.iter().position(|g| g.suffix == suffix) {
-            Some(i) => i,
+        let index = match index_of.get(suffix) {
+            Some(i) => *i,
             None => {
+                if groups.len() == MAX_GROUPS {
+                    return Err(bad_with(
+                        ErrorCode::QueryBadValue,
+                        format!("Too many request groups: at most {MAX_GROUPS} may be given."),
+                    ));
+                }
                 groups.push(RequestGroup { suffix: suffix.to_string(), ..Default::default() });
+                index_of.insert(suffix, groups.len() - 1);
                 groups.len() - 1
             }
         };
         let group = &mut groups[index];
         match prefix {
             "resources" => group.resources = query::parse_resources(value).map_err(bad)?,
-            "required" => {
+            "required" if parsed.insert(key) => {
                 group.traits =
-                    query::parse_required(&values(query, key), v.at_least(22), v.at_least(39)).map_err(bad)?;
+                    query::parse_required(&by_key[key.as_str()], v.at_least(22), v.at_least(39)).map_err(bad)?;
             }
-            "member_of" => {
-                group.member_of =
-                    query::parse_member_of(&values(query, key), suffix, v.at_least(24), v.at_least(32)).map_err(bad)?;
+            "member_of" if parsed.insert(key) => {
+                group.member_of = query::parse_member_of(&by_key[key.as_str()], suffix, v.at_least(24), v.at_least(32))
+                    .map_err(bad)?;
             }
+            "required" | "member_of" => {}
             _ => group.in_tree = Some(query::parse_in_tree(value).map_err(bad)?),
         }
     }
@@ -341,6 +362,18 @@ mod tests {
         assert_eq!(e.message, "Conflicting required and forbidden traits found in root_required: A");
         let r = parse(&q("resources=VCPU:1&root_required=A,!B"), v(35)).unwrap();
         assert_eq!(r.wide.root_forbidden, BTreeSet::from(["B".to_string()]));
+    }
+
+    #[test]
+    fn repeated_keys_are_parsed_once_and_groups_are_capped() {
+        let many: String = (0..900).map(|i| format!("required=CUSTOM_T{i}&")).collect();
+        let r = parse(&q(&format!("{many}resources=VCPU:1")), v(39)).unwrap();
+        assert_eq!(r.groups[0].traits.required.len(), 900);
+        let ok: String = (1..=MAX_GROUPS).map(|i| format!("resources{i}=VCPU:1&")).collect();
+        assert_eq!(parse(&q(&format!("{ok}group_policy=none")), v(25)).unwrap().groups.len(), MAX_GROUPS);
+        let e = parse(&q(&format!("{ok}resources0_X=VCPU:1&group_policy=none")), v(33)).unwrap_err();
+        assert_eq!(e.code, ErrorCode::QueryBadValue);
+        assert!(e.message.starts_with("Too many request groups"), "{}", e.message);
     }
 
     #[test]

@@ -388,7 +388,7 @@ fn accept(snap: &Snapshot, req: &Request, chosen: &[&Vec<(ClassId, ProviderId)>]
 
 fn solver(snap: &Snapshot, req: &Request, nested_aware: bool) -> BTreeSet<Key> {
     let opts = Options { nested_aware, ..Default::default() };
-    let solution = solve(snap, req, &opts);
+    let solution = solve(snap, req, &opts).expect("without a budget the search finishes");
     let keys: Vec<Key> = solution.candidates.iter().map(|c| (c.resources.clone(), c.mappings_by_suffix(req))).collect();
     let set: BTreeSet<Key> = keys.iter().cloned().collect();
     assert_eq!(set.len(), keys.len(), "the solver returned a candidate twice");

@@ -69,13 +69,34 @@ pub struct Policy {
     enforce_scope: bool,
     /// Decisions by rule, subject and target: the rules never change
     /// after loading, and evaluating one costs more than most requests.
-    decisions: Mutex<HashMap<Decision, bool>>,
+    decisions: Mutex<Decisions>,
 }
 
 type Decision = (String, Subject, Target);
 
+/// Remembered decisions, bounded in number and in bytes: a caller sends
+/// its role list (and with noauth2 its ids) in headers of any length.
+#[derive(Default)]
+struct Decisions {
+    known: HashMap<Decision, bool>,
+    bytes: usize,
+}
+
 /// Enough for every rule times many callers; past it the cache restarts.
 const MAX_CACHED_DECISIONS: usize = 10_000;
+/// The cache restarts past this many bytes of keys.
+const MAX_CACHED_BYTES: usize = 4 * 1024 * 1024;
+/// A decision whose key is longer than this is made, not remembered.
+const MAX_KEY_BYTES: usize = 1024;
+
+fn key_bytes((rule, subject, target): &Decision) -> usize {
+    rule.len()
+        + subject.user_id.len()
+        + subject.project_id.len()
+        + subject.system_scope.len()
+        + subject.roles.iter().map(|r| r.len() + 8).sum::<usize>()
+        + target.iter().map(|(k, v)| k.len() + v.len() + 16).sum::<usize>()
+}
 
 impl Policy {
     pub async fn load(config: &PolicyConfig) -> Result<Policy, PolicyError> {
@@ -122,7 +143,7 @@ impl Policy {
         }
         let subject = Subject::from(creds);
         let key = (rule.to_string(), subject, target.clone());
-        let cached = self.decisions.lock().unwrap_or_else(|e| e.into_inner()).get(&key).copied();
+        let cached = self.decisions.lock().unwrap_or_else(|e| e.into_inner()).known.get(&key).copied();
         let allowed = match cached {
             Some(allowed) => allowed,
             None => {
@@ -133,11 +154,16 @@ impl Policy {
                         return Err(denied());
                     }
                 };
-                let mut decisions = self.decisions.lock().unwrap_or_else(|e| e.into_inner());
-                if decisions.len() >= MAX_CACHED_DECISIONS {
-                    decisions.clear();
+                let size = key_bytes(&key);
+                if size <= MAX_KEY_BYTES {
+                    let mut decisions = self.decisions.lock().unwrap_or_else(|e| e.into_inner());
+                    if decisions.known.len() >= MAX_CACHED_DECISIONS || decisions.bytes + size > MAX_CACHED_BYTES {
+                        *decisions = Decisions::default();
+                    }
+                    if decisions.known.insert(key, allowed).is_none() {
+                        decisions.bytes += size;
+                    }
                 }
-                decisions.insert(key, allowed);
                 allowed
             }
         };
@@ -243,6 +269,25 @@ mod tests {
             assert!(p.authorize("placement:usages", &creds(&["reader"], Some("p1"), false), &theirs).is_err());
             assert!(p.authorize("placement:usages", &creds(&["reader"], Some("p2"), false), &mine).is_err());
             assert!(p.authorize("placement:usages", &creds(&["admin"], Some("p2"), false), &mine).is_ok());
+        }
+    }
+
+    #[tokio::test]
+    async fn the_decision_cache_is_bounded_in_entries_and_bytes() {
+        let p = policy(None, true).await;
+        let target = Target::from([("project_id".to_string(), "p1".to_string())]);
+        let huge: Vec<String> = (0..100_000).map(|i| format!("role-{i}")).collect();
+        let huge: Vec<&str> = huge.iter().map(String::as_str).collect();
+        assert!(p.authorize("placement:usages", &creds(&huge, Some("p1"), false), &target).is_err());
+        assert_eq!(p.decisions.lock().unwrap().bytes, 0, "a huge key is not remembered");
+        for i in 0..(MAX_CACHED_DECISIONS + 50) {
+            let user = Credentials {
+                user_id: format!("user-{i}-{}", "x".repeat(400)),
+                ..creds(&["reader"], Some("p1"), false)
+            };
+            assert!(p.authorize("placement:usages", &user, &target).is_ok());
+            let d = p.decisions.lock().unwrap();
+            assert!(d.known.len() <= MAX_CACHED_DECISIONS && d.bytes <= MAX_CACHED_BYTES);
         }
     }
 

@@ -66,9 +66,9 @@ pub fn set_for_provider(
             ))
             .execute(conn)?;
     }
-    if !to_remove.is_empty() {
+    for chunk in to_remove.chunks(crate::MAX_BOUND) {
         diesel::delete(
-            rpa::table.filter(rpa::resource_provider_id.eq(provider_id)).filter(rpa::aggregate_id.eq_any(&to_remove)),
+            rpa::table.filter(rpa::resource_provider_id.eq(provider_id)).filter(rpa::aggregate_id.eq_any(chunk)),
         )
         .execute(conn)?;
     }

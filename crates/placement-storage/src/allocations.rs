@@ -2,7 +2,7 @@
 //! consumers in one transaction (capacity checked, provider and consumer
 //! generations bumped), delete.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::NaiveDateTime;
 use diesel::dsl::sum;
@@ -89,13 +89,17 @@ pub fn of_consumer(conn: &mut DbConnection, uuid: &str) -> StorageResult<(Vec<Al
 /// A provider's allocations, with each consumer's generation.
 pub fn of_provider(conn: &mut DbConnection, provider_id: i32) -> StorageResult<Vec<(AllocationRow, Option<i32>)>> {
     let found = rows(conn, None, Some(provider_id))?;
-    let uuids: BTreeSet<&String> = found.iter().map(|a| &a.consumer_uuid).collect();
-    let generations: HashMap<String, i32> = crate::schema::consumers::table
-        .filter(crate::schema::consumers::uuid.eq_any(uuids))
-        .select((crate::schema::consumers::uuid, crate::schema::consumers::generation))
-        .load::<(String, i32)>(conn)?
-        .into_iter()
-        .collect();
+    let uuids: Vec<&String> = found.iter().map(|a| &a.consumer_uuid).collect::<BTreeSet<_>>().into_iter().collect();
+    let mut generations: HashMap<String, i32> = HashMap::new();
+    // A shared provider may serve tens of thousands of consumers.
+    for chunk in uuids.chunks(crate::MAX_BOUND) {
+        generations.extend(
+            crate::schema::consumers::table
+                .filter(crate::schema::consumers::uuid.eq_any(chunk))
+                .select((crate::schema::consumers::uuid, crate::schema::consumers::generation))
+                .load::<(String, i32)>(conn)?,
+        );
+    }
     Ok(found
         .into_iter()
         .map(|a| {
@@ -260,7 +264,7 @@ fn plan_with<'a>(
     let prepared = prepare(conn, ids, writes, lock_early)?;
     // Providers (and their generations) are read before any usage, so a
     // concurrent writer either shows in the usage or fails our bump.
-    let mut touched: Vec<Touched> = Vec::new();
+    let mut touched = TouchedProviders::default();
     let mut pending: Vec<(usize, String, String, i64)> = Vec::new();
     for (i, p) in prepared.iter().enumerate() {
         if p.write.allocations.is_empty() {
@@ -279,15 +283,23 @@ fn plan_with<'a>(
             }
         }
     }
-    Ok(Plan { prepared, touched, pending })
+    Ok(Plan { prepared, touched: touched.list, pending })
+}
+
+/// The providers touched so far, in order, with an index by uuid (a write
+/// may name thousands).
+#[derive(Default)]
+struct TouchedProviders {
+    list: Vec<Touched>,
+    known: HashSet<String>,
 }
 
 /// Add a provider to `touched` unless it is there: read with its
 /// generation, or bumped at once with `lock_early` on PostgreSQL. False
 /// when there is no such provider.
 #[cfg_attr(not(feature = "postgres"), allow(unused_variables))]
-fn touch(conn: &mut DbConnection, touched: &mut Vec<Touched>, uuid: &str, lock_early: bool) -> StorageResult<bool> {
-    if touched.iter().any(|t| t.uuid == uuid) {
+fn touch(conn: &mut DbConnection, touched: &mut TouchedProviders, uuid: &str, lock_early: bool) -> StorageResult<bool> {
+    if touched.known.contains(uuid) {
         return Ok(true);
     }
     let found = match conn {
@@ -302,7 +314,10 @@ fn touch(conn: &mut DbConnection, touched: &mut Vec<Touched>, uuid: &str, lock_e
         }),
     };
     let exists = found.is_some();
-    touched.extend(found);
+    if let Some(t) = found {
+        touched.known.insert(t.uuid.clone());
+        touched.list.push(t);
+    }
     Ok(exists)
 }
 
@@ -342,15 +357,22 @@ pub fn apply(conn: &mut DbConnection, plan: Plan<'_>) -> StorageResult<HashMap<i
         };
         generations.insert(t.id, bumped);
     }
+    // Consumers with something pending, in order, each once; a write may
+    // hold tens of thousands, so sets rather than scans.
     let mut consumer_uuids: Vec<String> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
     for (i, ..) in &pending {
         let u = &prepared[*i].consumer.uuid;
-        if !consumer_uuids.contains(u) {
+        if seen.insert(u) {
             consumer_uuids.push(u.clone());
         }
     }
+    let mut first_unbumped: HashMap<&str, &Prepared<'_>> = HashMap::new();
+    for p in prepared.iter().filter(|p| !p.bumped) {
+        first_unbumped.entry(p.consumer.uuid.as_str()).or_insert(p);
+    }
     for uuid in &consumer_uuids {
-        if let Some(p) = prepared.iter().find(|p| &p.consumer.uuid == uuid && !p.bumped) {
+        if let Some(p) = first_unbumped.get(uuid.as_str()) {
             consumers::bump_generation(conn, p.consumer.id, p.consumer.generation)?;
         }
     }
@@ -359,7 +381,8 @@ pub fn apply(conn: &mut DbConnection, plan: Plan<'_>) -> StorageResult<HashMap<i
     // Usage before the write matters only if it removes allocations.
     let removes = !prepared.iter().all(|p| p.created);
     let (available, before) = remove_and_read(conn, &consumer_uuids, &provider_ids, &wanted_classes, removes)?;
-    let id_of = |uuid: &str| touched.iter().find(|t| t.uuid == uuid).map_or(0, |t| t.id);
+    let ids_by_uuid: HashMap<&str, i32> = touched.iter().map(|t| (t.uuid.as_str(), t.id)).collect();
+    let id_of = |uuid: &str| ids_by_uuid.get(uuid).copied().unwrap_or(0);
     let claims: Vec<Claim> = pending
         .iter()
         .map(|(_, uuid, class, used)| Claim {
@@ -381,11 +404,9 @@ pub fn apply(conn: &mut DbConnection, plan: Plan<'_>) -> StorageResult<HashMap<i
         })
         .collect();
     insert(conn, &rows)?;
-    let emptied: Vec<String> = consumer_uuids
-        .iter()
-        .filter(|u| !pending.iter().any(|(i, _, _, used)| &prepared[*i].consumer.uuid == *u && *used > 0))
-        .cloned()
-        .collect();
+    let holding: HashSet<&str> =
+        pending.iter().filter(|(_, _, _, used)| *used > 0).map(|(i, ..)| prepared[*i].consumer.uuid.as_str()).collect();
+    let emptied: Vec<String> = consumer_uuids.iter().filter(|u| !holding.contains(u.as_str())).cloned().collect();
     consumers::delete_if_unused(conn, &emptied)?;
     Ok(generations)
 }
@@ -424,7 +445,9 @@ fn insert(conn: &mut DbConnection, rows: &[(i32, i32, &str, i32)]) -> StorageRes
     match conn {
         #[cfg(feature = "mysql")]
         DbConnection::Mysql(my) => {
-            diesel::insert_into(allocations::table).values(&values).execute(my)?;
+            for chunk in values.chunks(crate::MAX_BOUND / 8) {
+                diesel::insert_into(allocations::table).values(chunk).execute(my)?;
+            }
         }
         _ => {
             for row in values {
@@ -465,7 +488,9 @@ fn remove_and_read(
                 true => Some(available(conn, provider_ids, class_ids)?.into_iter().map(|(k, a)| (k, a.used)).collect()),
                 false => None,
             };
-            diesel::delete(allocations::table.filter(allocations::consumer_id.eq_any(consumer_uuids))).execute(conn)?;
+            for chunk in consumer_uuids.chunks(crate::MAX_BOUND) {
+                diesel::delete(allocations::table.filter(allocations::consumer_id.eq_any(chunk))).execute(conn)?;
+            }
             (available(conn, provider_ids, class_ids)?, before)
         }
     };
@@ -476,6 +501,14 @@ fn remove_and_read(
 /// Inventory and usage per (provider, class) among these, in one
 /// statement; pairs without inventory are left out (no claim fits them).
 fn available(conn: &mut DbConnection, provider_ids: &[i32], class_ids: &[i32]) -> StorageResult<Availability> {
+    let mut out = Availability::new();
+    for chunk in provider_ids.chunks(crate::MAX_BOUND) {
+        out.extend(available_among(conn, chunk, class_ids)?);
+    }
+    Ok(out)
+}
+
+fn available_among(conn: &mut DbConnection, provider_ids: &[i32], class_ids: &[i32]) -> StorageResult<Availability> {
     let found: Vec<(InventoryRecord, Option<i64>)> = inv::table
         .left_join(
             allocations::table.on(allocations::resource_provider_id

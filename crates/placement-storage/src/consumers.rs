@@ -232,14 +232,19 @@ pub fn delete_if_unused(conn: &mut DbConnection, uuids: &[String]) -> StorageRes
     if uuids.is_empty() {
         return Ok(());
     }
-    let in_use: Vec<String> = allocations::table
-        .filter(allocations::consumer_id.eq_any(uuids))
-        .select(allocations::consumer_id)
-        .distinct()
-        .load(conn)?;
-    let unused: Vec<&String> = uuids.iter().filter(|u| !in_use.contains(u)).collect();
-    if !unused.is_empty() {
-        diesel::delete(consumers::table.filter(consumers::uuid.eq_any(unused))).execute(conn)?;
+    let mut in_use: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for chunk in uuids.chunks(crate::MAX_BOUND) {
+        in_use.extend(
+            allocations::table
+                .filter(allocations::consumer_id.eq_any(chunk))
+                .select(allocations::consumer_id)
+                .distinct()
+                .load::<String>(conn)?,
+        );
+    }
+    let unused: Vec<&String> = uuids.iter().filter(|u| !in_use.contains(*u)).collect();
+    for chunk in unused.chunks(crate::MAX_BOUND) {
+        diesel::delete(consumers::table.filter(consumers::uuid.eq_any(chunk))).execute(conn)?;
     }
     Ok(())
 }

@@ -34,6 +34,12 @@ pub use url::{Backend, DatabaseUrl};
 
 use chrono::NaiveDateTime;
 
+/// Most values bound in one `IN (...)` list or one multi-row insert. SQLite
+/// takes at most 32,766 bound values per statement and MySQL 65,535, and a
+/// client can send more names or uuids than that (PostgreSQL binds a
+/// whole array as one value); longer lists are split.
+pub(crate) const MAX_BOUND: usize = 5_000;
+
 /// The current time as the schema stores it: naive UTC.
 pub fn now() -> NaiveDateTime {
     chrono::Utc::now().naive_utc()

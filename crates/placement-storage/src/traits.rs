@@ -29,12 +29,30 @@ pub struct TraitListFilter {
 }
 
 pub fn list(conn: &mut DbConnection, filter: &TraitListFilter) -> StorageResult<Vec<Trait>> {
+    let Some(names) = &filter.name_in else {
+        return list_among(conn, filter, None);
+    };
+    // Any number of names, each bound once.
+    let unique: Vec<String> = names.iter().collect::<BTreeSet<_>>().into_iter().cloned().collect();
+    let mut found = Vec::new();
+    for chunk in unique.chunks(crate::MAX_BOUND) {
+        found.extend(list_among(conn, filter, Some(chunk))?);
+    }
+    found.sort_by_key(|t| t.id);
+    Ok(found)
+}
+
+fn list_among(
+    conn: &mut DbConnection,
+    filter: &TraitListFilter,
+    names: Option<&[String]>,
+) -> StorageResult<Vec<Trait>> {
     let mut query = traits::table
         .select((traits::id, traits::name, traits::created_at, traits::updated_at))
         .order(traits::id)
         .into_boxed();
-    if let Some(names) = &filter.name_in {
-        query = query.filter(traits::name.eq_any(names.clone()));
+    if let Some(names) = names {
+        query = query.filter(traits::name.eq_any(names.to_vec()));
     }
     if let Some(prefix) = &filter.prefix {
         query = query.filter(traits::name.like(format!("{}%", escape_like(prefix))).escape('\\'));
@@ -87,14 +105,17 @@ pub fn delete(conn: &mut DbConnection, name: &str) -> StorageResult<()> {
 /// Ids for trait names; the first unknown name (in sorted order) is an
 /// error, as upstream reports one missing trait at a time.
 pub fn ids_for_names(conn: &mut DbConnection, wanted: &BTreeSet<String>) -> StorageResult<Vec<i32>> {
-    let found: Vec<(i32, String)> = traits::table
-        .filter(traits::name.eq_any(wanted.iter().cloned().collect::<Vec<_>>()))
-        .select((traits::id, traits::name))
-        .load(conn)?;
-    if let Some(missing) = wanted.iter().find(|w| !found.iter().any(|(_, n)| n == *w)) {
+    let wanted_list: Vec<String> = wanted.iter().cloned().collect();
+    let mut found: std::collections::HashMap<String, i32> = std::collections::HashMap::new();
+    for chunk in wanted_list.chunks(crate::MAX_BOUND) {
+        let rows: Vec<(i32, String)> =
+            traits::table.filter(traits::name.eq_any(chunk)).select((traits::id, traits::name)).load(conn)?;
+        found.extend(rows.into_iter().map(|(id, name)| (name, id)));
+    }
+    if let Some(missing) = wanted.iter().find(|w| !found.contains_key(*w)) {
         return Err(DomainError::TraitNotFound(missing.clone()).into());
     }
-    Ok(found.into_iter().map(|(id, _)| id).collect())
+    Ok(wanted.iter().filter_map(|w| found.get(w).copied()).collect())
 }
 
 /// The traits of one provider, by internal provider id.

@@ -40,17 +40,20 @@ impl fmt::Debug for DatabaseUrl {
     }
 }
 
-/// Replace the password in `scheme://user:password@host` with `***`.
-pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let Some((userinfo, host)) = rest.split_once('@') else {
-        return url.to_string();
-    };
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_string(),
+/// Replace the password in `scheme://user:password@host` with `***`. The
+/// userinfo ends at the last `@` before the path, so a password holding
+/// `@` (or `:` or `/`) is hidden whole; text with an `@` that does not
+/// parse as such a URL is not shown at all.
+pub fn redact(text: &str) -> String {
+    match url::Url::parse(text) {
+        Ok(mut parsed) if parsed.has_host() => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            parsed.to_string()
+        }
+        _ if !text.contains('@') => text.to_string(),
+        _ => "(a URL that cannot be shown)".to_string(),
     }
 }
 
@@ -135,6 +138,22 @@ mod tests {
         let err = DatabaseUrl::parse("oracle://u:secret@h/db").unwrap_err();
         assert!(err.contains("oracle") && !err.contains("secret"), "{err}");
         assert!(DatabaseUrl::parse("just-a-path").is_err());
+    }
+
+    #[test]
+    fn passwords_with_at_signs_are_hidden_whole() {
+        for url in [
+            "postgresql://u:p@ss@h:5432/db",
+            "mysql+pymysql://root:s3@cr:et@127.0.0.1/placement?charset=utf8",
+            "postgresql://u:pa/ss@h/db",
+        ] {
+            let shown = redact(url);
+            for secret in ["p@ss", "ss@h", "s3@cr", "cr:et", "et@", "pa/ss"] {
+                assert!(!shown.contains(secret), "{url} shown as {shown}");
+            }
+        }
+        assert_eq!(redact("postgresql://u:p@ss@h:5432/db"), "postgresql://u:***@h:5432/db");
+        assert_eq!(redact("sqlite:////var/lib/placement.db"), "sqlite:////var/lib/placement.db");
     }
 
     #[test]

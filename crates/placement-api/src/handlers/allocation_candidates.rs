@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 use placement_model::DomainError;
-use placement_model::candidates::{self as cands, Options, Strategy};
+use placement_model::candidates::{self as cands, Exhausted, Options, Strategy};
+use placement_model::error::ErrorCode;
 use placement_model::request::{self, CandidateRequest};
 use placement_storage::StorageError;
 use placement_storage::candidates::{self as store, Loaded};
@@ -62,11 +63,34 @@ pub fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
     let reply = match loaded {
         Loaded::NoResults => Reply::text(candidates_json::EMPTY.to_string()),
         Loaded::Ready(prepared) => {
-            let solution = cands::solve(&prepared.snapshot, &prepared.request, &options(ctx, &parsed));
+            let solution =
+                cands::solve(&prepared.snapshot, &prepared.request, &options(ctx, &parsed)).map_err(too_costly)?;
             Reply::text(candidates_json::write(ctx.version, &prepared, &solution))
         }
     };
     Ok(reply.modified(ctx.version, None))
+}
+
+/// A search that ran out of steps is refused as the request's fault (the
+/// same request will always need as many); one that ran out of time may
+/// succeed when the server is less busy.
+fn too_costly(exhausted: Exhausted) -> ApiError {
+    match exhausted {
+        Exhausted::Steps(limit) => ApiError::bad_request(format!(
+            "The allocation candidates request needs more than {limit} search steps \
+             ([placement] allocation_candidates_search_steps). Use fewer request groups, \
+             narrow them with traits, member_of or in_tree, or set group_policy and limit."
+        ))
+        .with_code(ErrorCode::QueryBadValue),
+        Exhausted::Time(limit) => ApiError::unavailable(
+            format!(
+                "The allocation candidates search took longer than {:.1} seconds \
+                 ([placement] allocation_candidates_time_limit); try again later or narrow the request.",
+                limit.as_secs_f64()
+            ),
+            "allocation candidates time limit reached",
+        ),
+    }
 }
 
 fn options(ctx: &Ctx, parsed: &CandidateRequest) -> Options {
@@ -81,5 +105,7 @@ fn options(ctx: &Ctx, parsed: &CandidateRequest) -> Options {
         },
         limit: parsed.wide.limit,
         shuffle_seed: settings.randomize_allocation_candidates.then(|| uuid::Uuid::new_v4().as_u64_pair().0),
+        max_steps: Some(settings.candidates_search_steps),
+        time_limit: Some(settings.candidates_time_limit),
     }
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::body::Link;
-use crate::context::{Ctx, Reply, latest, parse_body, parse_json};
+use crate::context::{Ctx, Reply, latest, parse_body};
 use crate::error::ApiError;
 use crate::schema::requests;
 
@@ -109,9 +109,13 @@ pub fn rename(ctx: &Ctx) -> Result<Reply, ApiError> {
 pub fn ensure(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.authorize("placement:resource_classes:update")?;
     let name = ctx.param("name");
-    // Upstream validates the name by wrapping it in a JSON document.
-    let wrapped = format!("{{\"name\": \"{name}\"}}");
-    parse_json(wrapped.as_bytes(), requests::resource_class_name())?;
+    // Upstream pastes the name into a JSON text and validates that, so a
+    // name with quotes can validate as another name; validate the name
+    // itself, with upstream's message.
+    let wrapped = serde_json::json!({ "name": name });
+    if let Err(e) = crate::schema::validator::validate(&wrapped, requests::resource_class_name()) {
+        return Err(ApiError::bad_request(format!("JSON does not validate: {}", e.describe())));
+    }
     let (rc, created) = ctx.db().write(|c| match store::find(c, name)? {
         Some(existing) => Ok((existing, false)),
         None => store::create(c, name).map(|rc| (rc, true)),

@@ -3,25 +3,74 @@
 
 use serde_json::Value;
 
-/// `repr()` of the Python value this JSON value loads as.
+/// Longest rendering of a client's value put in an error message: past it
+/// the text ends in `...`. Upstream prints the whole value, whatever its
+/// size; messages are identical for any value shorter than this.
+pub const MAX_RENDERED: usize = 4096;
+
+/// `repr()` of the Python value this JSON value loads as, cut after
+/// [`MAX_RENDERED`] characters.
 pub fn repr(value: &Value) -> String {
+    let mut out = String::new();
+    if !repr_into(value, &mut out, MAX_RENDERED) {
+        out.push_str("...");
+    }
+    out
+}
+
+/// Append `repr(value)`; false (and stop) once `out` passes `limit`.
+fn repr_into(value: &Value, out: &mut String, limit: usize) -> bool {
+    if out.len() > limit {
+        return false;
+    }
     match value {
-        Value::Null => "None".to_string(),
-        Value::Bool(true) => "True".to_string(),
-        Value::Bool(false) => "False".to_string(),
-        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+        Value::Null => out.push_str("None"),
+        Value::Bool(true) => out.push_str("True"),
+        Value::Bool(false) => out.push_str("False"),
+        Value::Number(n) => out.push_str(&match (n.as_i64(), n.as_u64(), n.as_f64()) {
             (Some(i), _, _) => i.to_string(),
             (None, Some(u), _) => u.to_string(),
             (_, _, Some(f)) => float_repr(f),
             _ => n.to_string(),
-        },
-        Value::String(s) => str_repr(s),
-        Value::Array(items) => format!("[{}]", items.iter().map(repr).collect::<Vec<_>>().join(", ")),
-        Value::Object(map) => format!(
-            "{{{}}}",
-            map.iter().map(|(k, v)| format!("{}: {}", str_repr(k), repr(v))).collect::<Vec<_>>().join(", ")
-        ),
+        }),
+        Value::String(s) => {
+            let room = limit.saturating_sub(out.len()) + 1;
+            if s.len() > room {
+                // Only the part that can show.
+                let cut = (0..=room).rev().find(|i| s.is_char_boundary(*i)).unwrap_or(0);
+                out.push_str(&str_repr(&s[..cut]));
+                return false;
+            }
+            out.push_str(&str_repr(s));
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                if !repr_into(item, out, limit) {
+                    return false;
+                }
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (k, v)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(&str_repr(k));
+                out.push_str(": ");
+                if !repr_into(v, out, limit) {
+                    return false;
+                }
+            }
+            out.push('}');
+        }
     }
+    out.len() <= limit
 }
 
 /// Python's `repr(float)`: shortest round-trip digits, exponent form below
@@ -70,19 +119,28 @@ pub fn str_repr(s: &str) -> String {
 }
 
 /// `pprint.pformat(value, width=72, sort_dicts=False)`, continuation lines
-/// indented by `indent` spaces as jsonschema indents them.
+/// indented by `indent` spaces as jsonschema indents them; cut after
+/// [`MAX_RENDERED`] characters.
 pub fn pretty(value: &Value, indent: usize) -> String {
     let mut out = String::new();
-    format_into(value, indent, 72, &mut out);
+    if !format_into(value, indent, 72, &mut out) {
+        out.push_str("...");
+    }
     out
 }
 
-fn format_into(value: &Value, indent: usize, width: usize, out: &mut String) {
-    let flat = repr(value);
+/// False (and stop) once `out` passes [`MAX_RENDERED`].
+fn format_into(value: &Value, indent: usize, width: usize, out: &mut String) -> bool {
+    if out.len() > MAX_RENDERED {
+        return false;
+    }
     let column = indent + out.rsplit('\n').next().map_or(0, |l| l.len().saturating_sub(indent));
-    if flat.len() + column <= width {
+    // Whether it fits on the line: render at most that much to find out.
+    let mut flat = String::new();
+    let fits = repr_into(value, &mut flat, width.saturating_sub(column)) && flat.len() + column <= width;
+    if fits {
         out.push_str(&flat);
-        return;
+        return true;
     }
     match value {
         Value::Object(map) if !map.is_empty() => {
@@ -95,7 +153,9 @@ fn format_into(value: &Value, indent: usize, width: usize, out: &mut String) {
                 }
                 let key = format!("{}: ", str_repr(k));
                 out.push_str(&key);
-                format_into(v, inner + key.len(), width, out);
+                if !format_into(v, inner + key.len(), width, out) {
+                    return false;
+                }
             }
             out.push('}');
         }
@@ -107,12 +167,22 @@ fn format_into(value: &Value, indent: usize, width: usize, out: &mut String) {
                     out.push_str(",\n");
                     out.push_str(&" ".repeat(inner));
                 }
-                format_into(v, inner, width, out);
+                if !format_into(v, inner, width, out) {
+                    return false;
+                }
             }
             out.push(']');
         }
-        _ => out.push_str(&flat),
+        _ => {
+            flat.clear();
+            if !repr_into(value, &mut flat, MAX_RENDERED) {
+                out.push_str(&flat);
+                return false;
+            }
+            out.push_str(&flat);
+        }
     }
+    out.len() <= MAX_RENDERED
 }
 
 #[cfg(test)]
@@ -136,6 +206,18 @@ mod tests {
     #[test]
     fn containers_read_like_python() {
         assert_eq!(repr(&json!({"name": "x", "foo": [1, null]})), "{'name': 'x', 'foo': [1, None]}");
+    }
+
+    #[test]
+    fn huge_values_are_cut() {
+        let big = Value::Array((0..100_000).map(|i| json!({"n": i})).collect());
+        let r = repr(&big);
+        assert!(r.len() <= MAX_RENDERED + 64 && r.ends_with("..."), "{}", r.len());
+        let p = pretty(&big, 4);
+        assert!(p.len() <= MAX_RENDERED + 128 && p.ends_with("..."), "{}", p.len());
+        let deep = (0..100).fold(json!("x".repeat(10_000)), |v, _| json!([v]));
+        assert!(pretty(&deep, 4).len() <= MAX_RENDERED + 512);
+        assert!(repr(&json!("y".repeat(1_000_000))).len() <= MAX_RENDERED + 8);
     }
 
     #[test]

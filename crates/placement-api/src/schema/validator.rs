@@ -57,19 +57,21 @@ impl Ord for Step {
     }
 }
 
-/// A validation failure, with what `str(ValidationError)` shows.
+/// A validation failure, with what `str(ValidationError)` shows. It
+/// borrows the schema and the instance: a large body with many errors is
+/// never copied per error.
 #[derive(Clone, Debug)]
-pub struct SchemaError {
+pub struct SchemaError<'a> {
     pub message: String,
     pub keyword: String,
     pub path: Vec<Step>,
     pub schema_path: Vec<Step>,
-    pub schema: Value,
-    pub instance: Value,
-    context: Vec<SchemaError>,
+    pub schema: &'a Value,
+    pub instance: &'a Value,
+    context: Vec<SchemaError<'a>>,
 }
 
-impl SchemaError {
+impl SchemaError<'_> {
     /// The full text of Python's `str(ValidationError)`.
     pub fn describe(&self) -> String {
         let schema_at: String = self.schema_path.iter().map(Step::render).collect();
@@ -79,21 +81,21 @@ impl SchemaError {
             self.message,
             str_repr(&self.keyword),
             schema_at,
-            pretty(&self.schema, 4),
+            pretty(self.schema, 4),
             instance_at,
-            pretty(&self.instance, 4)
+            pretty(self.instance, 4)
         )
     }
 
     /// jsonschema's relevance key; larger is more relevant.
     fn relevance(&self) -> (isize, Vec<Step>, bool, bool) {
         let weak = matches!(self.keyword.as_str(), "anyOf" | "oneOf");
-        (-(self.path.len() as isize), self.path.clone(), !weak, !matches_type(&self.instance, &self.schema))
+        (-(self.path.len() as isize), self.path.clone(), !weak, !matches_type(self.instance, self.schema))
     }
 }
 
 /// Validate and return the error jsonschema's `best_match` would report.
-pub fn validate(instance: &Value, schema: &Value) -> Result<(), Box<SchemaError>> {
+pub fn validate<'a>(instance: &'a Value, schema: &'a Value) -> Result<(), Box<SchemaError<'a>>> {
     let errors = iter_errors(instance, schema, &[], &[]);
     match best_match(errors) {
         Some(e) => Err(Box::new(e)),
@@ -101,7 +103,7 @@ pub fn validate(instance: &Value, schema: &Value) -> Result<(), Box<SchemaError>
     }
 }
 
-fn best_match(errors: Vec<SchemaError>) -> Option<SchemaError> {
+fn best_match(errors: Vec<SchemaError<'_>>) -> Option<SchemaError<'_>> {
     let mut best: Option<SchemaError> = None;
     for e in errors {
         // max() keeps the first of equals.
@@ -157,7 +159,12 @@ fn is_uuid_like(s: &str) -> bool {
     placement_model::query::is_uuid_like(s)
 }
 
-fn iter_errors(instance: &Value, schema: &Value, path: &[Step], schema_path: &[Step]) -> Vec<SchemaError> {
+fn iter_errors<'a>(
+    instance: &'a Value,
+    schema: &'a Value,
+    path: &[Step],
+    schema_path: &[Step],
+) -> Vec<SchemaError<'a>> {
     let Some(keywords) = schema.as_object() else {
         return Vec::new();
     };
@@ -167,8 +174,8 @@ fn iter_errors(instance: &Value, schema: &Value, path: &[Step], schema_path: &[S
         keyword: keyword.to_string(),
         path: path.to_vec(),
         schema_path: schema_path.to_vec(),
-        schema: schema.clone(),
-        instance: instance.clone(),
+        schema,
+        instance,
         context: Vec::new(),
     };
     let child = |extra: &[Step]| -> Vec<Step> { path.iter().cloned().chain(extra.iter().cloned()).collect() };
@@ -317,8 +324,7 @@ fn check_scalar(keyword: &str, instance: &Value, value: &Value) -> Option<String
         }
         "uniqueItems" if value == &Value::Bool(true) => {
             let items = instance.as_array()?;
-            let dup = items.iter().enumerate().any(|(i, a)| items[i + 1..].contains(a));
-            dup.then(|| format!("{} has non-unique elements", repr(instance)))
+            has_duplicates(items).then(|| format!("{} has non-unique elements", repr(instance)))
         }
         "minLength" => {
             let (text, min) = (instance.as_str()?, value.as_u64()?);
@@ -354,6 +360,47 @@ fn check_scalar(keyword: &str, instance: &Value, value: &Value) -> Option<String
     }
 }
 
+/// Whether two items are equal (as `Value`s compare), in linear time: each
+/// item's canonical text (object keys sorted) goes in a hash set.
+fn has_duplicates(items: &[Value]) -> bool {
+    let mut seen = std::collections::HashSet::with_capacity(items.len());
+    let mut text = String::new();
+    for item in items {
+        text.clear();
+        canonical(item, &mut text);
+        if !seen.insert(text.clone()) {
+            return true;
+        }
+    }
+    false
+}
+
+fn canonical(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for k in keys {
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                canonical(&map[k.as_str()], out);
+                out.push(',');
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for item in items {
+                canonical(item, out);
+                out.push(',');
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
 fn number_not_bool(v: &Value) -> Option<f64> {
     if v.is_boolean() { None } else { number(v) }
 }
@@ -377,6 +424,22 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// An error's message and full text, owned.
+    struct Failure {
+        message: String,
+        text: String,
+    }
+
+    impl Failure {
+        fn describe(&self) -> &str {
+            &self.text
+        }
+    }
+
+    fn check(instance: &Value, schema: &Value) -> Result<(), Failure> {
+        validate(instance, schema).map_err(|e| Failure { message: e.message.clone(), text: e.describe() })
+    }
+
     fn provider_schema() -> Value {
         json!({
             "type": "object",
@@ -391,7 +454,7 @@ mod tests {
 
     #[test]
     fn type_errors_name_the_path() {
-        let e = validate(&json!({"name": 5}), &provider_schema()).unwrap_err();
+        let e = check(&json!({"name": 5}), &provider_schema()).unwrap_err();
         assert_eq!(e.message, "5 is not of type 'string'");
         let text = e.describe();
         assert!(text.contains("Failed validating 'type' in schema['properties']['name']:"), "{text}");
@@ -400,22 +463,46 @@ mod tests {
 
     #[test]
     fn shallow_errors_win_over_deep_ones() {
-        let e = validate(&json!({"name": 5, "foo": 1}), &provider_schema()).unwrap_err();
+        let e = check(&json!({"name": 5, "foo": 1}), &provider_schema()).unwrap_err();
         assert_eq!(e.message, "Additional properties are not allowed ('foo' was unexpected)");
-        let e = validate(&json!({"uuid": "nope"}), &provider_schema()).unwrap_err();
+        let e = check(&json!({"uuid": "nope"}), &provider_schema()).unwrap_err();
         assert_eq!(e.message, "'name' is a required property");
     }
 
     #[test]
     fn format_pattern_and_bounds() {
-        let e = validate(&json!({"name": "x", "uuid": "nope"}), &provider_schema()).unwrap_err();
+        let e = check(&json!({"name": "x", "uuid": "nope"}), &provider_schema()).unwrap_err();
         assert_eq!(e.message, "'nope' is not a 'uuid'");
         let s = json!({"type": "integer", "minimum": 1, "maximum": 2147483647});
-        assert_eq!(validate(&json!(0), &s).unwrap_err().message, "0 is less than the minimum of 1");
-        assert!(validate(&json!(5.0), &s).is_ok(), "integral floats are integers");
-        assert!(validate(&json!(true), &s).is_err(), "booleans are not integers");
+        assert_eq!(check(&json!(0), &s).unwrap_err().message, "0 is less than the minimum of 1");
+        assert!(check(&json!(5.0), &s).is_ok(), "integral floats are integers");
+        assert!(check(&json!(true), &s).is_err(), "booleans are not integers");
         let p = json!({"type": "string", "pattern": "^[A-Z0-9_]+$"});
-        assert_eq!(validate(&json!("instance"), &p).unwrap_err().message, "'instance' does not match '^[A-Z0-9_]+$'");
+        assert_eq!(check(&json!("instance"), &p).unwrap_err().message, "'instance' does not match '^[A-Z0-9_]+$'");
+    }
+
+    #[test]
+    fn unique_items_in_linear_time() {
+        let s = json!({"type": "array", "uniqueItems": true});
+        let many: Vec<Value> = (0..30_000).map(|i| json!(format!("{i:08x}-0000-4000-8000-000000000000"))).collect();
+        let started = std::time::Instant::now();
+        assert!(check(&Value::Array(many.clone()), &s).is_ok());
+        // Quadratic pairwise checking took seconds here; this takes ms.
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}", started.elapsed());
+        let mut dup = many;
+        dup.push(json!("00000007-0000-4000-8000-000000000000"));
+        let e = check(&Value::Array(dup), &s).unwrap_err();
+        assert!(e.message.ends_with("has non-unique elements"));
+        assert!(e.message.len() < 5000, "the message is cut: {}", e.message.len());
+        assert!(check(&json!([{"a": 1, "b": 2}, {"b": 2, "a": 1}]), &s).is_err(), "key order does not matter");
+        assert!(check(&json!([1, 1.0, true, "1"]), &s).is_ok(), "as Values compare");
+    }
+
+    #[test]
+    fn errors_on_a_huge_body_stay_small() {
+        let body = json!({"name": "x", "junk": "y".repeat(5_000_000)});
+        let e = check(&body, &provider_schema()).unwrap_err();
+        assert!(e.describe().len() < 20_000, "{}", e.describe().len());
     }
 
     #[test]
@@ -423,13 +510,13 @@ mod tests {
         let s = json!({"type": "object", "patternProperties": {"^[A-Z]+$": {"type": "integer"}},
                        "additionalProperties": false});
         assert_eq!(
-            validate(&json!({"bad": 1}), &s).unwrap_err().message,
+            check(&json!({"bad": 1}), &s).unwrap_err().message,
             "'bad' does not match any of the regexes: '^[A-Z]+$'"
         );
-        let e = validate(&json!({"A": "x"}), &s).unwrap_err();
+        let e = check(&json!({"A": "x"}), &s).unwrap_err();
         assert!(e.describe().contains("schema['patternProperties']['^[A-Z]+$']"));
         let any = json!({"anyOf": [{"type": "string", "format": "uuid"}, {"type": "null"}]});
-        assert!(validate(&json!(null), &any).is_ok());
-        assert_eq!(validate(&json!(5), &any).unwrap_err().message, "5 is not valid under any of the given schemas");
+        assert!(check(&json!(null), &any).is_ok());
+        assert_eq!(check(&json!(5), &any).unwrap_err().message, "5 is not valid under any of the given schemas");
     }
 }

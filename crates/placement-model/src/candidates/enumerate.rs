@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 
+use super::budget::Budget;
 use super::snapshot::Snapshot;
 use super::{ClassId, GroupIndex, ProviderId};
 
@@ -39,6 +40,7 @@ pub struct Rules<'a> {
     pub snapshot: &'a Snapshot,
     pub isolate: bool,
     pub same_subtrees: &'a [BTreeSet<GroupIndex>],
+    pub budget: &'a Budget,
 }
 
 impl Rules<'_> {
@@ -98,9 +100,9 @@ impl<'a> AnchorWalk<'a> {
             return false;
         }
         areq.resources.iter().all(|(rp, rc, amount)| {
-            let total = self.claimed((*rp, *rc)) + amount;
+            let total = self.claimed((*rp, *rc)).saturating_add(*amount);
             match rules.snapshot.inventory.get(&(*rp, *rc)) {
-                Some(cap) => cap.used + total <= cap.capacity() && total <= cap.max_unit,
+                Some(cap) => cap.used.saturating_add(total) <= cap.capacity() && total <= cap.max_unit,
                 None => false,
             }
         })
@@ -109,7 +111,7 @@ impl<'a> AnchorWalk<'a> {
     fn push(&mut self, areq: &'a Areq) {
         for (rp, rc, amount) in &areq.resources {
             match self.claimed.iter_mut().find(|(k, _)| *k == (*rp, *rc)) {
-                Some((_, v)) => *v += amount,
+                Some((_, v)) => *v = v.saturating_add(*amount),
                 None => self.claimed.push(((*rp, *rc), *amount)),
             }
         }
@@ -140,6 +142,10 @@ impl<'a> AnchorWalk<'a> {
             return None;
         }
         loop {
+            if !rules.budget.step() {
+                self.done = true;
+                return None;
+            }
             let depth = self.chosen.len();
             if depth == self.lists.len() {
                 let result = rules.same_subtree_ok(&self.chosen).then(|| self.chosen.clone());
@@ -181,7 +187,7 @@ pub fn consolidate(chosen: &[&Areq]) -> Areq {
     let mut merged: Vec<(ProviderId, ClassId, i64)> = Vec::with_capacity(resources.len());
     for (rp, rc, n) in resources {
         match merged.last_mut() {
-            Some(last) if last.0 == rp && last.1 == rc => last.2 += n,
+            Some(last) if last.0 == rp && last.1 == rc => last.2 = last.2.saturating_add(n),
             _ => merged.push((rp, rc, n)),
         }
     }

@@ -10,10 +10,12 @@
 //! abandons a partial one as soon as it breaks a rule, and it stops at
 //! `max_allocation_candidates`.
 
+mod budget;
 mod enumerate;
 mod snapshot;
 mod solve;
 
+pub use budget::Exhausted;
 pub use snapshot::{Capacity, FastMap, FastSet, ProviderNode, Snapshot};
 pub use solve::{Candidate, Options, Solution, Strategy, solve};
 

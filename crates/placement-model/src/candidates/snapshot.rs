@@ -56,7 +56,8 @@ impl Capacity {
 
     /// Whether `amount` more fits, by upstream's SQL test.
     pub fn fits(&self, amount: i64) -> bool {
-        ((self.used + amount) as f64) <= (self.total - self.reserved) as f64 * self.allocation_ratio
+        // Saturating: the amount comes from the client, up to i64::MAX.
+        (self.used.saturating_add(amount) as f64) <= (self.total - self.reserved) as f64 * self.allocation_ratio
             && self.min_unit <= amount
             && amount <= self.max_unit
             && self.step_size > 0

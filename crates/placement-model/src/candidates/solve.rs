@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::budget::{Budget, Exhausted};
 use super::enumerate::{AnchorWalk, Areq, Rules, consolidate};
 use super::snapshot::{FastMap, FastSet, Snapshot};
 use super::{ClassId, Group, GroupIndex, ProviderId, Request, TraitId};
@@ -28,6 +29,10 @@ pub struct Options {
     pub limit: Option<usize>,
     /// With `randomize_allocation_candidates`: a seed for sampling.
     pub shuffle_seed: Option<u64>,
+    /// Most search steps one request may take (None: no limit).
+    pub max_steps: Option<u64>,
+    /// Longest one request may search (None: no limit).
+    pub time_limit: Option<std::time::Duration>,
 }
 
 /// One allocation candidate.
@@ -57,6 +62,8 @@ pub struct Solution {
     pub candidates: Vec<Candidate>,
     /// Providers to summarise, ascending.
     pub summaries: Vec<ProviderId>,
+    /// Search steps taken.
+    pub steps: u64,
 }
 
 type Pair = (ProviderId, ProviderId);
@@ -67,8 +74,18 @@ fn empty() -> Solution {
     Solution::default()
 }
 
-/// Solve a request over a snapshot.
-pub fn solve(snap: &Snapshot, req: &Request, opts: &Options) -> Solution {
+/// Solve a request over a snapshot, within the work `opts` allows.
+pub fn solve(snap: &Snapshot, req: &Request, opts: &Options) -> Result<Solution, Exhausted> {
+    let budget = Budget::new(opts.max_steps, opts.time_limit);
+    let mut solution = search(snap, req, opts, &budget);
+    if let Some(exhausted) = budget.exhausted() {
+        return Err(exhausted);
+    }
+    solution.steps = budget.used();
+    Ok(solution)
+}
+
+fn search(snap: &Snapshot, req: &Request, opts: &Options, budget: &Budget) -> Solution {
     let anchors = match &req.root_required {
         None => None,
         Some((required, forbidden)) => {
@@ -119,12 +136,12 @@ pub fn solve(snap: &Snapshot, req: &Request, opts: &Options) -> Solution {
                 }
             }
             let nominees = trees_matching_all(snap, g, &room, in_aggs.as_ref(), tree, anchors.as_ref(), &mut sharing);
-            spread_over_trees(snap, g, gi, &nominees)
+            spread_over_trees(snap, g, gi, &nominees, budget)
         } else {
             let pairs = single_providers(snap, g, &room, in_aggs.as_ref());
             one_provider_each(snap, g, gi, &pairs, anchors.as_ref())
         };
-        if areqs.is_empty() {
+        if areqs.is_empty() || budget.exhausted().is_some() {
             return empty();
         }
         per_group.push(areqs);
@@ -141,8 +158,16 @@ pub fn solve(snap: &Snapshot, req: &Request, opts: &Options) -> Solution {
                 .collect()
         })
         .collect();
-    let rules = Rules { snapshot: snap, isolate: req.isolate, same_subtrees: &same_subtrees };
-    let merged = merge(per_group, &rules, opts);
+    let rules = Rules { snapshot: snap, isolate: req.isolate, same_subtrees: &same_subtrees, budget };
+    // Without sampling, and unless candidates are dropped after the merge
+    // (before 1.29 in trees), `limit` keeps the first candidates: stop
+    // there instead of making more only to drop them.
+    let drops_after = !opts.nested_aware && snap.has_trees;
+    let wanted = match opts.limit {
+        Some(n) if opts.shuffle_seed.is_none() && !drops_after => Some(opts.max_candidates.map_or(n, |m| m.min(n))),
+        _ => opts.max_candidates,
+    };
+    let merged = merge(per_group, &rules, opts, wanted);
     let mut candidates: Vec<Candidate> = merged
         .into_iter()
         .map(|a| Candidate { anchor: a.anchor, resources: a.resources, mappings: a.mappings })
@@ -215,13 +240,13 @@ fn limit(snap: &Snapshot, mut candidates: Vec<Candidate>, summaries: Vec<Provide
             let roots: BTreeSet<ProviderId> =
                 candidates.iter().flat_map(|c| c.resources.iter().map(|r| snap.root_of(r.0))).collect();
             let summaries = summaries.into_iter().filter(|rp| roots.contains(&snap.root_of(*rp))).collect();
-            Solution { candidates, summaries }
+            Solution { candidates, summaries, steps: 0 }
         }
         _ => {
             if let Some(rng) = rng.as_mut() {
                 rng.shuffle(&mut candidates);
             }
-            Solution { candidates, summaries }
+            Solution { candidates, summaries, steps: 0 }
         }
     }
 }
@@ -350,7 +375,13 @@ fn trees_with_traits(
 /// provider for each class; a choice must hold the required traits
 /// together and none may hold a forbidden one. Equal choices under
 /// different anchors keep the first anchor.
-fn spread_over_trees(snap: &Snapshot, g: &Group, gi: GroupIndex, nominees: &BTreeSet<Nominee>) -> Vec<Areq> {
+fn spread_over_trees(
+    snap: &Snapshot,
+    g: &Group,
+    gi: GroupIndex,
+    nominees: &BTreeSet<Nominee>,
+    budget: &Budget,
+) -> Vec<Areq> {
     let amounts: BTreeMap<ClassId, i64> = g.resources.iter().copied().collect();
     let mut by_tree: BTreeMap<ProviderId, BTreeMap<ClassId, Vec<ProviderId>>> = BTreeMap::new();
     for (rp, root, rc) in nominees {
@@ -371,6 +402,9 @@ fn spread_over_trees(snap: &Snapshot, g: &Group, gi: GroupIndex, nominees: &BTre
 
         let mut index = vec![0usize; lists.len()];
         loop {
+            if !budget.step() {
+                return out;
+            }
             let choice: Vec<(ProviderId, ClassId)> =
                 lists.iter().zip(&index).map(|((rc, l), i)| (l[*i], *rc)).collect();
             if traits_together_ok(snap, &choice, &g.required) {
@@ -518,9 +552,35 @@ fn one_provider_each(
     out
 }
 
-/// Merge per-group results anchor by anchor.
-fn merge(mut per_group: Vec<Vec<Areq>>, rules: &Rules<'_>, opts: &Options) -> Vec<Areq> {
-    let full = |n: usize| opts.max_candidates.is_some_and(|max| n >= max);
+/// Whether the providers an anchor's groups may use have, together, room
+/// for what the groups ask in all. If not, no choice can fit, however
+/// many there are to try (thirteen one-unit groups over twelve one-unit
+/// providers): skip the anchor before walking its choices.
+fn enough_room(snap: &Snapshot, lists: &[Vec<&Areq>]) -> bool {
+    let mut demand: FastMap<ClassId, i64> = FastMap::default();
+    for list in lists {
+        // Every areq of one group asks the same amounts.
+        for (_, rc, n) in list.first().map(|a| a.resources.as_slice()).unwrap_or_default() {
+            let d = demand.entry(*rc).or_default();
+            *d = d.saturating_add(*n);
+        }
+    }
+    let mut offered: FastSet<(ProviderId, ClassId)> = FastSet::default();
+    let mut supply: FastMap<ClassId, i64> = FastMap::default();
+    for (rp, rc, _) in lists.iter().flatten().flat_map(|a| a.resources.iter()) {
+        if offered.insert((*rp, *rc))
+            && let Some(cap) = snap.inventory.get(&(*rp, *rc))
+        {
+            let s = supply.entry(*rc).or_default();
+            *s = s.saturating_add((cap.capacity() - cap.used).max(0));
+        }
+    }
+    demand.iter().all(|(rc, d)| supply.get(rc).is_some_and(|s| s >= d))
+}
+
+/// Merge per-group results anchor by anchor, stopping at `wanted`.
+fn merge(mut per_group: Vec<Vec<Areq>>, rules: &Rules<'_>, opts: &Options, wanted: Option<usize>) -> Vec<Areq> {
+    let full = |n: usize| wanted.is_some_and(|max| n >= max);
     if per_group.len() == 1 {
         // One group: each of its results is a candidate on its own. Each
         // claim is one the group asked of a provider with room for it, so
@@ -562,6 +622,7 @@ fn merge(mut per_group: Vec<Vec<Areq>>, rules: &Rules<'_>, opts: &Options) -> Ve
         .iter()
         .filter_map(|anchor| by_anchor.remove(anchor))
         .filter(|lists| lists.iter().all(|l| !l.is_empty()))
+        .filter(|lists| enough_room(rules.snapshot, lists))
         .map(AnchorWalk::new)
         .collect();
     match opts.strategy {
