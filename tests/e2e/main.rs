@@ -11,6 +11,7 @@ mod candidates_cache;
 mod cli;
 mod concurrency;
 mod faults;
+mod fuzz;
 mod hostile;
 mod http_contract;
 mod inventories;

@@ -221,6 +221,11 @@ impl Server {
         Server { child, base, config, log, _db: db, _scratch: scratch }
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// What the server has logged so far.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()

@@ -193,7 +193,9 @@ async fn handle(
     if let Err(e) = check_content(incoming) {
         return respond(Err(e.escaped()));
     }
-    let Some((route, params)) = routes::find(&incoming.path) else {
+    // No resource is named with a NUL (PostgreSQL cannot even store one).
+    let found = if incoming.path.contains('\0') { None } else { routes::find(&incoming.path) };
+    let Some((route, params)) = found else {
         return respond(Err(ApiError::not_found("").escaped()));
     };
     let for_method: Vec<&routes::Endpoint> = route.endpoints.iter().filter(|e| e.method == incoming.method).collect();
@@ -356,6 +358,15 @@ mod tests {
         assert_eq!(q[3], ("x".into(), String::new()));
         assert_eq!(q[4], ("y".into(), "1 2".into()));
         assert!(!parse_query("name=%ff").unwrap().1);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_query_string_parses_or_is_refused(text in "[a-z0-9=&%+_:!,.\\-]{0,300}|.{0,100}") {
+            if let Ok((pairs, _)) = parse_query(&text) {
+                proptest::prop_assert!(pairs.len() <= MAX_QUERY_PARAMS);
+            }
+        }
     }
 
     #[test]

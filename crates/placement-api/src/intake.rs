@@ -1,8 +1,15 @@
 //! What a request may consume before a handler runs: its body is read only
 //! once the request is authenticated and routed, never past a size limit
-//! (inflated size for gzip), within a budget shared by all requests in
-//! flight; then it waits a bounded time for a handler slot. Past any limit
-//! the answer is 413 or 503, never an unbounded queue.
+//! (inflated size for gzip), within a memory budget shared by all requests
+//! in flight; then it waits a bounded time for a handler slot. Past any
+//! limit the answer is 413 or 503, never an unbounded queue.
+//!
+//! A body costs far more memory than its bytes while it is handled: parsed
+//! into JSON values, then into the writes it asks for. Measured on a POST
+//! /allocations of 5,000 to 40,000 consumers, the server's resident memory
+//! grew by 25 to 50 times the body's size. So each body is charged
+//! [`HANDLING_COST`] times its size against the budget, from its first
+//! byte until its handler returns.
 
 use std::io::Read;
 use std::sync::Arc;
@@ -17,12 +24,20 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::ApiError;
 
+/// Memory one body byte is charged for while its request is in flight.
+pub const HANDLING_COST: usize = 32;
+
+/// Bodies up to this size are admitted whatever the budget holds (they are
+/// still charged): ordinary requests keep flowing while large ones wait.
+pub const SMALL_BODY: usize = 64 * 1024;
+
 /// The limits, from configuration.
 #[derive(Clone, Debug)]
 pub struct Limits {
     /// Largest body accepted, after inflating.
     pub max_body: usize,
-    /// All bodies being read or handled at once, together.
+    /// Memory all bodies in flight may be charged together (see
+    /// [`HANDLING_COST`]).
     pub body_memory: usize,
     /// Handlers running at once (the database pool's size: each holds at
     /// most one connection).
@@ -34,8 +49,8 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_body: 8 * 1024 * 1024,
-            body_memory: 64 * 1024 * 1024,
+            max_body: 4 * 1024 * 1024,
+            body_memory: 128 * 1024 * 1024,
             handler_slots: 20,
             queue_timeout: Duration::from_secs(30),
         }
@@ -55,7 +70,7 @@ impl Intake {
         Intake { limits, slots, body_bytes: Arc::default() }
     }
 
-    /// Bytes of request bodies held now.
+    /// Memory charged for the request bodies in flight now.
     pub fn body_bytes_in_flight(&self) -> usize {
         self.body_bytes.load(Ordering::Acquire)
     }
@@ -83,7 +98,8 @@ impl Intake {
         if declared.is_some_and(|n: usize| n > max) {
             return Err(too_large(max));
         }
-        let mut reservation = Reservation { bytes: self.body_bytes.clone(), held: 0, budget: self.limits.body_memory };
+        let mut reservation =
+            Reservation { bytes: self.body_bytes.clone(), held: 0, budget: self.limits.body_memory, size: 0 };
         let mut raw = BytesMut::new();
         while let Some(chunk) = payload.next().await {
             let chunk = chunk.map_err(|e| ApiError::bad_request(format!("Cannot read the request body: {e}")))?;
@@ -94,7 +110,13 @@ impl Intake {
             raw.extend_from_slice(&chunk);
         }
         let raw = raw.freeze();
-        let body = match encoding(headers) {
+        let encoding = encoding(headers);
+        if !matches!(encoding, Encoding::Identity) {
+            // What is charged from here is the inflated body (the
+            // compressed one is dropped once inflated).
+            reservation.reset();
+        }
+        let body = match encoding {
             Encoding::Identity => raw,
             Encoding::Gzip => inflate(flate2::read::GzDecoder::new(&raw[..]), max, &mut reservation)?,
             Encoding::Deflate => inflate(flate2::read::ZlibDecoder::new(&raw[..]), max, &mut reservation)?,
@@ -108,19 +130,33 @@ pub struct Reservation {
     bytes: Arc<AtomicUsize>,
     held: usize,
     budget: usize,
+    /// Body bytes charged so far.
+    size: usize,
 }
 
 impl Reservation {
+    /// Charge `n` more body bytes; a body past [`SMALL_BODY`] that does not
+    /// fit in what the budget has left is refused.
     fn grow(&mut self, n: usize) -> Result<(), ApiError> {
-        let before = self.bytes.fetch_add(n, Ordering::AcqRel);
-        self.held += n;
-        if before + n > self.budget {
+        let cost = n.saturating_mul(HANDLING_COST);
+        let before = self.bytes.fetch_add(cost, Ordering::AcqRel);
+        self.held += cost;
+        self.size += n;
+        if self.size > SMALL_BODY && before + cost > self.budget {
             return Err(ApiError::unavailable(
-                "The server is holding too many request bodies; try again later.",
+                "The server is handling too many large request bodies; try again later.",
                 format!("request body memory budget of {} bytes in use", self.budget),
             ));
         }
         Ok(())
+    }
+}
+
+impl Reservation {
+    fn reset(&mut self) {
+        self.bytes.fetch_sub(self.held, Ordering::AcqRel);
+        self.held = 0;
+        self.size = 0;
     }
 }
 
@@ -180,7 +216,7 @@ mod tests {
     use super::*;
 
     fn reservation(budget: usize) -> Reservation {
-        Reservation { bytes: Arc::default(), held: 0, budget }
+        Reservation { bytes: Arc::default(), held: 0, budget, size: 0 }
     }
 
     fn gzip(data: &[u8]) -> Vec<u8> {
@@ -203,13 +239,18 @@ mod tests {
     #[test]
     fn the_budget_is_shared_and_given_back() {
         let shared: Arc<AtomicUsize> = Arc::default();
-        let mut a = Reservation { bytes: shared.clone(), held: 0, budget: 100 };
-        let mut b = Reservation { bytes: shared.clone(), held: 0, budget: 100 };
-        a.grow(60).unwrap();
-        assert_eq!(b.grow(60).unwrap_err().status, StatusCode::SERVICE_UNAVAILABLE);
+        let budget = 3 * SMALL_BODY * HANDLING_COST;
+        let mut a = Reservation { bytes: shared.clone(), held: 0, budget, size: 0 };
+        let mut b = Reservation { bytes: shared.clone(), held: 0, budget, size: 0 };
+        a.grow(2 * SMALL_BODY).unwrap();
+        assert_eq!(b.grow(2 * SMALL_BODY).unwrap_err().status, StatusCode::SERVICE_UNAVAILABLE);
         drop(b);
-        assert_eq!(shared.load(Ordering::Acquire), 60);
-        drop(a);
+        assert_eq!(shared.load(Ordering::Acquire), 2 * SMALL_BODY * HANDLING_COST);
+        // Small bodies are admitted even when large ones fill the budget.
+        let mut c = Reservation { bytes: shared.clone(), held: 0, budget, size: 0 };
+        a.grow(2 * SMALL_BODY).unwrap_err();
+        c.grow(SMALL_BODY).unwrap();
+        drop((a, c));
         assert_eq!(shared.load(Ordering::Acquire), 0);
     }
 }

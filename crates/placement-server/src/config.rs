@@ -15,7 +15,9 @@ pub struct ApiOptions {
     /// Largest request body, in bytes, after inflating (ours; upstream
     /// has no limit).
     pub max_request_body_size: usize,
-    /// Bytes of request bodies held at once by all requests together.
+    /// Memory the request bodies in flight may be charged together: 32
+    /// bytes per body byte, for the parsed forms a body takes while it is
+    /// handled.
     pub max_request_body_memory: usize,
     /// Open client connections per worker thread.
     pub max_connections: usize,
@@ -121,8 +123,8 @@ impl Default for Config {
             debug: false,
             api: ApiOptions {
                 auth_strategy: "keystone".into(),
-                max_request_body_size: 8 * 1024 * 1024,
-                max_request_body_memory: 64 * 1024 * 1024,
+                max_request_body_size: 4 * 1024 * 1024,
+                max_request_body_memory: 128 * 1024 * 1024,
                 max_connections: 1024,
             },
             database: DatabaseOptions {

@@ -116,6 +116,15 @@ pub async fn build_state(config: &Config, db: Database) -> Result<Arc<AppState>,
         allow_methods: config.cors.allow_methods.clone(),
         allow_headers: config.cors.allow_headers.clone(),
     });
+    if config.workarounds.optimize_for_wide_provider_trees {
+        // Upstream's option turns on pruning of partial candidates that
+        // exceed capacity (forgetting existing usage); our search always
+        // prunes, usage included.
+        log::info!(
+            "[workarounds] optimize_for_wide_provider_trees: always in effect here (partial candidates over \
+             capacity are never extended); the option changes nothing"
+        );
+    }
     let p = &config.placement;
     let limits = Limits {
         max_body: config.api.max_request_body_size,

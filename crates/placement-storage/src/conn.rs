@@ -48,6 +48,7 @@ pub struct PoolConn {
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 30_000;
 
 /// Seconds libpq waits to open a connection when the URL does not say.
+#[cfg(feature = "postgres")]
 const PG_CONNECT_TIMEOUT_S: u32 = 5;
 
 /// Opens connections for the pool, choosing the backend from the URL so a

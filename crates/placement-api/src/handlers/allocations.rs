@@ -275,6 +275,9 @@ pub fn post(ctx: &Ctx) -> Result<Reply, ApiError> {
     let empty = Map::new();
     let writes: Vec<ConsumerWrite> =
         data.as_object().unwrap_or(&empty).iter().map(|(uuid, body)| consumer_write(ctx, uuid.clone(), body)).collect();
+    // The parsed document is several times the body's size: not kept
+    // through the write.
+    drop(data);
     write(ctx, &writes, |d| format!("Unable to allocate inventory {d}"))?;
     Ok(Reply::empty(204))
 }

@@ -96,31 +96,66 @@ impl SchemaError<'_> {
 
 /// Validate and return the error jsonschema's `best_match` would report.
 pub fn validate<'a>(instance: &'a Value, schema: &'a Value) -> Result<(), Box<SchemaError<'a>>> {
-    let errors = iter_errors(instance, schema, &[], &[]);
-    match best_match(errors) {
-        Some(e) => Err(Box::new(e)),
-        None => Ok(()),
+    let mut sink = Sink::Best(None);
+    collect(instance, schema, &[], &[], &mut sink);
+    match sink {
+        Sink::Best(Some(best)) => Err(Box::new(best_in_context(best))),
+        _ => Ok(()),
     }
 }
 
-fn best_match(errors: Vec<SchemaError<'_>>) -> Option<SchemaError<'_>> {
-    let mut best: Option<SchemaError> = None;
-    for e in errors {
-        // max() keeps the first of equals.
-        if best.as_ref().is_none_or(|b| e.relevance() > b.relevance()) {
-            best = Some(e);
+/// Where errors go: every one (an anyOf's context, which best_match looks
+/// into), or only the one best_match would pick among the top-level
+/// errors. The latter keeps no list, however many errors a large body
+/// has, and skips subtrees too deep to beat the error it holds.
+enum Sink<'a> {
+    All(Vec<SchemaError<'a>>),
+    Best(Option<SchemaError<'a>>),
+}
+
+impl<'a> Sink<'a> {
+    fn push(&mut self, e: SchemaError<'a>) {
+        match self {
+            Sink::All(errors) => errors.push(e),
+            // max() keeps the first of equals.
+            Sink::Best(best) => {
+                if best.as_ref().is_none_or(|b| e.relevance() > b.relevance()) {
+                    *best = Some(e);
+                }
+            }
         }
     }
-    let mut best = best?;
+
+    /// Whether an error this deep could still be the one reported: the
+    /// most relevant errors are the shallowest.
+    fn wants(&self, depth: usize) -> bool {
+        match self {
+            Sink::Best(Some(best)) => depth <= best.path.len(),
+            _ => true,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Sink::All(errors) => errors.is_empty(),
+            Sink::Best(best) => best.is_none(),
+        }
+    }
+}
+
+/// jsonschema's descent into an anyOf's context: the least relevant of
+/// its errors, unless two tie.
+fn best_in_context(mut best: SchemaError<'_>) -> SchemaError<'_> {
     while !best.context.is_empty() {
-        let mut ctx = best.context.clone();
+        let mut ctx = std::mem::take(&mut best.context);
         ctx.sort_by_key(SchemaError::relevance);
         if ctx.len() >= 2 && ctx[0].relevance() == ctx[1].relevance() {
-            return Some(best);
+            best.context = ctx;
+            return best;
         }
         best = ctx.swap_remove(0);
     }
-    Some(best)
+    best
 }
 
 fn type_name_matches(instance: &Value, name: &str) -> bool {
@@ -159,16 +194,21 @@ fn is_uuid_like(s: &str) -> bool {
     placement_model::query::is_uuid_like(s)
 }
 
-fn iter_errors<'a>(
-    instance: &'a Value,
-    schema: &'a Value,
-    path: &[Step],
-    schema_path: &[Step],
-) -> Vec<SchemaError<'a>> {
+/// Keywords that look into the instance's members or items: their errors
+/// are deeper than the instance's own.
+fn descends(keyword: &str, value: &Value) -> bool {
+    matches!(keyword, "properties" | "patternProperties" | "items")
+        || (keyword == "additionalProperties" && value.is_object())
+}
+
+/// Validate `instance` against `schema` into `sink`: first the keywords
+/// about the instance itself, then (if errors that deep can still count)
+/// those about its members. Errors of one depth keep their schema order,
+/// which decides between equally relevant ones.
+fn collect<'a>(instance: &'a Value, schema: &'a Value, path: &[Step], schema_path: &[Step], sink: &mut Sink<'a>) {
     let Some(keywords) = schema.as_object() else {
-        return Vec::new();
+        return;
     };
-    let mut errors = Vec::new();
     let err = |keyword: &str, message: String| SchemaError {
         message,
         keyword: keyword.to_string(),
@@ -180,25 +220,99 @@ fn iter_errors<'a>(
     };
     let child = |extra: &[Step]| -> Vec<Step> { path.iter().cloned().chain(extra.iter().cloned()).collect() };
     let schild = |extra: &[Step]| -> Vec<Step> { schema_path.iter().cloned().chain(extra.iter().cloned()).collect() };
-    for (keyword, value) in keywords {
+    for (keyword, value) in keywords.iter().filter(|(k, v)| !descends(k, v)) {
         match keyword.as_str() {
             "type" if !matches_type(instance, schema) => {
                 let names = match value {
                     Value::Array(ts) => ts.iter().map(repr).collect::<Vec<_>>().join(", "),
                     other => repr(other),
                 };
-                errors.push(err("type", format!("{} is not of type {names}", repr(instance))));
+                sink.push(err("type", format!("{} is not of type {names}", repr(instance))));
             }
+            "additionalProperties" => {
+                if let (Some(obj), Value::Bool(false)) = (instance.as_object(), value) {
+                    let mut extras = additional_properties(obj, keywords);
+                    if !extras.is_empty() {
+                        extras.sort();
+                        let joined = extras.iter().map(|e| str_repr(e)).collect::<Vec<_>>().join(", ");
+                        let message = match keywords.get("patternProperties").and_then(Value::as_object) {
+                            Some(patterns) => {
+                                let verb = if extras.len() == 1 { "does" } else { "do" };
+                                let mut pats: Vec<&String> = patterns.keys().collect();
+                                pats.sort();
+                                let pats = pats.iter().map(|p| str_repr(p)).collect::<Vec<_>>().join(", ");
+                                format!("{joined} {verb} not match any of the regexes: {pats}")
+                            }
+                            None => {
+                                let verb = if extras.len() == 1 { "was" } else { "were" };
+                                format!("Additional properties are not allowed ({joined} {verb} unexpected)")
+                            }
+                        };
+                        sink.push(err("additionalProperties", cut(message)));
+                    }
+                }
+            }
+            "required" => {
+                if let (Some(obj), Some(names)) = (instance.as_object(), value.as_array()) {
+                    for name in names.iter().filter_map(Value::as_str) {
+                        if !obj.contains_key(name) {
+                            sink.push(err("required", format!("{} is a required property", str_repr(name))));
+                        }
+                    }
+                }
+            }
+            "anyOf" => {
+                if let Some(options) = value.as_array() {
+                    let mut context = Sink::All(Vec::new());
+                    let mut ok = false;
+                    for (i, option) in options.iter().enumerate() {
+                        let mut sub = Sink::All(Vec::new());
+                        collect(
+                            instance,
+                            option,
+                            path,
+                            &schild(&[Step::Key("anyOf".into()), Step::Index(i)]),
+                            &mut sub,
+                        );
+                        if sub.is_empty() {
+                            ok = true;
+                            break;
+                        }
+                        if let (Sink::All(all), Sink::All(more)) = (&mut context, sub) {
+                            all.extend(more);
+                        }
+                    }
+                    if !ok {
+                        let mut e =
+                            err("anyOf", format!("{} is not valid under any of the given schemas", repr(instance)));
+                        if let Sink::All(all) = context {
+                            e.context = all;
+                        }
+                        sink.push(e);
+                    }
+                }
+            }
+            k => {
+                if let Some(message) = check_scalar(k, instance, value) {
+                    sink.push(err(k, message));
+                }
+            }
+        }
+    }
+    if !sink.wants(path.len() + 1) {
+        return;
+    }
+    for (keyword, value) in keywords.iter().filter(|(k, v)| descends(k, v)) {
+        match keyword.as_str() {
             "properties" => {
                 if let (Some(obj), Some(props)) = (instance.as_object(), value.as_object()) {
                     for (name, sub) in props {
                         if let Some(v) = obj.get(name) {
-                            errors.extend(iter_errors(
-                                v,
-                                sub,
-                                &child(&[Step::Key(name.clone())]),
-                                &schild(&[Step::Key("properties".into()), Step::Key(name.clone())]),
-                            ));
+                            let (p, sp) = (
+                                child(&[Step::Key(name.clone())]),
+                                schild(&[Step::Key("properties".into()), Step::Key(name.clone())]),
+                            );
+                            collect(v, sub, &p, &sp, sink);
                         }
                     }
                 }
@@ -209,104 +323,42 @@ fn iter_errors<'a>(
                         let Some(re) = compiled(pattern) else {
                             continue;
                         };
+                        let sp = schild(&[Step::Key("patternProperties".into()), Step::Key(pattern.clone())]);
                         for (k, v) in obj.iter().filter(|(k, _)| re.is_match(k)) {
-                            errors.extend(iter_errors(
-                                v,
-                                sub,
-                                &child(&[Step::Key(k.clone())]),
-                                &schild(&[Step::Key("patternProperties".into()), Step::Key(pattern.clone())]),
-                            ));
+                            collect(v, sub, &child(&[Step::Key(k.clone())]), &sp, sink);
                         }
                     }
                 }
             }
             "additionalProperties" => {
                 if let Some(obj) = instance.as_object() {
-                    let extras = additional_properties(obj, keywords);
-                    match value {
-                        Value::Object(_) => {
-                            for k in &extras {
-                                errors.extend(iter_errors(
-                                    &obj[k.as_str()],
-                                    value,
-                                    &child(&[Step::Key(k.clone())]),
-                                    &schild(&[Step::Key("additionalProperties".into())]),
-                                ));
-                            }
-                        }
-                        Value::Bool(false) if !extras.is_empty() => {
-                            let mut sorted = extras.clone();
-                            sorted.sort();
-                            let joined = sorted.iter().map(|e| str_repr(e)).collect::<Vec<_>>().join(", ");
-                            let message = match keywords.get("patternProperties").and_then(Value::as_object) {
-                                Some(patterns) => {
-                                    let verb = if sorted.len() == 1 { "does" } else { "do" };
-                                    let mut pats: Vec<&String> = patterns.keys().collect();
-                                    pats.sort();
-                                    let pats = pats.iter().map(|p| str_repr(p)).collect::<Vec<_>>().join(", ");
-                                    format!("{joined} {verb} not match any of the regexes: {pats}")
-                                }
-                                None => {
-                                    let verb = if sorted.len() == 1 { "was" } else { "were" };
-                                    format!("Additional properties are not allowed ({joined} {verb} unexpected)")
-                                }
-                            };
-                            errors.push(err("additionalProperties", message));
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            "required" => {
-                if let (Some(obj), Some(names)) = (instance.as_object(), value.as_array()) {
-                    for name in names.iter().filter_map(Value::as_str) {
-                        if !obj.contains_key(name) {
-                            errors.push(err("required", format!("{} is a required property", str_repr(name))));
-                        }
+                    let sp = schild(&[Step::Key("additionalProperties".into())]);
+                    for k in additional_properties(obj, keywords) {
+                        collect(&obj[k.as_str()], value, &child(&[Step::Key(k.clone())]), &sp, sink);
                     }
                 }
             }
             "items" => {
                 if let Some(items) = instance.as_array() {
+                    let sp = schild(&[Step::Key("items".into())]);
                     for (i, item) in items.iter().enumerate() {
-                        errors.extend(iter_errors(
-                            item,
-                            value,
-                            &child(&[Step::Index(i)]),
-                            &schild(&[Step::Key("items".into())]),
-                        ));
+                        collect(item, value, &child(&[Step::Index(i)]), &sp, sink);
                     }
                 }
             }
-            "anyOf" => {
-                if let Some(options) = value.as_array() {
-                    let mut context = Vec::new();
-                    let mut ok = false;
-                    for (i, option) in options.iter().enumerate() {
-                        let sub =
-                            iter_errors(instance, option, path, &schild(&[Step::Key("anyOf".into()), Step::Index(i)]));
-                        if sub.is_empty() {
-                            ok = true;
-                            break;
-                        }
-                        context.extend(sub);
-                    }
-                    if !ok {
-                        let mut e =
-                            err("anyOf", format!("{} is not valid under any of the given schemas", repr(instance)));
-                        e.context = context;
-                        errors.push(e);
-                    }
-                }
-            }
-            k => {
-                if let Some(message) = check_scalar(k, instance, value) {
-                    errors.push(err(k, message));
-                }
-            }
+            _ => {}
         }
     }
-    errors
+}
+
+/// A message listing client-chosen names, cut to a bounded length.
+fn cut(mut message: String) -> String {
+    if message.len() > super::pyrepr::MAX_RENDERED {
+        let end = (0..=super::pyrepr::MAX_RENDERED).rev().find(|i| message.is_char_boundary(*i)).unwrap_or(0);
+        message.truncate(end);
+        message.push_str("...");
+    }
+    message
 }
 
 /// Keywords that test one value and yield at most one message.
