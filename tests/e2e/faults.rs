@@ -618,3 +618,19 @@ fn sqlite_on_a_disk_turned_read_only() {
     server.wait_ready();
     nothing_lost(&server, &committed);
 }
+
+/// A database that answers and refuses (here: no such database) is not
+/// waited for: the server says why and exits, as upstream does.
+#[test]
+fn a_refusing_database_stops_start_up_at_once() {
+    crate::support::run(Backend::Postgres, |_| {
+        let url = "postgresql://postgres@127.0.0.1:5432/placement_no_such_database";
+        let mut server = Server::launch_on(url, FAULT_CONFIG);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while server.is_running() {
+            assert!(Instant::now() < deadline, "still waiting: {}", server.log_text());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(server.log_text().contains("does not exist"), "{}", server.log_text());
+    });
+}

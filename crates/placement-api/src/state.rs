@@ -38,7 +38,7 @@ impl Default for PlacementSettings {
             max_allocation_candidates: -1,
             allocation_candidates_generation_strategy: "depth-first".into(),
             allocation_conflict_retry_count: 10,
-            candidates_search_steps: 20_000_000,
+            candidates_search_steps: 100_000_000,
             candidates_time_limit: std::time::Duration::from_secs(10),
         }
     }

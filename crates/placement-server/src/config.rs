@@ -176,7 +176,7 @@ impl Default for Config {
                 max_allocation_candidates: -1,
                 allocation_candidates_generation_strategy: "depth-first".into(),
                 allocation_conflict_retry_count: 10,
-                allocation_candidates_search_steps: 20_000_000,
+                allocation_candidates_search_steps: 100_000_000,
                 allocation_candidates_time_limit: 10.0,
             },
             workarounds: WorkaroundOptions { optimize_for_wide_provider_trees: false },
@@ -411,6 +411,30 @@ mod tests {
     }
 
     #[test]
+    fn database_and_limit_options() {
+        let p = write(
+            "limits",
+            "[placement_database]\nmax_pool_size = 4\nmax_overflow = 2\npool_timeout = 3\nmax_retries = -1\n\
+             retry_interval = 2\ndb_retry_interval = 5\nconnection_recycle_time = 60\nconnection_debug = 100\n\
+             connection_trace = true\nsqlite_synchronous = false\n[api]\nmax_request_body_size = 1024\n\
+             [placement]\nallocation_candidates_time_limit = 0.5\n[oslo_middleware]\n\
+             enable_proxy_headers_parsing = true\n[workarounds]\noptimize_for_wide_provider_trees = true\n",
+        );
+        let c = Config::load(&[p], &HashMap::new()).unwrap();
+        let d = &c.database;
+        assert_eq!((d.max_pool_size, d.max_overflow, d.pool_timeout), (Some(4), Some(2), Some(3)));
+        assert_eq!((d.max_retries, d.retry_interval, d.db_retry_interval), (-1, 2, 5));
+        assert!(!d.sqlite_synchronous && d.connection_trace);
+        assert_eq!(c.api.max_request_body_size, 1024);
+        assert_eq!(c.placement.allocation_candidates_time_limit, 0.5);
+        assert!(c.enable_proxy_headers_parsing && c.workarounds.optimize_for_wide_provider_trees);
+        for bad in ["[placement_database]\nmax_retries = -2\n", "[api]\nmax_request_body_size = 0\n"] {
+            let p = write("bad-limit", bad);
+            assert!(Config::load(&[p], &HashMap::new()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn defaults_match_upstream() {
         let c = Config::default();
         assert_eq!(c.api.auth_strategy, "keystone");
@@ -418,5 +442,7 @@ mod tests {
         assert_eq!(c.placement.allocation_candidates_generation_strategy, "depth-first");
         assert!(c.policy.enforce_new_defaults && c.policy.enforce_scope);
         assert!(c.cors.allowed_origin.is_empty());
+        assert_eq!((c.database.max_retries, c.database.retry_interval), (10, 10));
+        assert!(c.database.sqlite_synchronous);
     }
 }

@@ -69,14 +69,20 @@ pub fn pool_options(db: &config::DatabaseOptions) -> PoolOptions {
 
 /// Get the database ready (schema check, standard classes and traits),
 /// waiting for it as oslo.db does when it cannot be reached yet:
-/// `max_retries` attempts (-1: no limit), `retry_interval` seconds apart.
+/// `max_retries` attempts in all (-1: no limit), `retry_interval` seconds
+/// apart. A database that answers and refuses (wrong password, no such
+/// database) fails at once.
 pub fn prepare_database(db: &Database, config: &Config) -> Result<(), String> {
     let options = &config.database;
     let mut attempt: i64 = 1;
     loop {
         match db.prepare(options.sync_on_startup) {
             Ok(()) => return Ok(()),
-            Err(e) if e.is_unavailable() && (options.max_retries < 0 || attempt <= options.max_retries) => {
+            Err(e)
+                if e.is_unavailable()
+                    && !e.is_refusal()
+                    && (options.max_retries < 0 || attempt < options.max_retries) =>
+            {
                 let of = if options.max_retries < 0 { String::new() } else { format!(" of {}", options.max_retries) };
                 log::warn!(
                     "database not reachable (attempt {attempt}{of}): {e}; retrying in {} s",

@@ -74,6 +74,14 @@ impl StorageError {
         }
     }
 
+    /// The database refused us for who we are or what we asked for (a
+    /// wrong password, an unknown database): waiting will not help, as
+    /// oslo.db does not retry these at start-up either.
+    pub fn is_refusal(&self) -> bool {
+        let text = self.to_string();
+        has_marker(&text, &REFUSAL_MARKERS)
+    }
+
     /// Another writer changed what this one read: a generation moved, or
     /// a row this one meant to create appeared.
     pub fn is_lost_race(&self) -> bool {
@@ -114,6 +122,10 @@ const LOST_MARKERS: [&str; 16] = [
     "eof detected",
 ];
 
+/// The server answered, and said no.
+const REFUSAL_MARKERS: [&str; 5] =
+    ["password authentication failed", "access denied", "no pg_hba.conf entry", "unknown database", "does not exist"];
+
 /// SQLite cannot write its file.
 const STORAGE_MARKERS: [&str; 4] =
     ["database or disk is full", "readonly database", "disk i/o error", "unable to open database file"];
@@ -153,6 +165,9 @@ mod tests {
         let bad = db_error("syntax error");
         assert!(!bad.is_unavailable() && !bad.is_transient());
         assert!(StorageError::CommitUnknown("x".into()).is_unavailable());
+        let refused = StorageError::Unavailable("FATAL:  password authentication failed for user \"x\"".into());
+        assert!(refused.is_unavailable() && refused.is_refusal());
+        assert!(!StorageError::Unavailable("Connection refused".into()).is_refusal());
     }
 
     #[test]
