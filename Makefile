@@ -8,7 +8,7 @@ CONFORMANCE ?= ../shared/conformance/run
 CONFORMANCE_JOBS ?= 2
 BIN = target/debug/placement-api
 
-.PHONY: help run build test bench conformance conformance-postgresql conformance-mysql compat lint fmt clippy clean
+.PHONY: help run build test bench conformance conformance-postgresql conformance-mysql compat lint fmt clippy clean openapi openapi-check
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-24s %s\n", $$1, $$2}'
@@ -39,6 +39,12 @@ conformance-mysql: build ## The conformance run on fresh MariaDB/MySQL databases
 
 bench: ## Benchmarks: solver (criterion), then per backend: perf query at 1k/10k/100k providers, writes, nested trees
 	scripts/bench
+
+openapi: ## Regenerate openapi/ (a document per microversion and CHANGES.md) from the code
+	$(CARGO) run -q -p placement-server --bin placement-openapi -- --out openapi
+
+openapi-check: ## Validate every committed OpenAPI document with openapi-spec-validator (PyPI)
+	scripts/openapi-check openapi
 
 compat: build ## Prove schema compatibility with upstream openstack-placement 16.0.0 (needs python3)
 	scripts/compat-check $(CURDIR)/target/debug

@@ -7,6 +7,7 @@ mod private_db;
 mod support;
 
 mod allocations;
+mod api_docs;
 mod candidates_cache;
 mod cli;
 mod concurrency;

@@ -57,6 +57,9 @@ pub async fn dispatch(req: HttpRequest, payload: web::Payload, state: web::Data<
 
     let (mut response, version) = match &state.cors {
         Some(_) if incoming.method == "OPTIONS" => (HttpResponse::Ok().finish(), None),
+        _ if state.api_docs && crate::docs::is_docs_path(&incoming.path) => {
+            (crate::docs::serve(&incoming.method, &incoming.path), None)
+        }
         _ => handle(&state, &incoming, req.query_string(), payload).await,
     };
     if let Some(cors) = &state.cors {

@@ -7,6 +7,7 @@ pub mod body;
 pub mod context;
 pub mod cors;
 pub mod dispatch;
+pub mod docs;
 pub mod error;
 pub mod handlers;
 pub mod intake;

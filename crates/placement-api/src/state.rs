@@ -61,4 +61,6 @@ pub struct AppState {
     pub intake: crate::intake::Intake,
     /// `[oslo_middleware] enable_proxy_headers_parsing`.
     pub proxy_headers: bool,
+    /// `[api] enable_api_docs`: serve the OpenAPI documents and Swagger UI.
+    pub api_docs: bool,
 }

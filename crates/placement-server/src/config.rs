@@ -21,6 +21,8 @@ pub struct ApiOptions {
     pub max_request_body_memory: usize,
     /// Open client connections per worker thread.
     pub max_connections: usize,
+    /// Serve the OpenAPI documents and Swagger UI at `/api-docs/` (ours).
+    pub enable_api_docs: bool,
 }
 
 /// `[placement_database]`
@@ -126,6 +128,7 @@ impl Default for Config {
                 max_request_body_size: 4 * 1024 * 1024,
                 max_request_body_memory: 128 * 1024 * 1024,
                 max_connections: 1024,
+                enable_api_docs: true,
             },
             database: DatabaseOptions {
                 connection: None,
@@ -271,6 +274,7 @@ impl Config {
             ("api", "max_connections") => {
                 self.api.max_connections = positive(group, option, parse_int(group, option, value)?)?;
             }
+            ("api", "enable_api_docs") => self.api.enable_api_docs = parse_bool(group, option, value)?,
             ("oslo_middleware", "enable_proxy_headers_parsing") => {
                 self.enable_proxy_headers_parsing = parse_bool(group, option, value)?;
             }

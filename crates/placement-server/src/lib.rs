@@ -156,5 +156,6 @@ pub async fn build_state(config: &Config, db: Database) -> Result<Arc<AppState>,
         },
         intake: Intake::new(limits),
         proxy_headers: config.enable_proxy_headers_parsing,
+        api_docs: config.api.enable_api_docs,
     }))
 }

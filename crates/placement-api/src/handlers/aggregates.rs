@@ -56,7 +56,7 @@ pub fn replace(ctx: &Ctx) -> Result<Reply, ApiError> {
     let with_generation = ctx.version.at_least(19);
     let rp = ctx.read(|c| providers::get(c, uuid))?;
     let aggregates = if with_generation {
-        let data: AggregatesRequest = parse_body(&ctx.body, requests::put_aggregates_1_19())?;
+        let data: AggregatesRequest = parse_body(&ctx.body, requests::put_aggregates(ctx.version))?;
         if data.resource_provider_generation != i64::from(rp.generation) {
             return Err(ApiError::conflict(
                 "Resource provider's generation already changed. Please update the generation and \
@@ -66,7 +66,7 @@ pub fn replace(ctx: &Ctx) -> Result<Reply, ApiError> {
         }
         data.aggregates
     } else {
-        parse_body::<Vec<String>>(&ctx.body, requests::put_aggregates_1_1())?
+        parse_body::<Vec<String>>(&ctx.body, requests::put_aggregates(ctx.version))?
     };
     let generation = ctx
         .db()

@@ -245,14 +245,7 @@ pub fn put_for_consumer(ctx: &Ctx) -> Result<Reply, ApiError> {
     }
     let uuid = normalize_uuid(raw).unwrap_or_else(|| raw.to_string());
     let v = ctx.version;
-    let schema = match v.minor {
-        38.. => requests::put_allocations_1_38(),
-        34..=37 => requests::put_allocations_1_34(),
-        28..=33 => requests::put_allocations_1_28(),
-        12..=27 => requests::put_allocations_1_12(),
-        8..=11 => requests::put_allocations_1_8(),
-        _ => requests::put_allocations_1_0(),
-    };
+    let schema = requests::put_allocations(v);
     let data = parse_json(&ctx.body, schema)?;
     let w = consumer_write(ctx, uuid.clone(), &data);
     write(ctx, &[w], |d| format!("Unable to allocate inventory for consumer {uuid}: {d}"))?;
@@ -265,12 +258,7 @@ pub fn post(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_content()?;
     ctx.authorize("placement:allocations:manage")?;
     let v = ctx.version;
-    let schema = match v.minor {
-        38.. => requests::post_allocations_1_38(),
-        34..=37 => requests::post_allocations_1_34(),
-        28..=33 => requests::post_allocations_1_28(),
-        _ => requests::post_allocations_1_13(),
-    };
+    let schema = requests::post_allocations(v);
     let data = parse_json(&ctx.body, schema)?;
     let empty = Map::new();
     let writes: Vec<ConsumerWrite> =

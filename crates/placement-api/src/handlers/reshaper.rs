@@ -29,12 +29,7 @@ pub struct ReshapeRequest {
 pub fn reshape(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_content()?;
     ctx.authorize("placement:reshaper:reshape")?;
-    let schema = match ctx.version.minor {
-        38.. => requests::reshaper_1_38(),
-        34..=37 => requests::reshaper_1_34(),
-        _ => requests::reshaper_1_30(),
-    };
-    let data = parse_json(&ctx.body, schema)?;
+    let data = parse_json(&ctx.body, requests::reshape(ctx.version))?;
     let empty = Map::new();
     let mut wanted = Vec::new();
     for (uuid, entry) in data["inventories"].as_object().unwrap_or(&empty) {

@@ -84,18 +84,7 @@ pub fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_accept()?;
     ctx.authorize("placement:resource_providers:list")?;
     let v = ctx.version;
-    let schema = if v.at_least(18) {
-        requests::list_providers_1_18()
-    } else if v.at_least(14) {
-        requests::list_providers_1_14()
-    } else if v.at_least(4) {
-        requests::list_providers_1_4()
-    } else if v.at_least(3) {
-        requests::list_providers_1_3()
-    } else {
-        requests::list_providers_1_0()
-    };
-    ctx.validate_query(schema)?;
+    ctx.validate_query(requests::list_providers(v))?;
     let mut filter = ProviderFilter::default();
     if ctx.has_query("member_of") {
         filter.member_of = query::parse_member_of(&ctx.query_all("member_of"), "", v.at_least(24), v.at_least(32))
@@ -130,7 +119,7 @@ pub fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
 pub fn create(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_content()?;
     ctx.authorize("placement:resource_providers:create")?;
-    let schema = if ctx.version.at_least(14) { requests::post_provider_1_14() } else { requests::post_provider() };
+    let schema = requests::create_provider(ctx.version);
     let data: ProviderRequest = parse_body(&ctx.body, schema)?;
     let name = data.name;
     let uuid = match data.uuid.as_deref().filter(|u| !u.is_empty()) {
@@ -176,7 +165,7 @@ pub fn update(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.authorize("placement:resource_providers:update")?;
     let uuid = ctx.param("uuid");
     let current = ctx.read(|c| providers::get(c, uuid))?;
-    let schema = if ctx.version.at_least(14) { requests::put_provider_1_14() } else { requests::put_provider() };
+    let schema = requests::update_provider(ctx.version);
     let data: ProviderRequest = parse_body(&ctx.body, schema)?;
     let change = ProviderUpdate {
         name: data.name,

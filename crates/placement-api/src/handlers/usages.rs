@@ -66,7 +66,7 @@ pub fn totals(ctx: &Ctx) -> Result<Reply, ApiError> {
     }
     ctx.authorize_on("placement:usages", &target)?;
     let by_type = ctx.version.at_least(38);
-    ctx.validate_query(if by_type { requests::usages_1_38() } else { requests::usages_1_9() })?;
+    ctx.validate_query(requests::usages(ctx.version))?;
     let project = project.unwrap_or_default();
     let user = ctx.query_last("user_id").map(str::to_string);
     let reply = if by_type {

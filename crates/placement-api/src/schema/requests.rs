@@ -413,3 +413,71 @@ fn reshaper(allocations: Value) -> Value {
 schema!(reshaper_1_30, reshaper(by_consumer(allocation_1_28(), 0)));
 schema!(reshaper_1_34, reshaper(by_consumer(allocation_1_34(), 0)));
 schema!(reshaper_1_38, reshaper(by_consumer(allocation_1_38(), 0)));
+
+// The schema each operation validates against at a version: handlers and
+// the OpenAPI documents both take them from here, so they cannot disagree.
+
+type Version = placement_model::Microversion;
+
+/// `GET /resource_providers` query.
+pub fn list_providers(v: Version) -> &'static Value {
+    match v.minor {
+        18.. => list_providers_1_18(),
+        14..=17 => list_providers_1_14(),
+        4..=13 => list_providers_1_4(),
+        3 => list_providers_1_3(),
+        _ => list_providers_1_0(),
+    }
+}
+
+/// `POST /resource_providers` body.
+pub fn create_provider(v: Version) -> &'static Value {
+    if v.at_least(14) { post_provider_1_14() } else { post_provider() }
+}
+
+/// `PUT /resource_providers/{uuid}` body.
+pub fn update_provider(v: Version) -> &'static Value {
+    if v.at_least(14) { put_provider_1_14() } else { put_provider() }
+}
+
+/// `PUT /resource_providers/{uuid}/aggregates` body: a bare list before
+/// 1.19.
+pub fn put_aggregates(v: Version) -> &'static Value {
+    if v.at_least(19) { put_aggregates_1_19() } else { put_aggregates_1_1() }
+}
+
+/// `GET /usages` query.
+pub fn usages(v: Version) -> &'static Value {
+    if v.at_least(38) { usages_1_38() } else { usages_1_9() }
+}
+
+/// `PUT /allocations/{consumer_uuid}` body.
+pub fn put_allocations(v: Version) -> &'static Value {
+    match v.minor {
+        38.. => put_allocations_1_38(),
+        34..=37 => put_allocations_1_34(),
+        28..=33 => put_allocations_1_28(),
+        12..=27 => put_allocations_1_12(),
+        8..=11 => put_allocations_1_8(),
+        _ => put_allocations_1_0(),
+    }
+}
+
+/// `POST /allocations` body.
+pub fn post_allocations(v: Version) -> &'static Value {
+    match v.minor {
+        38.. => post_allocations_1_38(),
+        34..=37 => post_allocations_1_34(),
+        28..=33 => post_allocations_1_28(),
+        _ => post_allocations_1_13(),
+    }
+}
+
+/// `POST /reshaper` body.
+pub fn reshape(v: Version) -> &'static Value {
+    match v.minor {
+        38.. => reshaper_1_38(),
+        34..=37 => reshaper_1_34(),
+        _ => reshaper_1_30(),
+    }
+}
