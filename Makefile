@@ -6,6 +6,7 @@ CARGO ?= cargo
 FEATURES = $(shell scripts/ensure-client-libs)
 CONFORMANCE ?= ../shared/conformance/run
 CONFORMANCE_JOBS ?= 2
+CONFORMANCE_LOGS ?= target/conformance-logs
 BIN = target/debug/placement-api
 
 .PHONY: help run build test bench conformance conformance-postgresql conformance-mysql compat lint fmt clippy clean openapi openapi-check
@@ -27,9 +28,13 @@ test: ## Run every test (unit and end-to-end, on SQLite, PostgreSQL and MariaDB 
 	  $(CARGO) test --workspace $(FEATURES) --no-fail-fast; \
 	fi
 
-conformance: build ## Run upstream's gabbi tests against our server (expected failures ratchet)
+conformance: build ## Run upstream's gabbi tests against our server (expected failures ratchet), every response checked against the OpenAPI documents
+	rm -rf $(CONFORMANCE_LOGS) && mkdir -p $(CONFORMANCE_LOGS)
+	OS_API__VALIDATE_RESPONSES=True \
 	PLACEMENT_SERVER_CMD="$(CURDIR)/scripts/conformance-server $(CURDIR)/$(BIN) {config} {host} {port}" \
-	  $(CONFORMANCE) -j $(CONFORMANCE_JOBS) --expect-failures tests/conformance-expected-failures.txt
+	  $(CONFORMANCE) -j $(CONFORMANCE_JOBS) --expect-failures tests/conformance-expected-failures.txt \
+	  --server-logs $(CONFORMANCE_LOGS)
+	scripts/check-documented-responses $(CONFORMANCE_LOGS)
 
 conformance-postgresql: build ## The conformance run on fresh PostgreSQL databases
 	PLACEMENT_CONFORMANCE_BACKEND=postgresql $(MAKE) conformance

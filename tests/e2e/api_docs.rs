@@ -37,3 +37,20 @@ fn documents_can_be_switched_off() {
     s.req("GET", "/api-docs/openapi.json").send().expect(404);
     s.req("GET", "/api-docs/openapi.json").without("x-auth-token").send().expect(401);
 }
+
+/// With `[api] validate_responses`, every response is checked against its
+/// version's document (the conformance run uses this on all its traffic).
+#[test]
+fn responses_are_checked_against_the_documents() {
+    let s = Server::start(Backend::Sqlite, "[DEFAULT]\ndebug = True\n[api]\nvalidate_responses = True\n");
+    let uuid = "0a9f0000-0000-4000-8000-000000000001";
+    for v in ["1.0", "1.13", "1.14", "1.20", "1.39"] {
+        let _ = s.req("DELETE", &format!("/resource_providers/{uuid}")).version(v).send();
+        s.req("POST", "/resource_providers").version(v).json(serde_json::json!({"name": "x", "uuid": uuid})).send();
+        s.req("GET", &format!("/resource_providers/{uuid}")).version(v).send().expect(200);
+        s.req("GET", "/resource_providers/nope").version(v).send().expect(404);
+    }
+    let log = s.log_text();
+    assert_eq!(log.matches("as the 1.14 document says").count(), 4, "{log}");
+    assert!(!log.contains("NOT AS DOCUMENTED"), "{log}");
+}

@@ -250,7 +250,35 @@ async fn handle(
         Ok(result) => result,
         Err(e) => Err(ApiError::internal(format!("handler failed: {e}"))),
     };
+    if state.validate_responses {
+        check_against_document(incoming, version, route.pattern, &result);
+    }
     respond(result)
+}
+
+/// With `[api] validate_responses`: log (as an error) a response that its
+/// version's OpenAPI document does not describe.
+fn check_against_document(incoming: &Incoming, version: Microversion, pattern: &str, result: &Result<Reply, ApiError>) {
+    let (status, body) = match result {
+        Ok(reply) => (reply.status, reply.body.clone()),
+        Err(e) => {
+            let ctx = RenderContext {
+                accept: "application/json",
+                method: &incoming.method,
+                content_type: incoming.content_type.as_deref().unwrap_or("None"),
+                request_id: &incoming.request_id,
+                version: Some(version),
+                version_failed: false,
+            };
+            (e.status.as_u16(), Some(e.render(&ctx).body))
+        }
+    };
+    match crate::openapi::check::response(version, &incoming.method, pattern, status, body.as_deref()) {
+        Ok(()) => log::debug!("[{}] response {status} as the {version} document says", incoming.request_id),
+        Err(violation) => {
+            log::error!("[{}] RESPONSE NOT AS DOCUMENTED: {}", incoming.request_id, logsafe(&violation))
+        }
+    }
 }
 
 /// One log line for a failed request whose cause the client is not told

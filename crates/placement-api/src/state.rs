@@ -63,4 +63,7 @@ pub struct AppState {
     pub proxy_headers: bool,
     /// `[api] enable_api_docs`: serve the OpenAPI documents and Swagger UI.
     pub api_docs: bool,
+    /// `[api] validate_responses`: check every response against its
+    /// version's document and log what differs (for tests).
+    pub validate_responses: bool,
 }

@@ -23,6 +23,9 @@ pub struct ApiOptions {
     pub max_connections: usize,
     /// Serve the OpenAPI documents and Swagger UI at `/api-docs/` (ours).
     pub enable_api_docs: bool,
+    /// Check every response against the OpenAPI document of its version and
+    /// log what differs (ours; for tests, it costs time).
+    pub validate_responses: bool,
 }
 
 /// `[placement_database]`
@@ -129,6 +132,7 @@ impl Default for Config {
                 max_request_body_memory: 128 * 1024 * 1024,
                 max_connections: 1024,
                 enable_api_docs: true,
+                validate_responses: false,
             },
             database: DatabaseOptions {
                 connection: None,
@@ -275,6 +279,7 @@ impl Config {
                 self.api.max_connections = positive(group, option, parse_int(group, option, value)?)?;
             }
             ("api", "enable_api_docs") => self.api.enable_api_docs = parse_bool(group, option, value)?,
+            ("api", "validate_responses") => self.api.validate_responses = parse_bool(group, option, value)?,
             ("oslo_middleware", "enable_proxy_headers_parsing") => {
                 self.enable_proxy_headers_parsing = parse_bool(group, option, value)?;
             }

@@ -131,6 +131,9 @@ pub async fn build_state(config: &Config, db: Database) -> Result<Arc<AppState>,
              capacity are never extended); the option changes nothing"
         );
     }
+    if config.api.validate_responses {
+        log::info!("validating every response against the OpenAPI document of its version");
+    }
     let p = &config.placement;
     let limits = Limits {
         max_body: config.api.max_request_body_size,
@@ -157,5 +160,6 @@ pub async fn build_state(config: &Config, db: Database) -> Result<Arc<AppState>,
         intake: Intake::new(limits),
         proxy_headers: config.enable_proxy_headers_parsing,
         api_docs: config.api.enable_api_docs,
+        validate_responses: config.api.validate_responses,
     }))
 }

@@ -7,6 +7,7 @@
 
 pub mod annotated;
 mod changes;
+pub mod check;
 mod examples;
 pub mod operations;
 mod parameters;

@@ -72,7 +72,29 @@ pub fn components(v: Microversion, roots: &[&str]) -> Map<String, Value> {
     }
     let mut sorted: Vec<(String, Value)> = out.into_iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
-    sorted.into_iter().collect()
+    sorted
+        .into_iter()
+        .map(|(name, mut schema)| {
+            close(&mut schema);
+            (name, schema)
+        })
+        .collect()
+}
+
+/// Objects with named fields have no others: what a version does not send
+/// is not in its document, and a field sent outside its window shows as a
+/// violation.
+fn close(schema: &mut Value) {
+    match schema {
+        Value::Object(map) => {
+            if map.contains_key("properties") && !map.contains_key("additionalProperties") {
+                map.insert("additionalProperties".into(), Value::Bool(false));
+            }
+            map.values_mut().for_each(close);
+        }
+        Value::Array(items) => items.iter_mut().for_each(close),
+        _ => {}
+    }
 }
 
 fn collect_refs(v: &Value, out: &mut Vec<String>) {
