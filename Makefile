@@ -48,8 +48,9 @@ bench: ## Benchmarks: solver (criterion), then per backend: perf query at 1k/10k
 openapi: ## Regenerate openapi/ (a document per microversion and CHANGES.md) from the code
 	$(CARGO) run -q -p placement-server --bin placement-openapi -- --out openapi
 
-openapi-check: ## Validate every committed OpenAPI document with openapi-spec-validator (PyPI)
+openapi-check: build ## Validate every OpenAPI document (openapi-spec-validator), then fuzz 1.0, 1.28 and 1.39 against a live server (schemathesis)
 	scripts/openapi-check openapi
+	scripts/openapi-fuzz $(CURDIR)/$(BIN) 1.0 1.28 1.39
 
 compat: build ## Prove schema compatibility with upstream openstack-placement 16.0.0 (needs python3)
 	scripts/compat-check $(CURDIR)/target/debug

@@ -205,12 +205,17 @@ async fn handle(
     if for_method.is_empty() {
         let mut e =
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "The method specified is not allowed for this resource.");
-        e.headers.push(("allow", route.allow()));
+        e.headers.push(("allow", route.allow_at(version.minor)));
         return respond(Err(e));
     }
     let Some(endpoint) = for_method.iter().find(|e| e.min <= version.minor && version.minor <= e.max) else {
         let status = StatusCode::from_u16(for_method[0].outside).unwrap_or(StatusCode::NOT_FOUND);
-        return respond(Err(ApiError::new(status, "")));
+        let mut e = ApiError::new(status, "");
+        if status == StatusCode::METHOD_NOT_ALLOWED {
+            // HTTP wants the methods that are allowed (upstream sends none).
+            e.headers.push(("allow", route.allow_at(version.minor)));
+        }
+        return respond(Err(e));
     };
     let (query, query_ok) = match parse_query(query) {
         Ok(parsed) => parsed,

@@ -138,6 +138,18 @@ pub fn find(path: &str) -> Option<(&'static Route, Vec<(&'static str, String)>)>
 }
 
 impl Route {
+    /// The route's methods served at version 1.`minor`, for `Allow`; all
+    /// of them (as upstream sends) when none is served at that version.
+    pub fn allow_at(&self, minor: u16) -> String {
+        let mut methods: Vec<&str> = Vec::new();
+        for e in self.endpoints.iter().filter(|e| e.min <= minor && minor <= e.max) {
+            if !methods.contains(&e.method) {
+                methods.push(e.method);
+            }
+        }
+        if methods.is_empty() { self.allow() } else { methods.join(", ") }
+    }
+
     /// `Allow` header value: the route's methods in declaration order.
     pub fn allow(&self) -> String {
         let mut methods: Vec<&str> = Vec::new();
@@ -177,5 +189,9 @@ mod tests {
         assert!(find("/barnabas").is_none());
         assert!(find("/resource_providers/x/cows").is_none());
         assert_eq!(find("/resource_providers").unwrap().0.allow(), "GET, POST");
+        let inventories = find("/resource_providers/x/inventories").unwrap().0;
+        assert_eq!(inventories.allow_at(4), "GET, POST, PUT");
+        assert_eq!(inventories.allow_at(5), "GET, POST, PUT, DELETE");
+        assert_eq!(find("/allocations").unwrap().0.allow_at(0), "POST");
     }
 }

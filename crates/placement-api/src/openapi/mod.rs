@@ -51,7 +51,7 @@ pub fn write_all(dir: &std::path::Path) -> std::io::Result<()> {
 /// The document of version `v`.
 pub fn document(v: Microversion) -> Value {
     let mut paths = Map::new();
-    let mut roots: Vec<&'static str> = vec!["Errors"];
+    let mut roots: Vec<&'static str> = vec!["Errors", "Unauthorized"];
     for route in ROUTES {
         let mut item = Map::new();
         for e in route.endpoints.iter().filter(|e| e.min <= v.minor && v.minor <= e.max) {
@@ -88,8 +88,12 @@ pub fn document(v: Microversion) -> Value {
                     "name": "OpenStack-API-Version",
                     "in": "header",
                     "required": false,
-                    "description": "The microversion wanted; `latest` for the newest.",
-                    "schema": {"type": "string", "default": format!("placement {v}")}
+                    "description": format!(
+                        "The microversion this document describes. Without the header (or with one that \
+                         names no `placement` version) the server answers as 1.0; with another version, \
+                         as that version's document says."
+                    ),
+                    "schema": {"type": "string", "enum": [format!("placement {v}")], "default": format!("placement {v}")}
                 }
             },
             "headers": headers(),
@@ -124,21 +128,26 @@ fn header_refs(names: &[&str]) -> Value {
     Value::Object(map)
 }
 
-fn path_parameters(pattern: &str) -> Vec<Value> {
-    pattern
+fn path_parameters(doc: &operations::OperationDoc) -> Vec<Value> {
+    doc.pattern
         .split('/')
         .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
         .map(|name| {
-            let (description, format) = match name {
-                "uuid" => ("A resource provider's uuid.", Some("uuid")),
-                "consumer_uuid" => ("A consumer's uuid (an instance, a migration...).", Some("uuid")),
-                "resource_class" => ("A resource class name, e.g. `VCPU` or `CUSTOM_GOLD`.", None),
-                _ => ("A name.", None),
+            let (description, schema) = match name {
+                "uuid" => ("A resource provider's uuid.", json!({"type": "string", "format": "uuid"})),
+                // Any text names a consumer (with no allocations, it has none).
+                "consumer_uuid" => ("A consumer's uuid (an instance, a migration...).", json!({"type": "string"})),
+                "resource_class" => {
+                    ("A resource class name, e.g. `VCPU` or `CUSTOM_GOLD`.", json!({"type": "string", "minLength": 1}))
+                }
+                // Only custom names can be created or deleted; the server
+                // refuses the others with 400.
+                _ if doc.method != "GET" && doc.id != "renameResourceClass" => (
+                    "A custom name (`CUSTOM_` and capitals, digits or `_`).",
+                    json!({"type": "string", "pattern": crate::schema::requests::CUSTOM_PATTERN, "maxLength": 255}),
+                ),
+                _ => ("A name.", json!({"type": "string", "minLength": 1})),
             };
-            let mut schema = json!({"type": "string"});
-            if let Some(f) = format {
-                schema["format"] = json!(f);
-            }
             json!({"name": name, "in": "path", "required": true, "description": description, "schema": schema})
         })
         .collect()
@@ -146,7 +155,7 @@ fn path_parameters(pattern: &str) -> Vec<Value> {
 
 fn operation(doc: &operations::OperationDoc, v: Microversion) -> Value {
     let mut parameters = vec![json!({"$ref": "#/components/parameters/ApiVersion"})];
-    parameters.extend(path_parameters(doc.pattern));
+    parameters.extend(path_parameters(doc));
     if let Some(query) = doc.query {
         parameters.extend(parameters::from_schema(query(v), v, doc.pattern));
     }
@@ -205,12 +214,15 @@ fn responses(doc: &operations::OperationDoc, v: Microversion) -> Value {
     failures.sort_unstable();
     failures.dedup();
     for status in failures {
+        // The authentication layer answers in webob's own shape, as
+        // keystonemiddleware does in front of upstream.
+        let schema = if status == 401 { "Unauthorized" } else { "Errors" };
         out.insert(
             status.to_string(),
             json!({
                 "description": failure_description(status),
                 "headers": header_refs(&["X-Openstack-Request-Id"]),
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Errors"}}}
+                "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}
             }),
         );
     }

@@ -67,7 +67,7 @@ pub fn from_schema(schema: &Value, v: Microversion, pattern: &str) -> Vec<Value>
             "in": "query",
             "required": required.contains(&name.as_str()),
             "description": description,
-            "schema": string_form(property),
+            "schema": string_form(name, pattern, property),
         }));
     }
     if let Some(patterns) = schema["patternProperties"].as_object() {
@@ -103,12 +103,29 @@ pub fn from_schema(schema: &Value, v: Microversion, pattern: &str) -> Vec<Value>
 }
 
 /// A query value is text on the wire; keep the constraints a schema puts
-/// on that text (pattern, enum, lengths).
-fn string_form(property: &Value) -> Value {
+/// on that text (pattern, enum, lengths), and add what the query parsers
+/// (`placement_model::query`) refuse outright, so a value the document
+/// calls invalid is one the server answers with 400.
+fn string_form(name: &str, pattern: &str, property: &Value) -> Value {
     let mut s = property.clone();
     if let Some(map) = s.as_object_mut() {
         map.insert("type".into(), json!("string"));
         map.remove("minimum");
+        match name {
+            "resources" => {
+                map.insert("pattern".into(), json!("^[^,:]+:[^,:]+(,[^,:]+:[^,:]+)*$"));
+            }
+            "required" | "member_of" | "root_required" | "same_subtree" | "in_tree" => {
+                map.insert("minLength".into(), json!(1));
+            }
+            "name" if pattern == "/traits" => {
+                map.insert("pattern".into(), json!(":"));
+            }
+            "associated" => {
+                map.insert("pattern".into(), json!("^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])$"));
+            }
+            _ => {}
+        }
     }
     s
 }

@@ -39,6 +39,14 @@ pub fn components(v: Microversion, roots: &[&str]) -> Map<String, Value> {
     all.insert("CandidatesBody".into(), candidates_body(v));
     all.insert("Error".into(), error(v));
     all.insert(
+        "Unauthorized".into(),
+        json!({
+            "type": "object",
+            "required": ["message", "code", "title"],
+            "properties": {"message": {"type": "string"}, "code": {"type": "string"}, "title": {"type": "string"}}
+        }),
+    );
+    all.insert(
         "Errors".into(),
         json!({
             "type": "object",
