@@ -48,9 +48,11 @@ bench: ## Benchmarks: solver (criterion), then per backend: perf query at 1k/10k
 openapi: ## Regenerate openapi/ (a document per microversion and CHANGES.md) from the code
 	$(CARGO) run -q -p placement-server --bin placement-openapi -- --out openapi
 
-openapi-check: build ## Validate every OpenAPI document (openapi-spec-validator), then fuzz 1.0, 1.28 and 1.39 against a live server (schemathesis)
+openapi-check: build ## Validate every OpenAPI document (openapi-spec-validator), fuzz 1.0, 1.28 and 1.39 against a live server (schemathesis), drive a generated client and Swagger UI in headless Chromium
 	scripts/openapi-check openapi
 	scripts/openapi-fuzz $(CURDIR)/$(BIN) 1.0 1.28 1.39
+	scripts/openapi-client-check $(CURDIR)/$(BIN)
+	scripts/swagger-ui-check $(CURDIR)/$(BIN) target/swagger-ui.png
 
 compat: build ## Prove schema compatibility with upstream openstack-placement 16.0.0 (needs python3)
 	scripts/compat-check $(CURDIR)/target/debug

@@ -167,7 +167,7 @@ fn operation(doc: &operations::OperationDoc, v: Microversion) -> Value {
         "responses": responses(doc, v),
     });
     if let Some(body) = doc.body {
-        let mut media = json!({"schema": body(v)});
+        let mut media = json!({"schema": for_clients(body(v))});
         if let Some(example) = examples::request(doc.id, v) {
             media["example"] = example;
         }
@@ -177,6 +177,39 @@ fn operation(doc: &operations::OperationDoc, v: Microversion) -> Value {
         op["security"] = json!([]);
     }
     op
+}
+
+/// The validator's schema, with each object keyed by one pattern
+/// (`patternProperties` with a single pattern and no other properties)
+/// written as the equivalent `propertyNames` and `additionalProperties`,
+/// which client generators understand (they drop pattern-keyed members).
+pub fn for_clients(schema: &Value) -> Value {
+    let mut out = schema.clone();
+    rewrite(&mut out);
+    out
+}
+
+fn rewrite(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            let single = map
+                .get("patternProperties")
+                .and_then(Value::as_object)
+                .filter(|p| p.len() == 1)
+                .map(|p| p.iter().next().map(|(k, s)| (k.clone(), s.clone())));
+            if let Some(Some((pattern, member))) = single
+                && map.get("additionalProperties") == Some(&Value::Bool(false))
+                && !map.contains_key("properties")
+            {
+                map.remove("patternProperties");
+                map.insert("propertyNames".into(), json!({"pattern": pattern}));
+                map.insert("additionalProperties".into(), member);
+            }
+            map.values_mut().for_each(rewrite);
+        }
+        Value::Array(items) => items.iter_mut().for_each(rewrite),
+        _ => {}
+    }
 }
 
 fn responses(doc: &operations::OperationDoc, v: Microversion) -> Value {
@@ -290,7 +323,13 @@ mod tests {
         let required = |b: &Value| b["required"].as_array().cloned().unwrap_or_default();
         assert!(required(&body(28)).contains(&json!("consumer_generation")));
         assert!(!required(&body(27)).contains(&json!("consumer_generation")));
-        assert_eq!(&body(28), crate::schema::requests::put_allocations(v(28)), "the validator's own schema");
+        assert_eq!(
+            body(28),
+            for_clients(crate::schema::requests::put_allocations(v(28))),
+            "the validator's own schema"
+        );
+        let allocations = &body(28)["properties"]["allocations"];
+        assert!(allocations.get("patternProperties").is_none() && allocations.get("propertyNames").is_some());
     }
 
     #[test]

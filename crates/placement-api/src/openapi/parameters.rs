@@ -92,10 +92,12 @@ pub fn from_schema(schema: &Value, v: Microversion, pattern: &str) -> Vec<Value>
                 describe("required", v),
                 describe("member_of", v),
             ),
+            // Key patterns as one `propertyNames` (rather than
+            // `patternProperties`), which client generators understand.
             "schema": {
                 "type": "object",
-                "patternProperties": patterns,
-                "additionalProperties": false
+                "propertyNames": {"pattern": keys.iter().map(|k| format!("(?:{k})")).collect::<Vec<_>>().join("|")},
+                "additionalProperties": {"type": "string", "minLength": 1}
             }
         }));
     }
