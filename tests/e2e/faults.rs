@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::private_db::PrivateDb;
-use crate::support::{Backend, Resp, Scratch, Server};
+use crate::support::{Backend, Resp, Rng, Scratch, Server};
 
 const PROVIDERS: [&str; 3] = [
     "fa170000-0000-4000-8000-000000000001",
@@ -97,17 +97,6 @@ impl Journal {
     fn violation(&self, what: String) {
         eprintln!("VIOLATION: {what}");
         self.violations.lock().unwrap().push(what);
-    }
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
     }
 }
 

@@ -10,26 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::on_every_backend;
-use crate::support::{Backend, Server};
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
+use crate::support::{Backend, Rng, Server};
 
 const PROVIDERS: [&str; 2] = ["f0220000-0000-4000-8000-000000000001", "f0220000-0000-4000-8000-000000000002"];
 
@@ -188,7 +169,7 @@ fn body(rng: &mut Rng, path: &str) -> Vec<u8> {
         json!({"allocations": {PROVIDERS[0]: {"resources": {"VCPU": 1}}}, "project_id": "p", "user_id": "u",
                "consumer_generation": null})
     } else if path == "/resource_providers" {
-        json!({"name": format!("fuzz-{}", rng.next()), "parent_provider_uuid": PROVIDERS[0]})
+        json!({"name": format!("fuzz-{}", rng.raw()), "parent_provider_uuid": PROVIDERS[0]})
     } else {
         json!({"traits": ["CUSTOM_A"], "aggregates": [PROVIDERS[1]], "resource_provider_generation": 0})
     };
@@ -209,7 +190,7 @@ fn body(rng: &mut Rng, path: &str) -> Vec<u8> {
             text.truncate(cut);
             text
         }
-        3 => (0..rng.below(64)).map(|_| rng.next() as u8).collect(),
+        3 => (0..rng.below(64)).map(|_| rng.raw() as u8).collect(),
         _ => base.to_string().into_bytes(),
     }
 }

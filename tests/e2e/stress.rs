@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::support::{Backend, Server, run};
+use crate::support::{Backend, Rng, Server, run};
 
 const PROVIDERS: [&str; 3] = [
     "5a1e0000-0000-4000-8000-000000000001",
@@ -32,18 +32,6 @@ struct Tally {
 
 /// What one client believes it holds: consumer -> (provider, vcpus, generation).
 type Holdings = HashMap<String, (usize, i64, i64)>;
-
-/// A tiny deterministic generator per client (no extra dependency).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
 
 fn put(
     servers: &[&Server],

@@ -380,3 +380,28 @@ impl Resp {
         self
     }
 }
+
+/// A tiny deterministic generator (xorshift), seeded per client or run.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn raw(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A number below `n`.
+    pub fn next(&mut self, n: u64) -> u64 {
+        self.raw() % n
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.raw() % n.max(1) as u64) as usize
+    }
+
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}

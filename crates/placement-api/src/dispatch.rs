@@ -98,16 +98,19 @@ fn set_header(headers: &mut HeaderMap, name: &str, value: &str) {
     }
 }
 
-fn render(err: &ApiError, incoming: &Incoming, version: Option<Microversion>, version_failed: bool) -> HttpResponse {
-    let ctx = RenderContext {
+fn render_context(incoming: &Incoming, version: Option<Microversion>, version_failed: bool) -> RenderContext<'_> {
+    RenderContext {
         accept: &incoming.accept,
         method: &incoming.method,
         content_type: incoming.content_type.as_deref().filter(|c| !c.is_empty()).unwrap_or("None"),
         request_id: &incoming.request_id,
         version,
         version_failed,
-    };
-    let rendered = err.render(&ctx);
+    }
+}
+
+fn render(err: &ApiError, incoming: &Incoming, version: Option<Microversion>, version_failed: bool) -> HttpResponse {
+    let rendered = err.render(&render_context(incoming, version, version_failed));
     let mut builder = HttpResponse::build(err.status);
     builder.content_type(rendered.content_type);
     for (k, v) in &err.headers {
@@ -267,14 +270,8 @@ fn check_against_document(incoming: &Incoming, version: Microversion, pattern: &
     let (status, body) = match result {
         Ok(reply) => (reply.status, reply.body.clone()),
         Err(e) => {
-            let ctx = RenderContext {
-                accept: "application/json",
-                method: &incoming.method,
-                content_type: incoming.content_type.as_deref().unwrap_or("None"),
-                request_id: &incoming.request_id,
-                version: Some(version),
-                version_failed: false,
-            };
+            // The document describes the JSON form.
+            let ctx = RenderContext { accept: "application/json", ..render_context(incoming, Some(version), false) };
             (e.status.as_u16(), Some(e.render(&ctx).body))
         }
     };

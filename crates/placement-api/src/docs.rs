@@ -24,7 +24,7 @@ pub fn is_docs_path(path: &str) -> bool {
 /// Every version's document, rendered once.
 fn rendered() -> &'static Vec<(Microversion, String)> {
     static DOCS: OnceLock<Vec<(Microversion, String)>> = OnceLock::new();
-    DOCS.get_or_init(|| openapi::all().into_iter().map(|(v, doc)| (v, openapi::render(&doc))).collect())
+    DOCS.get_or_init(|| openapi::cached().iter().map(|(v, doc)| (*v, openapi::render(doc))).collect())
 }
 
 fn config() -> Arc<Config<'static>> {

@@ -114,11 +114,7 @@ impl From<StorageError> for ApiError {
             e if e.is_unavailable() => {
                 ApiError::unavailable("The database is unavailable; try again later.", format!("database: {e}"))
             }
-            // PostgreSQL refuses text with a NUL character, in a value to
-            // store or to look for alike.
-            e if e.to_string().contains("invalid byte sequence") => {
-                ApiError::bad_request("Text values may not contain NUL characters.")
-            }
+            e if e.is_unstorable_text() => ApiError::bad_request("Text values may not contain NUL characters."),
             other => ApiError::internal(format!("database: {other}")),
         }
     }

@@ -70,11 +70,6 @@ impl Intake {
         Intake { limits, slots, body_bytes: Arc::default() }
     }
 
-    /// Memory charged for the request bodies in flight now.
-    pub fn body_bytes_in_flight(&self) -> usize {
-        self.body_bytes.load(Ordering::Acquire)
-    }
-
     /// A handler slot, or 503 after waiting `queue_timeout`.
     pub async fn slot(&self) -> Result<OwnedSemaphorePermit, ApiError> {
         match tokio::time::timeout(self.limits.queue_timeout, self.slots.clone().acquire_owned()).await {

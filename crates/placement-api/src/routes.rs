@@ -141,19 +141,18 @@ impl Route {
     /// The route's methods served at version 1.`minor`, for `Allow`; all
     /// of them (as upstream sends) when none is served at that version.
     pub fn allow_at(&self, minor: u16) -> String {
-        let mut methods: Vec<&str> = Vec::new();
-        for e in self.endpoints.iter().filter(|e| e.min <= minor && minor <= e.max) {
-            if !methods.contains(&e.method) {
-                methods.push(e.method);
-            }
-        }
-        if methods.is_empty() { self.allow() } else { methods.join(", ") }
+        let served = self.methods(|e| e.min <= minor && minor <= e.max);
+        if served.is_empty() { self.allow() } else { served }
     }
 
     /// `Allow` header value: the route's methods in declaration order.
     pub fn allow(&self) -> String {
+        self.methods(|_| true)
+    }
+
+    fn methods(&self, keep: impl Fn(&Endpoint) -> bool) -> String {
         let mut methods: Vec<&str> = Vec::new();
-        for e in self.endpoints {
+        for e in self.endpoints.iter().filter(|e| keep(e)) {
             if !methods.contains(&e.method) {
                 methods.push(e.method);
             }

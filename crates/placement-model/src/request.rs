@@ -4,7 +4,7 @@
 //! group_policy, root_required, same_subtree). Parsing follows upstream's
 //! order, so the first error reported is the one upstream reports.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 use crate::error::ErrorCode;
 use crate::microversion::Microversion;
@@ -144,14 +144,13 @@ fn parse_wide(query: &[(String, String)]) -> Result<RequestWide, RequestError> {
 pub const MAX_GROUPS: usize = 256;
 
 fn parse_groups(query: &[(String, String)], v: Microversion) -> Result<Vec<RequestGroup>, RequestError> {
-    // One pass to collect each key's values, and each repeated `required`
-    // or `member_of` key parsed once (at its first appearance, where its
-    // first error would surface): linear in the number of parameters.
+    // One pass to collect each key's values; a repeated `required` or
+    // `member_of` key is parsed whole at its first appearance (where its
+    // first error would surface) and taken out: linear in the parameters.
     let mut by_key: HashMap<&str, Vec<&str>> = HashMap::new();
     for (key, value) in query {
         by_key.entry(key.as_str()).or_default().push(value.as_str());
     }
-    let mut parsed: HashSet<&str> = HashSet::new();
     let mut groups: Vec<RequestGroup> = Vec::new();
     let mut index_of: HashMap<&str, usize> = HashMap::new();
     for (key, value) in query {
@@ -175,15 +174,17 @@ fn parse_groups(query: &[(String, String)], v: Microversion) -> Result<Vec<Reque
         let group = &mut groups[index];
         match prefix {
             "resources" => group.resources = query::parse_resources(value).map_err(bad)?,
-            "required" if parsed.insert(key) => {
-                group.traits =
-                    query::parse_required(&by_key[key.as_str()], v.at_least(22), v.at_least(39)).map_err(bad)?;
+            "required" => {
+                if let Some(values) = by_key.remove(key.as_str()) {
+                    group.traits = query::parse_required(&values, v.at_least(22), v.at_least(39)).map_err(bad)?;
+                }
             }
-            "member_of" if parsed.insert(key) => {
-                group.member_of = query::parse_member_of(&by_key[key.as_str()], suffix, v.at_least(24), v.at_least(32))
-                    .map_err(bad)?;
+            "member_of" => {
+                if let Some(values) = by_key.remove(key.as_str()) {
+                    group.member_of =
+                        query::parse_member_of(&values, suffix, v.at_least(24), v.at_least(32)).map_err(bad)?;
+                }
             }
-            "required" | "member_of" => {}
             _ => group.in_tree = Some(query::parse_in_tree(value).map_err(bad)?),
         }
     }

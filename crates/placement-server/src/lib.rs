@@ -135,12 +135,13 @@ pub async fn build_state(config: &Config, db: Database) -> Result<Arc<AppState>,
         log::info!("validating every response against the OpenAPI document of its version");
     }
     let p = &config.placement;
+    let pool = pool_options(&config.database);
     let limits = Limits {
         max_body: config.api.max_request_body_size,
         body_memory: config.api.max_request_body_memory,
         // Each handler holds at most one connection at a time.
-        handler_slots: pool_options(&config.database).max_size as usize,
-        queue_timeout: Duration::from_secs(config.database.pool_timeout.unwrap_or(30)),
+        handler_slots: pool.max_size as usize,
+        queue_timeout: pool.checkout_timeout,
     };
     Ok(Arc::new(AppState {
         auth,

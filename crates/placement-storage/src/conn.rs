@@ -44,6 +44,13 @@ pub struct PoolConn {
     pub(crate) seen_losses: u64,
 }
 
+impl PoolConn {
+    /// A round trip that fails if the server has gone.
+    fn ping(&mut self) -> Result<(), diesel::result::Error> {
+        self.conn.batch_execute("SELECT 1")
+    }
+}
+
 /// How long a SQLite writer waits for the lock before giving up.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 30_000;
 
@@ -132,7 +139,7 @@ impl r2d2::ManageConnection for ConnectionManager {
     }
 
     fn is_valid(&self, conn: &mut PoolConn) -> Result<(), ConnectionError> {
-        conn.conn.batch_execute("SELECT 1").map_err(ConnectionError::CouldntSetupConfiguration)
+        conn.ping().map_err(ConnectionError::CouldntSetupConfiguration)
     }
 
     fn has_broken(&self, conn: &mut PoolConn) -> bool {
@@ -230,7 +237,7 @@ pub fn checkout(pool: &Pool, health: &Health, timeout: Duration) -> Result<Poole
         };
         let losses = health.losses();
         if conn.seen_losses < losses {
-            if let Err(e) = conn.conn.batch_execute("SELECT 1") {
+            if let Err(e) = conn.ping() {
                 conn.broken = true;
                 // Each failed ping drops one connection, so this ends.
                 failed_pings += 1;

@@ -74,6 +74,13 @@ impl StorageError {
         }
     }
 
+    /// The database cannot hold this text (PostgreSQL refuses a NUL
+    /// character, in a value to store or to look for alike).
+    pub fn is_unstorable_text(&self) -> bool {
+        matches!(self, StorageError::Database(DieselError::DatabaseError(_, info))
+            if has_marker(info.message(), &["invalid byte sequence"]))
+    }
+
     /// The database refused us for who we are or what we asked for (a
     /// wrong password, an unknown database): waiting will not help, as
     /// oslo.db does not retry these at start-up either.

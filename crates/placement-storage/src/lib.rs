@@ -58,6 +58,19 @@ impl Connections {
     fn checkout(&self) -> StorageResult<conn::PooledConnection> {
         conn::checkout(&self.pool, &self.health, self.checkout_timeout)
     }
+
+    /// Pass `result` on; if it says the server went away under `conn`
+    /// (or the outcome of a commit is unknown), the connection is dropped
+    /// from the pool and idle ones are checked before reuse.
+    fn settle<T>(&self, conn: &mut conn::PoolConn, result: StorageResult<T>) -> StorageResult<T> {
+        if let Err(e) = &result
+            && (e.is_connection_lost() || matches!(e, StorageError::CommitUnknown(_)))
+        {
+            conn.broken = true;
+            self.health.connection_lost(&e.to_string());
+        }
+        result
+    }
 }
 
 /// A pool of connections and the units of work run on it.
@@ -78,11 +91,6 @@ impl Database {
         let pool = conn::build_pool(url, options, health.clone())?;
         let connections = Connections { pool, health, checkout_timeout: options.checkout_timeout };
         Ok(Database { connections, backend, trees: Default::default(), owners: Default::default() })
-    }
-
-    /// Whether the database was unreachable at the last attempt to connect.
-    pub fn health(&self) -> &health::Health {
-        &self.connections.health
     }
 
     pub fn backend(&self) -> Backend {
@@ -136,12 +144,7 @@ impl Database {
     pub fn with_connection<T>(&self, work: impl FnOnce(&mut DbConnection) -> StorageResult<T>) -> StorageResult<T> {
         let mut conn = self.connections.checkout()?;
         let result = work(&mut conn.conn);
-        if let Err(e) = &result
-            && e.is_connection_lost()
-        {
-            conn.broken = true;
-        }
-        result
+        self.connections.settle(&mut conn, result)
     }
 
     /// Migrate to head if asked, check the schema, then sync the standard

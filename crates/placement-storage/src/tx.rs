@@ -36,13 +36,7 @@ pub fn run<T>(
     loop {
         let result = connections.checkout().and_then(|mut conn| {
             let result = in_transaction(&mut conn, mode, &mut work);
-            if let Err(e) = &result
-                && (e.is_connection_lost() || matches!(e, StorageError::CommitUnknown(_)))
-            {
-                conn.broken = true;
-                connections.health.connection_lost(&e.to_string());
-            }
-            result
+            connections.settle(&mut conn, result)
         });
         match result {
             Err(e) if e.is_transient() && attempt < MAX_ATTEMPTS => {
@@ -81,23 +75,18 @@ pub fn in_transaction<T>(
     conn.conn.batch_execute(begin)?;
     let mut tx = OpenTransaction { conn, finished: false };
     let value = work(&mut tx.conn.conn)?;
-    tx.finished = true;
-    match tx.conn.conn.batch_execute("COMMIT") {
-        Ok(()) => Ok(value),
-        Err(e) => {
-            let e = StorageError::from(e);
-            if e.is_connection_lost() {
-                return Err(StorageError::CommitUnknown(e.to_string()));
-            }
-            // A refused commit (a deferred constraint, a serialization
-            // failure) leaves nothing applied; roll back to be sure the
-            // connection holds no transaction.
-            if tx.conn.conn.batch_execute("ROLLBACK").is_err() {
-                tx.conn.broken = true;
-            }
-            Err(e)
+    if let Err(e) = tx.conn.conn.batch_execute("COMMIT") {
+        let e = StorageError::from(e);
+        if e.is_connection_lost() {
+            // Nothing to roll back on a lost connection.
+            tx.finished = true;
+            return Err(StorageError::CommitUnknown(e.to_string()));
         }
+        // A refused commit applied nothing; the drop rolls back.
+        return Err(e);
     }
+    tx.finished = true;
+    Ok(value)
 }
 
 /// Rolls back on drop unless committed.

@@ -14,13 +14,12 @@ use crate::schema::validator;
 fn documents() -> &'static Vec<(Microversion, Value)> {
     static DOCS: OnceLock<Vec<(Microversion, Value)>> = OnceLock::new();
     DOCS.get_or_init(|| {
-        super::all()
-            .into_iter()
+        super::cached()
+            .iter()
             .map(|(v, doc)| {
-                let schemas = doc["components"]["schemas"].clone();
                 let mut paths = doc["paths"].clone();
-                inline(&mut paths, &schemas);
-                (v, paths)
+                inline(&mut paths, &doc["components"]["schemas"]);
+                (*v, paths)
             })
             .collect()
     })

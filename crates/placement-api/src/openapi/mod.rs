@@ -26,6 +26,13 @@ pub fn all() -> Vec<(Microversion, Value)> {
     Microversion::all().map(|v| (v, document(v))).collect()
 }
 
+/// [`all`], made once for the life of the process (served and checked
+/// against, never changed).
+pub fn cached() -> &'static [(Microversion, Value)] {
+    static DOCS: std::sync::OnceLock<Vec<(Microversion, Value)>> = std::sync::OnceLock::new();
+    DOCS.get_or_init(all)
+}
+
 /// A document as committed and served: pretty JSON ending in a newline.
 pub fn render(document: &Value) -> String {
     let mut text = serde_json::to_string_pretty(document).unwrap_or_default();

@@ -27,10 +27,16 @@ const FIELD_WINDOWS: &[(&str, &str, u16, u16)] = &[
     ("ProviderSummary", "root_provider_uuid", 29, LATEST),
 ];
 
-/// Every schema the response types derive, as the latest version has them.
+/// Every schema the response types derive, as the latest version has them
+/// (read once; each version takes a copy to trim).
 fn derived() -> Map<String, Value> {
-    let doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
-    doc["components"]["schemas"].as_object().cloned().unwrap_or_default()
+    static DERIVED: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+    DERIVED
+        .get_or_init(|| {
+            let doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+            doc["components"]["schemas"].as_object().cloned().unwrap_or_default()
+        })
+        .clone()
 }
 
 /// The schemas of version `v` that `roots` refer to, directly or not.
