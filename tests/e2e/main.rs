@@ -3,11 +3,13 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
+mod keystone_support;
 mod private_db;
 mod support;
 
 mod allocations;
 mod api_docs;
+mod auth;
 mod candidates_cache;
 mod cli;
 mod concurrency;

@@ -310,6 +310,12 @@ impl Req<'_> {
         self
     }
 
+    /// One more header of this name, beside any already set.
+    pub fn also(mut self, k: &str, v: &str) -> Self {
+        self.headers.push((k.to_string(), v.to_string()));
+        self
+    }
+
     pub fn without(mut self, k: &str) -> Self {
         self.headers.retain(|(name, _)| !name.eq_ignore_ascii_case(k));
         self

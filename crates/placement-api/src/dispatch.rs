@@ -17,7 +17,7 @@ use crate::context::{Ctx, Reply};
 use crate::error::{ApiError, RenderContext};
 use crate::logsafe::logsafe;
 use crate::routes;
-use crate::state::{AppState, AuthStrategy};
+use crate::state::AppState;
 
 /// Everything about the request the pipeline and renderer need.
 struct Incoming {
@@ -125,41 +125,6 @@ fn render(err: &ApiError, incoming: &Incoming, version: Option<Microversion>, ve
     builder.body(rendered.body)
 }
 
-fn authenticate(state: &AppState, incoming: &Incoming) -> Result<Credentials, ApiError> {
-    match state.auth {
-        AuthStrategy::NoAuth2 => {}
-    }
-    let Some(token) = incoming.header("x-auth-token") else {
-        let mut e = ApiError::new(StatusCode::UNAUTHORIZED, "");
-        e.plain_webob = true;
-        return Err(e);
-    };
-    let (user, project) = match token.split_once(':') {
-        Some((u, p)) if !p.is_empty() => (u, p),
-        Some((u, _)) => (u, u),
-        None => (token, token),
-    };
-    let roles = match incoming.header("x-roles") {
-        Some(r) => r.split(',').map(str::to_string).collect(),
-        None if user == "admin" => vec!["admin".to_string()],
-        None => Vec::new(),
-    };
-    let system = incoming.header("openstack-system-scope").filter(|s| !s.is_empty());
-    // noauth2 sets X-Tenant-Id (unless system-scoped), but oslo.context
-    // prefers an X-Project-Id header when the request carries one.
-    let project = incoming
-        .header("x-project-id")
-        .or(if system.is_some() { None } else { Some(project) })
-        .or_else(|| incoming.header("x-tenant-id"))
-        .or_else(|| incoming.header("x-tenant"));
-    Ok(Credentials {
-        user_id: user.to_string(),
-        project_id: project.map(str::to_string),
-        roles: roles.iter().map(|r| r.trim().to_string()).filter(|r| !r.is_empty()).collect(),
-        system_scope: system.map(str::to_string),
-    })
-}
-
 async fn handle(
     state: &Arc<AppState>,
     incoming: &Incoming,
@@ -169,7 +134,10 @@ async fn handle(
     let creds = if incoming.path == "/" {
         Credentials::default()
     } else {
-        match authenticate(state, incoming) {
+        // The identity layer sees (and under keystone, strips) a copy:
+        // nothing after it reads identity headers.
+        let mut headers = incoming.headers.clone();
+        match crate::auth::authenticate(&state.auth, &mut headers).await {
             Ok(c) => c,
             Err(e) => return (render(&e, incoming, None, false), None),
         }

@@ -22,6 +22,9 @@ pub struct ApiError {
     /// Use webob's own JSON shape (`message`/`code`/`title`), as the
     /// authentication layer does.
     pub plain_webob: bool,
+    /// A JSON body sent as it is, whatever `Accept` prefers, as
+    /// keystonemiddleware sends its refusals.
+    pub fixed_json: Option<String>,
     /// What went wrong inside, for the log line (with the request id) and
     /// never for the client: driver messages, SQL, panics.
     pub internal: Option<String>,
@@ -36,6 +39,7 @@ impl ApiError {
             headers: Vec::new(),
             escaped: false,
             plain_webob: false,
+            fixed_json: None,
             internal: None,
         }
     }
@@ -208,6 +212,9 @@ pub struct RenderedError {
 
 impl ApiError {
     pub fn render(&self, ctx: &RenderContext<'_>) -> RenderedError {
+        if let Some(body) = &self.fixed_json {
+            return RenderedError { content_type: "application/json", body: body.clone() };
+        }
         let status_line = format!("{} {}", self.status.as_u16(), title(self.status));
         let best = accept::acceptable(ctx.accept, &["text/html", "application/json"]);
         match best.first().copied() {

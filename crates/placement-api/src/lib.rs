@@ -3,6 +3,7 @@
 //! to the handler the route table names for its method and microversion.
 
 pub mod accept;
+pub mod auth;
 pub mod body;
 pub mod context;
 pub mod cors;

@@ -44,12 +44,7 @@ impl Default for PlacementSettings {
     }
 }
 
-/// `[api] auth_strategy`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AuthStrategy {
-    /// Trust `X-Auth-Token: user[:project]`, as upstream's noauth2 does.
-    NoAuth2,
-}
+pub use crate::auth::AuthStrategy;
 
 pub struct AppState {
     pub auth: AuthStrategy,

@@ -33,6 +33,14 @@ pub struct Credentials {
     pub roles: Vec<String>,
     /// `all` for a system-scoped request.
     pub system_scope: Option<String>,
+    /// The domain of a domain-scoped token.
+    pub domain_id: Option<String>,
+    pub user_domain_id: Option<String>,
+    pub project_domain_id: Option<String>,
+    /// Roles of a valid `X-Service-Token` (empty without one).
+    pub service_roles: Vec<String>,
+    /// Keystone's `is_admin_project`; absent means true, as oslo.context.
+    pub is_admin_project: Option<bool>,
 }
 
 /// What the action is on; `project_id` for most Placement rules.
@@ -94,6 +102,10 @@ fn key_bytes((rule, subject, target): &Decision) -> usize {
         + subject.user_id.len()
         + subject.project_id.len()
         + subject.system_scope.len()
+        + subject.domain_id.len()
+        + subject.user_domain_id.len()
+        + subject.project_domain_id.len()
+        + subject.service_roles.iter().map(|r| r.len() + 8).sum::<usize>()
         + subject.roles.iter().map(|r| r.len() + 8).sum::<usize>()
         + target.iter().map(|(k, v)| k.len() + v.len() + 16).sum::<usize>()
 }
@@ -179,6 +191,10 @@ struct Subject {
     project_id: String,
     roles: Vec<String>,
     system_scope: String,
+    domain_id: String,
+    user_domain_id: String,
+    project_domain_id: String,
+    service_roles: Vec<String>,
     is_admin_project: String,
 }
 
@@ -189,7 +205,11 @@ impl From<&Credentials> for Subject {
             project_id: c.project_id.clone().unwrap_or_default(),
             roles: c.roles.iter().map(|r| r.to_lowercase()).collect(),
             system_scope: c.system_scope.clone().unwrap_or_default(),
-            is_admin_project: "True".to_string(),
+            domain_id: c.domain_id.clone().unwrap_or_default(),
+            user_domain_id: c.user_domain_id.clone().unwrap_or_default(),
+            project_domain_id: c.project_domain_id.clone().unwrap_or_default(),
+            service_roles: c.service_roles.iter().map(|r| r.to_lowercase()).collect(),
+            is_admin_project: if c.is_admin_project.unwrap_or(true) { "True" } else { "False" }.to_string(),
         }
     }
 }
@@ -216,6 +236,7 @@ mod tests {
             project_id: project.map(str::to_string),
             roles: roles.iter().map(|r| r.to_string()).collect(),
             system_scope: system.then(|| "all".to_string()),
+            ..Credentials::default()
         }
     }
 

@@ -51,7 +51,7 @@ fn generic(kind: &str, matched: &str) -> String {
     };
     conds.push(match literal_kind {
         Some(value) => format!("{template} == {}", literal(&value)),
-        None if kind == "roles" => format!("r.sub.roles.contains({template})"),
+        None if kind == "roles" || kind == "service_roles" => format!("r.sub.{kind}.contains({template})"),
         None => format!("({} in r.sub) && r.sub[{}] == {template}", literal(kind), literal(kind)),
     });
     conds.join(" && ")

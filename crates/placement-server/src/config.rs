@@ -113,6 +113,8 @@ pub struct Config {
     pub workarounds: WorkaroundOptions,
     /// `[oslo_middleware] enable_proxy_headers_parsing`.
     pub enable_proxy_headers_parsing: bool,
+    /// `[keystone_authtoken]`, as written (read by [`crate::keystone_conf`]).
+    pub keystone_authtoken: crate::keystone_conf::RawOptions,
     /// Directories of the files read, for finding the policy file.
     pub config_dirs: Vec<PathBuf>,
 }
@@ -188,6 +190,7 @@ impl Default for Config {
             },
             workarounds: WorkaroundOptions { optimize_for_wide_provider_trees: false },
             enable_proxy_headers_parsing: false,
+            keystone_authtoken: Default::default(),
             config_dirs: Vec::new(),
         }
     }
@@ -363,6 +366,9 @@ impl Config {
             }
             ("placement", "allocation_conflict_retry_count") => {
                 self.placement.allocation_conflict_retry_count = parse_int(group, option, value)?;
+            }
+            ("keystone_authtoken", o) if crate::keystone_conf::is_option(o) => {
+                self.keystone_authtoken.insert(o.to_string(), value.to_string());
             }
             _ => log::debug!("ignoring unknown option [{group}] {option}"),
         }

@@ -5,12 +5,14 @@
 pub mod cli;
 pub mod config;
 pub mod ini;
+pub mod keystone_conf;
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use placement_api::auth::keystone::Keystone;
 use placement_api::{AppState, AuthStrategy, CorsSettings, Intake, Limits, PlacementSettings};
 use placement_policy::{Policy, PolicyConfig};
 use placement_storage::{Database, DatabaseUrl, PoolOptions};
@@ -100,11 +102,9 @@ pub fn prepare_database(db: &Database, config: &Config) -> Result<(), String> {
 pub async fn build_state(config: &Config, db: Database) -> Result<Arc<AppState>, String> {
     let auth = match config.api.auth_strategy.as_str() {
         "noauth2" => AuthStrategy::NoAuth2,
-        other => {
-            return Err(format!(
-                "[api] auth_strategy = {other} is not supported by this service yet; use noauth2 behind an \
-                 authenticating proxy"
-            ));
+        _ => {
+            let settings = keystone_conf::settings(&config.keystone_authtoken).map_err(|e| e.to_string())?;
+            AuthStrategy::Keystone(Arc::new(Keystone::new(settings)?))
         }
     };
     let policy = Policy::load(&PolicyConfig {

@@ -1,0 +1,121 @@
+//! Who is asking (`[api] auth_strategy`): Keystone tokens validated as
+//! keystonemiddleware's auth_token does, or noauth2 for development.
+//! Identity never comes from headers a client may set under keystone, and
+//! under noauth2 a repeated identity header is refused.
+
+pub mod keystone;
+mod noauth;
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::HeaderMap;
+use placement_policy::Credentials;
+
+use crate::error::ApiError;
+
+/// `[api] auth_strategy`.
+#[derive(Clone)]
+pub enum AuthStrategy {
+    /// Trust `X-Auth-Token: user[:project]` and `X-Roles`, as upstream's
+    /// noauth2 does.
+    NoAuth2,
+    /// Validate `X-Auth-Token` (and `X-Service-Token`) with Keystone.
+    Keystone(Arc<keystone::Keystone>),
+}
+
+/// The headers auth_token sets from a validated token; a client's own
+/// copies are removed before any token is read. Every `X-Service-*`
+/// header goes too (see [`is_identity_header`]).
+const IDENTITY_HEADERS: &[&str] = &[
+    "x-identity-status",
+    "x-domain-id",
+    "x-domain-name",
+    "x-project-id",
+    "x-project-name",
+    "x-project-domain-id",
+    "x-project-domain-name",
+    "x-user-id",
+    "x-user-name",
+    "x-user-domain-id",
+    "x-user-domain-name",
+    "x-roles",
+    "x-is-admin-project",
+    "x-service-catalog",
+    "x-system-scope",
+    "openstack-system-scope",
+    "x-app-cred-id",
+    "x-app-cred-name",
+    "x-app-cred-access-rules",
+    "x-user",
+    "x-tenant-id",
+    "x-tenant-name",
+    "x-tenant",
+    "x-role",
+    "x-trust-id",
+    "x-trustor-user-id",
+    "x-trustee-user-id",
+];
+
+/// A header that names an identity, a scope or roles.
+pub fn is_identity_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    IDENTITY_HEADERS.contains(&name.as_str())
+        || (name.starts_with("x-service-") && name != "x-service-token")
+        || name == "x-auth-token"
+}
+
+/// Remove what a client sent in place of the identity layer.
+pub fn strip_identity_headers(headers: &mut HeaderMap) {
+    let forged: Vec<_> =
+        headers.keys().filter(|n| is_identity_header(n.as_str()) && n.as_str() != "x-auth-token").cloned().collect();
+    for name in forged {
+        headers.remove(name);
+    }
+}
+
+/// The single value of a header, or a 400 when it is repeated: with two
+/// `X-Roles` there is no right one to believe.
+pub fn single<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ApiError> {
+    let mut values = headers.get_all(name);
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(ApiError::bad_request(format!("The identity header {name} may be sent only once.")).escaped());
+    }
+    Ok(first.and_then(|v| v.to_str().ok()))
+}
+
+/// The request's credentials, or the refusal to send.
+pub async fn authenticate(strategy: &AuthStrategy, headers: &mut HeaderMap) -> Result<Credentials, ApiError> {
+    match strategy {
+        AuthStrategy::NoAuth2 => noauth::authenticate(headers),
+        AuthStrategy::Keystone(keystone) => {
+            let user_token = token_header(headers, "x-auth-token").or_else(|| token_header(headers, "x-storage-token"));
+            let service_token = token_header(headers, "x-service-token");
+            strip_identity_headers(headers);
+            keystone
+                .authenticate(user_token.as_deref(), service_token.as_deref())
+                .await
+                .map_err(|f| keystone.refusal(&f))
+        }
+    }
+}
+
+/// A token header's value. Sent twice, the pair is no valid token (a
+/// WSGI server would join them with a comma).
+fn token_header(headers: &HeaderMap, name: &str) -> Option<String> {
+    let values: Vec<&str> = headers.get_all(name).map(|v| v.to_str().unwrap_or("\u{0}")).collect();
+    match values.as_slice() {
+        [] => None,
+        [one] if one.trim().is_empty() => None,
+        [one] => Some(one.trim().to_string()),
+        many => Some(many.join(",")),
+    }
+}
+
+/// A 401 as webob sends it when no identity is established.
+pub fn plain_unauthorized() -> ApiError {
+    let mut e = ApiError::new(StatusCode::UNAUTHORIZED, "");
+    e.plain_webob = true;
+    e
+}
