@@ -10,6 +10,7 @@ mod support;
 mod allocations;
 mod api_docs;
 mod auth;
+mod auth_vs_upstream;
 mod candidates_cache;
 mod cli;
 mod concurrency;

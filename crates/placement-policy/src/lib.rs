@@ -58,8 +58,15 @@ pub enum PolicyError {
 
 /// A refusal; the message is upstream's.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("Policy does not allow {0} to be performed.")]
-pub struct Denied(pub String);
+pub enum Denied {
+    /// The rule's check failed.
+    #[error("Policy does not allow {0} to be performed.")]
+    Rule(String),
+    /// The token's scope is not one the rule accepts: upstream names only
+    /// the rule (`PolicyNotAuthorized(action)` on `InvalidScope`).
+    #[error("{0}")]
+    Scope(String),
+}
 
 #[derive(Deserialize)]
 struct RuleDefault {
@@ -144,13 +151,13 @@ impl Policy {
 
     /// Check `rule` for these credentials on `target`.
     pub fn authorize(&self, rule: &str, creds: &Credentials, target: &Target) -> Result<(), Denied> {
-        let denied = || Denied(rule.to_string());
+        let denied = || Denied::Rule(rule.to_string());
         if self.enforce_scope
             && let Some(scopes) = self.scope_types.get(rule)
         {
             let scope = if creds.system_scope.is_some() { "system" } else { "project" };
             if !scopes.iter().any(|s| s == scope) {
-                return Err(denied());
+                return Err(Denied::Scope(rule.to_string()));
             }
         }
         let subject = Subject::from(creds);
@@ -269,7 +276,8 @@ mod tests {
     #[tokio::test]
     async fn system_scope_is_refused_by_project_scoped_rules() {
         let p = policy(None, false).await;
-        assert!(p.authorize("placement:traits:list", &creds(&["admin"], None, true), &Target::new()).is_err());
+        let refused = p.authorize("placement:traits:list", &creds(&["admin"], None, true), &Target::new());
+        assert_eq!(refused.unwrap_err().to_string(), "placement:traits:list");
     }
 
     #[tokio::test]
