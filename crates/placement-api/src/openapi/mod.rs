@@ -58,7 +58,7 @@ pub fn write_all(dir: &std::path::Path) -> std::io::Result<()> {
 /// The document of version `v`.
 pub fn document(v: Microversion) -> Value {
     let mut paths = Map::new();
-    let mut roots: Vec<&'static str> = vec!["Errors", "Unauthorized"];
+    let mut roots: Vec<&'static str> = vec!["Errors", "Unauthorized", "Unavailable"];
     for route in ROUTES {
         let mut item = Map::new();
         for e in route.endpoints.iter().filter(|e| e.min <= v.minor && v.minor <= e.max) {
@@ -121,6 +121,7 @@ fn headers() -> Value {
         "LastModified": text("When what the answer shows last changed (from 1.15)."),
         "CacheControl": text("`no-cache` (from 1.15)."),
         "Location": text("Where the created or named resource is."),
+        "WWWAuthenticate": text("With `auth_strategy = keystone`: `Keystone uri=\"<identity endpoint>\"`, where to get a token."),
     })
 }
 
@@ -254,14 +255,18 @@ fn responses(doc: &operations::OperationDoc, v: Microversion) -> Value {
     failures.sort_unstable();
     failures.dedup();
     for status in failures {
-        // The authentication layer answers in webob's own shape, as
-        // keystonemiddleware does in front of upstream.
-        let schema = if status == 401 { "Unauthorized" } else { "Errors" };
+        // The authentication layer answers in its own shapes, as
+        // keystonemiddleware (and webob under it) does in front of upstream.
+        let (schema, headers) = match status {
+            401 => ("Unauthorized", &["X-Openstack-Request-Id", "WWW-Authenticate"][..]),
+            503 => ("Unavailable", &["X-Openstack-Request-Id"][..]),
+            _ => ("Errors", &["X-Openstack-Request-Id"][..]),
+        };
         out.insert(
             status.to_string(),
             json!({
                 "description": failure_description(status),
-                "headers": header_refs(&["X-Openstack-Request-Id"]),
+                "headers": header_refs(headers),
                 "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}
             }),
         );
@@ -280,7 +285,10 @@ fn success_description(status: u16) -> &'static str {
 fn failure_description(status: u16) -> &'static str {
     match status {
         400 => "The request is malformed: a body, query or microversion header the server cannot accept",
-        401 => "No valid token",
+        401 => {
+            "No valid token: none, one Keystone does not vouch for (unknown, expired, revoked), or an invalid \
+                `X-Service-Token`"
+        }
         403 => "The policy does not allow this caller to do this",
         404 => "No such resource",
         406 => {
@@ -293,7 +301,7 @@ fn failure_description(status: u16) -> &'static str {
         }
         413 => "The body is larger than the server accepts",
         415 => "The body is not `application/json`",
-        503 => "The database is unreachable, or the server is too busy: try again later",
+        503 => "The database or Keystone is unreachable, or the server is too busy: try again later",
         _ => "Refused",
     }
 }

@@ -44,13 +44,36 @@ pub fn components(v: Microversion, roots: &[&str]) -> Map<String, Value> {
     let mut all = derived();
     all.insert("CandidatesBody".into(), candidates_body(v));
     all.insert("Error".into(), error(v));
+    // webob's own error shape: noauth2's 401, Keystone unreachable's 503.
     all.insert(
-        "Unauthorized".into(),
+        "WebobError".into(),
         json!({
             "type": "object",
             "required": ["message", "code", "title"],
             "properties": {"message": {"type": "string"}, "code": {"type": "string"}, "title": {"type": "string"}}
         }),
+    );
+    // keystonemiddleware's refusal of a request without a valid token.
+    all.insert(
+        "KeystoneError".into(),
+        json!({
+            "type": "object",
+            "required": ["error"],
+            "properties": {"error": {
+                "type": "object",
+                "required": ["code", "title", "message"],
+                "properties": {"code": {"type": "integer"}, "title": {"type": "string"},
+                               "message": {"type": "string"}}
+            }}
+        }),
+    );
+    all.insert(
+        "Unauthorized".into(),
+        json!({"anyOf": [{"$ref": "#/components/schemas/KeystoneError"}, {"$ref": "#/components/schemas/WebobError"}]}),
+    );
+    all.insert(
+        "Unavailable".into(),
+        json!({"anyOf": [{"$ref": "#/components/schemas/Errors"}, {"$ref": "#/components/schemas/WebobError"}]}),
     );
     all.insert(
         "Errors".into(),

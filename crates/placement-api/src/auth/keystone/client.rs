@@ -136,20 +136,17 @@ impl IdentityClient {
     }
 
     /// Send, retrying `http_request_max_retries` times when Keystone cannot
-    /// be reached or answers 5xx.
+    /// be reached (as keystoneauth's connect retries: 0.5 s, then doubling).
     async fn send(&self, request: impl Fn() -> reqwest::RequestBuilder) -> Result<reqwest::Response, Unavailable> {
         let mut attempt = 0;
         loop {
-            let outcome = request().send().await;
-            let retry = match &outcome {
-                Ok(r) => r.status().is_server_error(),
-                Err(e) => !e.is_builder(),
-            };
-            if !retry || attempt >= self.settings.max_retries {
-                return outcome.map_err(|e| Unavailable::Unreachable(without_url(&e)));
+            match request().send().await {
+                Err(e) if (e.is_connect() || e.is_timeout()) && attempt < self.settings.max_retries => {
+                    tokio::time::sleep(Duration::from_millis(500 << attempt.min(6))).await;
+                    attempt += 1;
+                }
+                outcome => return outcome.map_err(|e| Unavailable::Unreachable(without_url(&e))),
             }
-            attempt += 1;
-            tokio::time::sleep(Duration::from_millis(100 << attempt.min(4))).await;
         }
     }
 

@@ -190,3 +190,90 @@ impl Keystone {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::RenderContext;
+    use placement_model::Microversion;
+
+    fn keystone() -> Keystone {
+        Keystone::new(Settings {
+            www_authenticate_uri: Some("http://keystone/v3".into()),
+            auth_url: "http://keystone:5000".into(),
+            username: Some("placement".into()),
+            user_id: None,
+            password: "p".into(),
+            user_domain_id: None,
+            user_domain_name: Some("Default".into()),
+            project_id: None,
+            project_name: Some("service".into()),
+            project_domain_id: None,
+            project_domain_name: Some("Default".into()),
+            domain_id: None,
+            domain_name: None,
+            system_scope: None,
+            region_name: None,
+            interface: "internal".into(),
+            cafile: None,
+            certfile: None,
+            keyfile: None,
+            insecure: false,
+            connect_timeout: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(1),
+            max_retries: 0,
+            token_cache_time: Some(Duration::from_secs(300)),
+            service_token_roles: vec!["service".into()],
+            service_token_roles_required: true,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn refusals_are_as_keystonemiddleware_sends_them_and_as_documented() {
+        let k = keystone();
+        let unauthorized = k.refusal(&Failure::Unauthorized);
+        let unavailable = k.refusal(&Failure::Unavailable(Unavailable::Unreachable("refused".into())));
+        assert_eq!(unauthorized.headers, [("www-authenticate", "Keystone uri=\"http://keystone/v3\"".to_string())]);
+        let ctx = RenderContext {
+            accept: "application/json",
+            method: "GET",
+            content_type: "None",
+            request_id: "req-1",
+            version: None,
+            version_failed: false,
+        };
+        let body = unavailable.render(&ctx).body;
+        assert!(body.contains("The Keystone service is temporarily unavailable."), "{body}");
+        assert!(
+            crate::openapi::check::response(
+                Microversion { major: 1, minor: 39 },
+                "GET",
+                "/resource_providers",
+                401,
+                Some(r#"{"error": {"code": "401"}}"#)
+            )
+            .is_err(),
+            "the check is a real one"
+        );
+        for minor in [0, 15, 39] {
+            let v = Microversion { major: 1, minor };
+            for (status, e) in [(401, &unauthorized), (503, &unavailable)] {
+                let body = e.render(&ctx).body;
+                crate::openapi::check::response(v, "GET", "/resource_providers", status, Some(&body))
+                    .unwrap_or_else(|e| panic!("{status} at 1.{minor}: {e}"));
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn no_token_or_an_oversized_one_is_refused_without_asking() {
+        // Keystone at this address does not exist: an answer without
+        // asking it is the only way to a 401.
+        let k = keystone();
+        assert!(matches!(k.authenticate(None, None).await, Err(Failure::Unauthorized)));
+        let huge = "a".repeat(MAX_TOKEN_BYTES + 1);
+        assert!(matches!(k.authenticate(Some(&huge), None).await, Err(Failure::Unauthorized)));
+        assert!(matches!(k.authenticate(Some(""), None).await, Err(Failure::Unauthorized)));
+    }
+}
