@@ -8,6 +8,8 @@ use serde_json::Value;
 pub struct Api {
     base: String,
     agent: ureq::Agent,
+    /// `X-Auth-Token`: `admin` (noauth2), or a Keystone token.
+    token: String,
 }
 
 pub struct Answer {
@@ -19,14 +21,19 @@ pub struct Answer {
 impl Api {
     pub fn new(base: &str) -> Api {
         let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-        Api { base: base.trim_end_matches('/').to_string(), agent }
+        Api { base: base.trim_end_matches('/').to_string(), agent, token: "admin".into() }
+    }
+
+    pub fn with_token(mut self, token: &str) -> Api {
+        self.token = token.to_string();
+        self
     }
 
     pub fn call(&self, method: &str, path: &str, version: &str, body: Option<&Value>) -> Result<Answer, String> {
         let request = ureq::http::Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base))
-            .header("x-auth-token", "admin")
+            .header("x-auth-token", self.token.as_str())
             .header("accept", "application/json")
             .header("openstack-api-version", format!("placement {version}"))
             .header("content-type", "application/json")

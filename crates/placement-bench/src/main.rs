@@ -7,6 +7,7 @@
 //! placement-bench seed   DATABASE_URL (--providers N | --trees N)
 //! placement-bench writes URL --clients C --seconds S [--move]
 //! placement-bench query  URL --path (PATH | perf | nested) --clients C --seconds S
+//! placement-bench auth-overhead URL --other URL --token TOKEN [--path PATH] [--rounds R] [--requests N]
 //! ```
 
 mod client;
@@ -21,7 +22,8 @@ fn usage() -> ExitCode {
         "usage:\n  placement-bench setup URL --providers N\n  \
          placement-bench seed DATABASE_URL (--providers N | --trees N)\n  \
          placement-bench writes URL --clients C --seconds S [--move]\n  \
-         placement-bench query URL --path (PATH | perf | nested) --clients C --seconds S"
+         placement-bench query URL --path (PATH | perf | nested) --clients C --seconds S\n  \
+         placement-bench auth-overhead URL --other URL --token TOKEN [--path PATH] [--rounds R] [--requests N]"
     );
     ExitCode::from(2)
 }
@@ -63,6 +65,16 @@ fn main() -> ExitCode {
                 workload::query(&api, path, number(&args, "--clients", 10) as usize, number(&args, "--seconds", 10))
             }
             None => return usage(),
+        },
+        "auth-overhead" => match (flag(&args, "--other"), flag(&args, "--token")) {
+            (Some(other), Some(token)) => workload::auth_overhead(
+                &api,
+                &client::Api::new(&other).with_token(&token),
+                flag(&args, "--path").as_deref().unwrap_or("/resource_classes/VCPU"),
+                number(&args, "--rounds", 7) as usize,
+                number(&args, "--requests", 2000) as usize,
+            ),
+            _ => return usage(),
         },
         _ => return usage(),
     };

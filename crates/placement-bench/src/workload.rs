@@ -167,3 +167,44 @@ pub fn query(api: &Api, path: &str, clients: usize, seconds: u64) -> Result<(), 
     Report { label: format!("query x{clients}"), ok, failed, elapsed: start.elapsed(), latencies }.print();
     Ok(())
 }
+
+/// The median latency of `requests` sequential calls to `path`.
+fn sequential_median(api: &Api, path: &str, requests: usize) -> Result<Duration, String> {
+    let mut took = Vec::with_capacity(requests);
+    for _ in 0..requests {
+        let answer = api.call("GET", path, "1.39", None)?;
+        if answer.status != 200 {
+            return Err(format!("GET {path}: {}: {}", answer.status, answer.body));
+        }
+        took.push(answer.took);
+    }
+    took.sort();
+    Ok(took[took.len() / 2])
+}
+
+/// What the second server's authentication costs per request over the
+/// first's: rounds of one client's sequential calls to each in turn (so
+/// both see the same machine), the median of each round, and the median
+/// of the rounds' differences.
+pub fn auth_overhead(base: &Api, other: &Api, path: &str, rounds: usize, requests: usize) -> Result<(), String> {
+    // Warm both (connections, caches, the token's validation).
+    sequential_median(base, path, 200)?;
+    sequential_median(other, path, 200)?;
+    let mut differences = Vec::new();
+    for round in 1..=rounds.max(1) {
+        let a = sequential_median(base, path, requests)?;
+        let b = sequential_median(other, path, requests)?;
+        let us = |d: Duration| d.as_secs_f64() * 1e6;
+        println!("round {round}: first {:.1} us, second {:.1} us, difference {:.1} us", us(a), us(b), us(b) - us(a));
+        differences.push(us(b) - us(a));
+    }
+    differences.sort_by(f64::total_cmp);
+    println!(
+        "auth overhead: median {:.1} us per request over {} rounds of {requests} (range {:.1} to {:.1} us)",
+        differences[differences.len() / 2],
+        differences.len(),
+        differences[0],
+        differences[differences.len() - 1]
+    );
+    Ok(())
+}
