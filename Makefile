@@ -42,7 +42,7 @@ conformance-postgresql: build ## The conformance run on fresh PostgreSQL databas
 conformance-mysql: build ## The conformance run on fresh MariaDB/MySQL databases
 	PLACEMENT_CONFORMANCE_BACKEND=mysql $(MAKE) conformance
 
-bench: ## Benchmarks: solver (criterion), then per backend: perf query at 1k/10k/100k providers, writes, nested trees
+bench: ## Benchmarks: solver (criterion), then per backend: perf query at 1k/10k/100k providers, writes, nested trees; then the Keystone path's cost per request
 	scripts/bench
 
 openapi: ## Regenerate openapi/ (a document per microversion and CHANGES.md) from the code

@@ -398,6 +398,20 @@ mod tests {
     }
 
     #[test]
+    fn keystone_authtoken_from_files_and_environment() {
+        let a = write(
+            "ks",
+            "[keystone_authtoken]\nauth_type = password\npassword = from-file\nmemcache_pool_maxsize = 3\nnot_an_option = 1\n",
+        );
+        let env = HashMap::from([("OS_KEYSTONE_AUTHTOKEN__PASSWORD".to_string(), "from-env".to_string())]);
+        let c = Config::load(&[a], &env).unwrap();
+        assert_eq!(c.keystone_authtoken.get("password").map(String::as_str), Some("from-env"));
+        assert_eq!(c.keystone_authtoken.get("auth_type").map(String::as_str), Some("password"));
+        assert!(c.keystone_authtoken.contains_key("memcache_pool_maxsize"), "kept, to be warned about");
+        assert!(!c.keystone_authtoken.contains_key("not_an_option"));
+    }
+
+    #[test]
     fn files_then_environment() {
         let a = write(
             "a",
