@@ -1,12 +1,16 @@
 """A template Keystone for the tests, and one Keystone served from a copy.
 
     fixture.py prepare VENV DIR    database, keys, users and projects in DIR
+    fixture.py certs DIR           a test CA (ca.pem) and a certificate for
+                                   127.0.0.1 signed by it (server.pem, .key)
     fixture.py serve VENV DIR PORT [EXPIRATION]
                                    DIR is a copy of the template: point
                                    its catalog and configuration at PORT
                                    and exec gunicorn on it
 
-The tests copy the template directory and serve the copy, one Keystone
+With KEYSTONE_TLS_DIR set (a `certs` directory), serve answers HTTPS and
+puts an https identity endpoint in its catalog. The tests copy the
+template directory and serve the copy, one Keystone
 per test. Users (password: the user name): admin (admin on project admin
 and on the system), member and reader (on project demo), placement and
 nova (service on project service), and nobody (no role at all).
@@ -55,10 +59,11 @@ def write_conf(directory, port, expiration=3600):
         f.write(APP)
 
 
-def gunicorn(venv, directory, port):
+def gunicorn(venv, directory, port, tls=None):
     env = dict(os.environ, OS_KEYSTONE_CONFIG_DIR=directory)
+    cert = ["--certfile", os.path.join(tls, "server.pem"), "--keyfile", os.path.join(tls, "server.key")] if tls else []
     return [
-        os.path.join(venv, "bin", "gunicorn"),
+        os.path.join(venv, "bin", "gunicorn"), *cert,
         "--bind", f"127.0.0.1:{port}",
         "--workers", "1", "--threads", "8", "--timeout", "120",
         "--error-logfile", "-", "--no-control-socket",
@@ -140,20 +145,71 @@ def prepare(venv, directory):
 
 
 def serve(venv, directory, port, expiration):
+    tls = os.environ.get("KEYSTONE_TLS_DIR")
     write_conf(directory, port, expiration)
     # The copy answers on its own port: so must its catalog.
     db = sqlite3.connect(os.path.join(directory, "keystone.db"))
     with db:
         db.execute("UPDATE endpoint SET url = ? WHERE service_id IN "
-                   "(SELECT id FROM service WHERE type = 'identity')", (f"http://127.0.0.1:{port}/v3",))
+                   "(SELECT id FROM service WHERE type = 'identity')",
+                   (f"{'https' if tls else 'http'}://127.0.0.1:{port}/v3",))
     db.close()
-    cmd, env = gunicorn(venv, directory, port)
+    cmd, env = gunicorn(venv, directory, port, tls)
     os.execve(cmd[0], cmd, env)
+
+
+def certs(directory):
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    window = (now - datetime.timedelta(minutes=5), now + datetime.timedelta(days=1))
+
+    def cert(subject, issuer, key, signer, extensions):
+        builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number())
+                   .not_valid_before(window[0]).not_valid_after(window[1]))
+        for extension, critical in extensions:
+            builder = builder.add_extension(extension, critical=critical)
+        return builder.sign(signer, hashes.SHA256())
+
+    def name(cn):
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = cert(name("placement test CA"), name("placement test CA"), ca_key, ca_key, [
+        (x509.BasicConstraints(ca=True, path_length=None), True),
+        (x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
+                       key_encipherment=False, data_encipherment=False, key_agreement=False,
+                       encipher_only=False, decipher_only=False), True),
+    ])
+    key = ec.generate_private_key(ec.SECP256R1())
+    server = cert(name("127.0.0.1"), name("placement test CA"), key, ca_key, [
+        (x509.BasicConstraints(ca=False, path_length=None), True),
+        (x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                                      x509.DNSName("localhost")]), False),
+        (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False),
+    ])
+    os.makedirs(directory, exist_ok=True)
+    pem = serialization.Encoding.PEM
+    with open(os.path.join(directory, "ca.pem"), "wb") as f:
+        f.write(ca.public_bytes(pem))
+    with open(os.path.join(directory, "server.pem"), "wb") as f:
+        f.write(server.public_bytes(pem))
+    with open(os.path.join(directory, "server.key"), "wb") as f:
+        f.write(key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
 
 
 if __name__ == "__main__":
     if sys.argv[1] == "prepare":
         prepare(sys.argv[2], sys.argv[3])
+    elif sys.argv[1] == "certs":
+        certs(sys.argv[2])
     elif sys.argv[1] == "serve":
         serve(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]) if len(sys.argv) > 5 else 3600)
     else:

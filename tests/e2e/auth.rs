@@ -250,6 +250,31 @@ fn keystone_openstack_cli_lists_providers() {
 }
 
 #[test]
+fn keystone_over_tls_with_cafile() {
+    let mut keystone = Keystone::start(3600);
+    let tls = keystone.tls_endpoint();
+    let token = keystone.token("admin", "admin");
+    // From here on Keystone answers only over TLS.
+    keystone.stop();
+    let config = |extra: &str| {
+        format!(
+            "[api]\nauth_strategy = keystone\n[keystone_authtoken]\nauth_type = password\nauth_url = {}\n\
+             username = placement\npassword = placement\nuser_domain_name = Default\nproject_name = service\n\
+             project_domain_name = Default\nhttp_request_max_retries = 0\n{extra}\n",
+            tls.url
+        )
+    };
+    let trusted = Server::start(Backend::Sqlite, &config(&format!("cafile = {}", tls.ca.display())));
+    assert_eq!(list(&trusted, &token), 200);
+    // The system's roots do not include the test's CA: 503, and why.
+    let untrusted = Server::start(Backend::Sqlite, &config(""));
+    assert_eq!(list(&untrusted, &token), 503);
+    assert!(untrusted.log_text().to_lowercase().contains("certificate"), "{}", untrusted.log_text());
+    let insecure = Server::start(Backend::Sqlite, &config("insecure = True"));
+    assert_eq!(list(&insecure, &token), 200);
+}
+
+#[test]
 fn noauth2_repeated_identity_headers_are_refused() {
     let server = Server::start(Backend::Sqlite, "");
     let twice = server.req("GET", "/resource_providers").header("x-auth-token", "admin").also("x-roles", "admin");

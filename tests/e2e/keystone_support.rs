@@ -202,6 +202,46 @@ impl Keystone {
     pub fn venv(&self) -> &Path {
         &prepared().venv
     }
+
+    /// The same Keystone also served over HTTPS, with a certificate for
+    /// 127.0.0.1 from a CA of the test's own (its catalog then names the
+    /// https endpoint).
+    pub fn tls_endpoint(&self) -> TlsEndpoint {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/keystone/fixture.py");
+        let certs = self.dir.0.join("certs");
+        let made = Command::new(prepared().venv.join("bin/python")).arg(&script).arg("certs").arg(&certs).status();
+        assert!(made.expect("run fixture.py certs").success());
+        let port = free_port();
+        let log = std::fs::File::create(self.dir.0.join("keystone-tls.log")).expect("log");
+        let child = Command::new(prepared().venv.join("bin/python"))
+            .arg(&script)
+            .args(["serve", &prepared().venv.display().to_string(), &self.dir.0.display().to_string()])
+            .args([port.to_string(), self.expiration.to_string()])
+            .env("KEYSTONE_TLS_DIR", &certs)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start keystone over TLS");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "keystone over TLS did not listen");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        TlsEndpoint { child, url: format!("https://127.0.0.1:{port}"), ca: certs.join("ca.pem") }
+    }
+}
+
+pub struct TlsEndpoint {
+    child: Child,
+    pub url: String,
+    pub ca: PathBuf,
+}
+
+impl Drop for TlsEndpoint {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+    }
 }
 
 impl Drop for Keystone {
