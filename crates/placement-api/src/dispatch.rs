@@ -44,7 +44,7 @@ pub async fn dispatch(req: HttpRequest, payload: web::Payload, state: web::Data<
         None | Some("") | Some("*/*") => "application/json".to_string(),
         Some(a) => a.to_string(),
     };
-    let incoming = Incoming {
+    let mut incoming = Incoming {
         request_id: format!("req-{}", uuid::Uuid::new_v4()),
         method: req.method().as_str().to_string(),
         path: percent_decode_str(req.path()).decode_utf8_lossy().into_owned(),
@@ -53,6 +53,11 @@ pub async fn dispatch(req: HttpRequest, payload: web::Payload, state: web::Data<
         headers: req.headers().clone(),
         base_url: crate::location::base_url(&req, state.proxy_headers),
     };
+    // Under keystone, identity headers a client sent are gone before any
+    // token is read or any later stage runs, as auth_token removes them.
+    if matches!(state.auth, crate::auth::AuthStrategy::Keystone(_)) {
+        crate::auth::strip_identity_headers(&mut incoming.headers);
+    }
     let global_id = incoming.header("x-openstack-request-id").filter(|id| is_request_id(id)).map(str::to_string);
 
     let (mut response, version) = match &state.cors {
@@ -134,10 +139,7 @@ async fn handle(
     let creds = if incoming.path == "/" {
         Credentials::default()
     } else {
-        // The identity layer sees (and under keystone, strips) a copy:
-        // nothing after it reads identity headers.
-        let mut headers = incoming.headers.clone();
-        match crate::auth::authenticate(&state.auth, &mut headers).await {
+        match crate::auth::authenticate(&state.auth, &incoming.headers).await {
             Ok(c) => c,
             Err(e) => return (render(&e, incoming, None, false), None),
         }

@@ -58,15 +58,16 @@ const IDENTITY_HEADERS: &[&str] = &[
 ];
 
 /// A header that names an identity, a scope or roles.
-pub fn is_identity_header(name: &str) -> bool {
+pub(crate) fn is_identity_header(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     IDENTITY_HEADERS.contains(&name.as_str())
         || (name.starts_with("x-service-") && name != "x-service-token")
         || name == "x-auth-token"
 }
 
-/// Remove what a client sent in place of the identity layer.
-pub fn strip_identity_headers(headers: &mut HeaderMap) {
+/// Remove what a client sent in place of the identity layer (not the
+/// tokens themselves).
+pub(crate) fn strip_identity_headers(headers: &mut HeaderMap) {
     let forged: Vec<_> =
         headers.keys().filter(|n| is_identity_header(n.as_str()) && n.as_str() != "x-auth-token").cloned().collect();
     for name in forged {
@@ -76,7 +77,7 @@ pub fn strip_identity_headers(headers: &mut HeaderMap) {
 
 /// The single value of a header, or a 400 when it is repeated: with two
 /// `X-Roles` there is no right one to believe.
-pub fn single<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ApiError> {
+pub(crate) fn single<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ApiError> {
     let mut values = headers.get_all(name);
     let first = values.next();
     if values.next().is_some() {
@@ -85,14 +86,15 @@ pub fn single<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>,
     Ok(first.and_then(|v| v.to_str().ok()))
 }
 
-/// The request's credentials, or the refusal to send.
-pub async fn authenticate(strategy: &AuthStrategy, headers: &mut HeaderMap) -> Result<Credentials, ApiError> {
+/// The request's credentials, or the refusal to send. Under keystone the
+/// caller has already stripped the identity headers; only the tokens are
+/// read.
+pub async fn authenticate(strategy: &AuthStrategy, headers: &HeaderMap) -> Result<Credentials, ApiError> {
     match strategy {
         AuthStrategy::NoAuth2 => noauth::authenticate(headers),
         AuthStrategy::Keystone(keystone) => {
             let user_token = token_header(headers, "x-auth-token").or_else(|| token_header(headers, "x-storage-token"));
             let service_token = token_header(headers, "x-service-token");
-            strip_identity_headers(headers);
             keystone
                 .authenticate(user_token.as_deref(), service_token.as_deref())
                 .await
@@ -114,8 +116,53 @@ fn token_header(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// A 401 as webob sends it when no identity is established.
-pub fn plain_unauthorized() -> ApiError {
+pub(crate) fn plain_unauthorized() -> ApiError {
     let mut e = ApiError::new(StatusCode::UNAUTHORIZED, "");
     e.plain_webob = true;
     e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::header::{HeaderName, HeaderValue};
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.append(HeaderName::try_from(*k).unwrap(), HeaderValue::from_str(v).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn identity_headers_go_and_tokens_stay() {
+        let mut h = headers(&[
+            ("X-Auth-Token", "t"),
+            ("X-Service-Token", "s"),
+            ("X-Roles", "admin"),
+            ("X-Roles", "service"),
+            ("X-Service-Roles", "admin"),
+            ("X-Service-Project-Id", "p"),
+            ("X-Project-Id", "p"),
+            ("X-Tenant", "p"),
+            ("OpenStack-System-Scope", "all"),
+            ("X-Is-Admin-Project", "True"),
+            ("Accept", "application/json"),
+            ("X-Openstack-Request-Id", "req-1"),
+        ]);
+        strip_identity_headers(&mut h);
+        let mut left: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
+        left.sort_unstable();
+        assert_eq!(left, ["accept", "x-auth-token", "x-openstack-request-id", "x-service-token"]);
+    }
+
+    #[test]
+    fn tokens_as_sent() {
+        assert_eq!(token_header(&headers(&[("X-Auth-Token", " t ")]), "x-auth-token").as_deref(), Some("t"));
+        assert_eq!(token_header(&headers(&[("X-Auth-Token", "  ")]), "x-auth-token"), None);
+        let twice = headers(&[("X-Auth-Token", "a"), ("X-Auth-Token", "b")]);
+        assert_eq!(token_header(&twice, "x-auth-token").as_deref(), Some("a,b"));
+        assert!(single(&twice, "x-auth-token").is_err());
+    }
 }
