@@ -179,3 +179,39 @@ fn auth_keystone_answers_as_upstream() {
     keystone.resume();
     compare(&[("keystone back", "GET", "/resource_providers".into(), vec![tok(&fresh)])]);
 }
+
+/// `GET /resource_providers` with these tokens, to both servers: the same
+/// answer, whose status is returned.
+#[track_caller]
+fn same(upstream: &Upstream, ours: &Server, what: &str, user: &str, service: Option<&str>) -> u16 {
+    let mut headers = vec![("x-auth-token", user.to_string())];
+    if let Some(service) = service {
+        headers.push(("x-service-token", service.to_string()));
+    }
+    let theirs = ask(&upstream.base, "GET", "/resource_providers", &headers);
+    let mine = ask(&ours.base, "GET", "/resource_providers", &headers);
+    assert_eq!(mine, theirs, "{what}: ours (left) and upstream's (right) differ");
+    mine.status
+}
+
+#[test]
+fn auth_keystone_expiry_and_revocation_as_upstream() {
+    // Tokens live 8 s; neither server caches.
+    let keystone = Keystone::start(8);
+    let config = keystone.config("token_cache_time = -1");
+    let upstream = Upstream::start(keystone.venv(), &config);
+    let ours = Server::start(Backend::Sqlite, &config);
+    let admin = keystone.token("admin", "admin");
+    assert_eq!(same(&upstream, &ours, "fresh token", &admin, None), 200);
+    let victim = keystone.token("admin", "admin");
+    assert_eq!(same(&upstream, &ours, "token about to be revoked", &victim, None), 200);
+    keystone.revoke(&victim);
+    assert_eq!(same(&upstream, &ours, "revoked token", &victim, None), 401);
+    std::thread::sleep(Duration::from_secs(9));
+    assert_eq!(same(&upstream, &ours, "expired token", &admin, None), 401);
+    let nova = keystone.token("nova", "service");
+    assert_eq!(same(&upstream, &ours, "expired token, valid service token", &admin, Some(&nova)), 200);
+    assert_eq!(same(&upstream, &ours, "revoked token, valid service token", &victim, Some(&nova)), 401);
+    let member = keystone.token("member", "demo");
+    assert_eq!(same(&upstream, &ours, "expired token, service token without the role", &admin, Some(&member)), 401);
+}
