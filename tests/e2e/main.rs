@@ -19,6 +19,7 @@ mod fuzz;
 mod hostile;
 mod http_contract;
 mod inventories;
+mod policy;
 mod providers;
 mod schema;
 mod stress;

@@ -53,6 +53,7 @@ impl Ctx {
     pub fn authorize_on(&self, rule: &str, target: &Target) -> Result<(), ApiError> {
         self.state
             .policy
+            .current()
             .authorize(rule, &self.creds, target)
             .map_err(|denied| ApiError::new(StatusCode::FORBIDDEN, denied.to_string()).escaped())
     }

@@ -46,10 +46,27 @@ impl Default for PlacementSettings {
 
 pub use crate::auth::AuthStrategy;
 
+/// The policy in force, replaced whole when it is reloaded (SIGHUP).
+pub struct PolicyHolder(std::sync::RwLock<std::sync::Arc<Policy>>);
+
+impl PolicyHolder {
+    pub fn new(policy: Policy) -> Self {
+        PolicyHolder(std::sync::RwLock::new(std::sync::Arc::new(policy)))
+    }
+
+    pub fn current(&self) -> std::sync::Arc<Policy> {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn replace(&self, policy: Policy) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = std::sync::Arc::new(policy);
+    }
+}
+
 pub struct AppState {
     pub auth: AuthStrategy,
     pub db: Database,
-    pub policy: Policy,
+    pub policy: PolicyHolder,
     pub cors: Option<CorsSettings>,
     pub placement: PlacementSettings,
     /// Body size, body memory and handler slot limits.

@@ -18,6 +18,8 @@ pub enum Check {
     Not(Box<Check>),
     And(Vec<Check>),
     Or(Vec<Check>),
+    /// A word that is no check (oslo.policy would deny; we refuse to load).
+    Malformed(String),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -63,8 +65,7 @@ fn parse_atom(word: &str) -> Check {
         _ => {}
     }
     let Some((kind, matched)) = word.split_once(':') else {
-        // oslo treats an unparseable check as one that always fails.
-        return Check::Never;
+        return Check::Malformed(word.to_string());
     };
     let unquote = |s: &str| s.trim_matches(|c| c == '"' || c == '\'').to_string();
     match kind {
@@ -74,17 +75,18 @@ fn parse_atom(word: &str) -> Check {
     }
 }
 
-/// Parse a check string. An empty string always passes, as in oslo.policy;
-/// a malformed one never does.
-pub fn parse(text: &str) -> Check {
+/// Parse a check string. An empty string always passes, as in oslo.policy.
+/// A malformed one is an error here (oslo.policy would deny everything
+/// silently).
+pub fn parse(text: &str) -> Result<Check, String> {
     let tokens = tokenize(text);
     if tokens.is_empty() {
-        return Check::Always;
+        return Ok(Check::Always);
     }
     let mut parser = Parser { tokens, pos: 0 };
     match parser.or_expr() {
-        Some(check) if parser.pos == parser.tokens.len() => check,
-        _ => Check::Never,
+        Some(check) if parser.pos == parser.tokens.len() => Ok(check),
+        _ => Err(format!("{text:?} is not a valid check string")),
     }
 }
 
@@ -139,7 +141,7 @@ mod tests {
     #[test]
     fn precedence_is_not_then_and_then_or() {
         assert_eq!(
-            parse("role:a or role:b and not role:c"),
+            parse("role:a or role:b and not role:c").unwrap(),
             Check::Or(vec![
                 Check::Role("a".into()),
                 Check::And(vec![Check::Role("b".into()), Check::Not(Box::new(Check::Role("c".into())))]),
@@ -150,21 +152,22 @@ mod tests {
     #[test]
     fn parentheses_and_special_checks() {
         assert_eq!(
-            parse("(role:a or @) and rule:x"),
+            parse("(role:a or @) and rule:x").unwrap(),
             Check::And(vec![Check::Or(vec![Check::Role("a".into()), Check::Always]), Check::Rule("x".into())])
         );
-        assert_eq!(parse(""), Check::Always);
-        assert_eq!(parse("!"), Check::Never);
-        assert_eq!(parse("role:a and"), Check::Never);
-        assert_eq!(parse("(role:a"), Check::Never);
+        assert_eq!(parse("").unwrap(), Check::Always);
+        assert_eq!(parse("!").unwrap(), Check::Never);
+        assert!(parse("role:a and").is_err());
+        assert!(parse("(role:a").is_err());
+        assert_eq!(parse("admin").unwrap(), Check::Malformed("admin".into()));
     }
 
     #[test]
     fn generic_checks_keep_their_template() {
         assert_eq!(
-            parse("project_id:%(project_id)s"),
+            parse("project_id:%(project_id)s").unwrap(),
             Check::Generic { kind: "project_id".into(), matched: "%(project_id)s".into() }
         );
-        assert_eq!(parse("role:Admin"), Check::Role("admin".into()));
+        assert_eq!(parse("role:Admin").unwrap(), Check::Role("admin".into()));
     }
 }

@@ -1,26 +1,31 @@
-//! Policy enforcement with oslo.policy semantics: upstream's default rules
-//! (from `policies/defaults.yaml`), operator overrides from a YAML or JSON
-//! policy file, deprecated defaults honoured until `enforce_new_defaults`,
-//! and scope checks. Rules are evaluated by Casbin with the model in
-//! `policies/model.conf`.
+//! Policy enforcement with oslo.policy semantics, decided by Casbin from
+//! policy lines: upstream's default rules (`policies/policy.csv`, lines of
+//! the model in `policies/model.conf`, made from `policies/defaults.yaml`),
+//! an operator's overrides from a YAML or JSON policy file (and
+//! `policy_dirs`) translated into the same lines at load, deprecated
+//! defaults honoured until `enforce_new_defaults`, and scope checks.
 
 mod check;
+mod engine;
+mod rules;
 mod translate;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::Mutex;
 
-use casbin::{CoreApi, DefaultModel, Enforcer, MemoryAdapter, MgmtApi};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-const MODEL: &str = include_str!("../../../policies/model.conf");
-const DEFAULTS: &str = include_str!("../../../policies/defaults.yaml");
+pub use rules::RuleDefault;
+pub use translate::{Line, Set, TranslateError};
+
+const POLICY_CSV: &str = include_str!("../../../policies/policy.csv");
 
 /// The `[oslo_policy]` options this crate honours.
 #[derive(Clone, Debug, Default)]
 pub struct PolicyConfig {
     pub policy_file: Option<PathBuf>,
+    /// Directories whose files override the policy file, in order.
+    pub policy_dirs: Vec<PathBuf>,
     pub enforce_scope: bool,
     pub enforce_new_defaults: bool,
 }
@@ -52,6 +57,8 @@ pub enum PolicyError {
     Read(String, String),
     #[error("policy file {0} is not a map of rule names to check strings: {1}")]
     Parse(String, String),
+    #[error(transparent)]
+    Translate(#[from] TranslateError),
     #[error("policy engine: {0}")]
     Engine(String),
 }
@@ -68,169 +75,186 @@ pub enum Denied {
     Scope(String),
 }
 
-#[derive(Deserialize)]
-struct RuleDefault {
-    check: String,
-    #[serde(default)]
-    scope_types: Option<Vec<String>>,
-    #[serde(default)]
-    deprecated: Option<String>,
+/// Where a rule's effective check string comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Source {
+    Default,
+    /// The default, or the deprecated default (`enforce_new_defaults` off).
+    DefaultOrDeprecated,
+    Override,
+}
+
+/// One rule as it is enforced.
+#[derive(Clone, Debug)]
+pub struct EffectiveRule {
+    pub name: String,
+    pub check: String,
+    pub source: Source,
+    pub scope_types: Vec<String>,
+    pub lines: Vec<Line>,
 }
 
 /// Loaded rules, ready to answer `authorize`.
 pub struct Policy {
-    enforcer: Enforcer,
+    engine: engine::Engine,
     scope_types: HashMap<String, Vec<String>>,
     enforce_scope: bool,
-    /// Decisions by rule, subject and target: the rules never change
-    /// after loading, and evaluating one costs more than most requests.
-    decisions: Mutex<Decisions>,
+    rules: Vec<EffectiveRule>,
 }
 
-type Decision = (String, Subject, Target);
-
-/// Remembered decisions, bounded in number and in bytes: a caller sends
-/// its role list (and with noauth2 its ids) in headers of any length.
-#[derive(Default)]
-struct Decisions {
-    known: HashMap<Decision, bool>,
-    bytes: usize,
+/// Upstream's defaults as policy lines: what `policies/policy.csv` holds.
+pub fn default_lines() -> Result<Vec<Line>, TranslateError> {
+    let defaults = rules::defaults();
+    let checks: HashMap<String, String> = defaults.iter().map(|(n, r)| (n.clone(), r.check.clone())).collect();
+    let mut lines = Vec::new();
+    for (name, rule) in &defaults {
+        lines.extend(translate::translate(name, &rule.check, &checks, Set::Default, true)?);
+        if let Some(old) = rule.deprecated.as_ref().filter(|old| **old != rule.check) {
+            // Legacy lines stand alone: `g` lines belong to no set.
+            lines.extend(translate::translate(name, old, &checks, Set::Legacy, false)?);
+        }
+    }
+    Ok(lines)
 }
 
-/// Enough for every rule times many callers; past it the cache restarts.
-const MAX_CACHED_DECISIONS: usize = 10_000;
-/// The cache restarts past this many bytes of keys.
-const MAX_CACHED_BYTES: usize = 4 * 1024 * 1024;
-/// A decision whose key is longer than this is made, not remembered.
-const MAX_KEY_BYTES: usize = 1024;
+/// `policies/policy.csv` as written by [`default_lines`].
+pub fn render_csv(lines: &[Line]) -> String {
+    let mut out = String::from(
+        "# Upstream Placement's default policy as Casbin lines of policies/model.conf,\n\
+         # made from policies/defaults.yaml (placement-policy csv; a test checks it).\n",
+    );
+    for line in lines {
+        out.push_str(&line.to_string());
+        out.push('\n');
+    }
+    out
+}
 
-fn key_bytes((rule, subject, target): &Decision) -> usize {
-    rule.len()
-        + subject.user_id.len()
-        + subject.project_id.len()
-        + subject.system_scope.len()
-        + subject.domain_id.len()
-        + subject.user_domain_id.len()
-        + subject.project_domain_id.len()
-        + subject.service_roles.iter().map(|r| r.len() + 8).sum::<usize>()
-        + subject.roles.iter().map(|r| r.len() + 8).sum::<usize>()
-        + target.iter().map(|(k, v)| k.len() + v.len() + 16).sum::<usize>()
+/// A policy file with every default commented out, as
+/// oslopolicy-sample-generator writes one.
+pub fn sample_yaml() -> String {
+    let mut out = String::new();
+    for (name, rule) in rules::defaults() {
+        if !rule.scope_types.is_empty() {
+            out.push_str(&format!("# Scope types: {}\n", rule.scope_types.join(", ")));
+        }
+        if let Some(old) = &rule.deprecated {
+            out.push_str(&format!("# Deprecated default (honoured while enforce_new_defaults is False): {old:?}\n"));
+        }
+        out.push_str(&format!("#{name:?}: {:?}\n\n", rule.check));
+    }
+    out
 }
 
 impl Policy {
     pub async fn load(config: &PolicyConfig) -> Result<Policy, PolicyError> {
-        let defaults: BTreeMap<String, RuleDefault> =
-            serde_yaml::from_str(DEFAULTS).map_err(|e| PolicyError::Parse("defaults".into(), e.to_string()))?;
-        let overrides = match &config.policy_file {
-            Some(path) if path.exists() => read_overrides(path)?,
-            _ => BTreeMap::new(),
-        };
-        let mut checks: HashMap<String, String> = HashMap::new();
-        let mut scope_types = HashMap::new();
-        for (name, rule) in &defaults {
-            let effective = match (&rule.deprecated, config.enforce_new_defaults) {
-                (Some(old), false) if *old != rule.check => format!("({}) or ({old})", rule.check),
-                _ => rule.check.clone(),
-            };
-            checks.insert(name.clone(), effective);
-            if let Some(scopes) = &rule.scope_types {
-                scope_types.insert(name.clone(), scopes.clone());
+        let defaults = rules::defaults();
+        let mut overrides = BTreeMap::new();
+        let files =
+            config.policy_file.iter().filter(|p| p.exists()).cloned().chain(rules::dir_files(&config.policy_dirs)?);
+        for file in files {
+            for (name, check) in rules::read_overrides(&file)? {
+                if !defaults.contains_key(&name) {
+                    log::warn!("policy file {}: {name:?} is not a Placement rule", file.display());
+                }
+                overrides.insert(name, check);
             }
         }
-        for (name, check) in overrides {
-            checks.insert(name, check);
+        let legacy = !config.enforce_new_defaults;
+        let mut rules: BTreeMap<String, EffectiveRule> = BTreeMap::new();
+        for (name, rule) in &defaults {
+            let (check, source) = match (&rule.deprecated, legacy) {
+                (Some(old), true) if *old != rule.check => {
+                    (format!("({}) or ({old})", rule.check), Source::DefaultOrDeprecated)
+                }
+                _ => (rule.check.clone(), Source::Default),
+            };
+            rules.insert(
+                name.clone(),
+                EffectiveRule {
+                    name: name.clone(),
+                    check,
+                    source,
+                    scope_types: rule.scope_types.clone(),
+                    lines: vec![],
+                },
+            );
         }
-        let model = DefaultModel::from_str(MODEL).await.map_err(|e| PolicyError::Engine(e.to_string()))?;
-        let mut enforcer =
-            Enforcer::new(model, MemoryAdapter::default()).await.map_err(|e| PolicyError::Engine(e.to_string()))?;
-        let lines: Vec<Vec<String>> =
-            checks.keys().map(|name| vec![name.clone(), translate::rule_expression(name, &checks)]).collect();
-        enforcer.add_policies(lines).await.map_err(|e| PolicyError::Engine(e.to_string()))?;
-        Ok(Policy { enforcer, scope_types, enforce_scope: config.enforce_scope, decisions: Mutex::default() })
+        for (name, check) in &overrides {
+            let scope_types = defaults.get(name).map(|d| d.scope_types.clone()).unwrap_or_default();
+            rules.insert(
+                name.clone(),
+                EffectiveRule {
+                    name: name.clone(),
+                    check: check.clone(),
+                    source: Source::Override,
+                    scope_types,
+                    lines: vec![],
+                },
+            );
+        }
+        let checks: HashMap<String, String> = rules.values().map(|r| (r.name.clone(), r.check.clone())).collect();
+        for line in POLICY_CSV.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
+            let line =
+                Line::parse(line).ok_or_else(|| PolicyError::Engine(format!("policies/policy.csv: {line:?}")))?;
+            let wanted = match &line {
+                Line::P { set, .. } => *set == Set::Default || legacy,
+                Line::G { .. } => true,
+            };
+            if let Some(rule) = rules.get_mut(line.rule()).filter(|r| r.source != Source::Override && wanted) {
+                rule.lines.push(line);
+            }
+        }
+        for (name, check) in &overrides {
+            let lines = translate::translate(name, check, &checks, Set::Default, true)?;
+            if let Some(rule) = rules.get_mut(name) {
+                rule.lines = lines;
+            }
+        }
+        let all: Vec<Line> = rules.values().flat_map(|r| r.lines.iter().cloned()).collect();
+        let engine = engine::Engine::build(&all).await?;
+        Ok(Policy {
+            engine,
+            scope_types: rules.values().map(|r| (r.name.clone(), r.scope_types.clone())).collect(),
+            enforce_scope: config.enforce_scope,
+            rules: rules.into_values().collect(),
+        })
+    }
+
+    /// Every rule as enforced, by name.
+    pub fn effective(&self) -> &[EffectiveRule] {
+        &self.rules
     }
 
     /// Check `rule` for these credentials on `target`.
     pub fn authorize(&self, rule: &str, creds: &Credentials, target: &Target) -> Result<(), Denied> {
-        let denied = || Denied::Rule(rule.to_string());
+        let system = creds.system_scope.as_deref() == Some("all");
         if self.enforce_scope
-            && let Some(scopes) = self.scope_types.get(rule)
+            && let Some(scopes) = self.scope_types.get(rule).filter(|s| !s.is_empty())
         {
             let scope = if creds.system_scope.is_some() { "system" } else { "project" };
             if !scopes.iter().any(|s| s == scope) {
                 return Err(Denied::Scope(rule.to_string()));
             }
         }
-        let subject = Subject::from(creds);
-        let key = (rule.to_string(), subject, target.clone());
-        let cached = self.decisions.lock().unwrap_or_else(|e| e.into_inner()).known.get(&key).copied();
-        let allowed = match cached {
-            Some(allowed) => allowed,
-            None => {
-                let allowed = match self.enforcer.enforce((&key.1, &key.2, rule)) {
-                    Ok(allowed) => allowed,
-                    Err(e) => {
-                        log::error!("policy check {rule} failed to evaluate: {e}");
-                        return Err(denied());
-                    }
-                };
-                let size = key_bytes(&key);
-                if size <= MAX_KEY_BYTES {
-                    let mut decisions = self.decisions.lock().unwrap_or_else(|e| e.into_inner());
-                    if decisions.known.len() >= MAX_CACHED_DECISIONS || decisions.bytes + size > MAX_CACHED_BYTES {
-                        *decisions = Decisions::default();
-                    }
-                    if decisions.known.insert(key, allowed).is_none() {
-                        decisions.bytes += size;
-                    }
-                }
-                allowed
-            }
+        let request = engine::Request {
+            rule,
+            roles: creds.roles.iter().map(|r| r.to_lowercase()).collect(),
+            scope: if system { "system" } else { "" },
+            project: creds.project_id.as_deref().unwrap_or(""),
+            target_project: target.get("project_id").map_or("", String::as_str),
+            user: &creds.user_id,
+            target_user: target.get("user_id").map_or("", String::as_str),
         };
-        if allowed { Ok(()) } else { Err(denied()) }
-    }
-}
-
-/// The credentials as rules see them: lower-cased roles and every
-/// attribute a check may name, as oslo.context provides them.
-#[derive(Serialize, Hash, PartialEq, Eq)]
-struct Subject {
-    user_id: String,
-    project_id: String,
-    roles: Vec<String>,
-    system_scope: String,
-    domain_id: String,
-    user_domain_id: String,
-    project_domain_id: String,
-    service_roles: Vec<String>,
-    is_admin_project: String,
-}
-
-impl From<&Credentials> for Subject {
-    fn from(c: &Credentials) -> Self {
-        Subject {
-            user_id: c.user_id.clone(),
-            project_id: c.project_id.clone().unwrap_or_default(),
-            roles: c.roles.iter().map(|r| r.to_lowercase()).collect(),
-            system_scope: c.system_scope.clone().unwrap_or_default(),
-            domain_id: c.domain_id.clone().unwrap_or_default(),
-            user_domain_id: c.user_domain_id.clone().unwrap_or_default(),
-            project_domain_id: c.project_domain_id.clone().unwrap_or_default(),
-            service_roles: c.service_roles.iter().map(|r| r.to_lowercase()).collect(),
-            is_admin_project: if c.is_admin_project.unwrap_or(true) { "True" } else { "False" }.to_string(),
+        match self.engine.allows(request) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Denied::Rule(rule.to_string())),
+            Err(e) => {
+                log::error!("policy check {rule} failed to evaluate: {e}");
+                Err(Denied::Rule(rule.to_string()))
+            }
         }
     }
-}
-
-fn read_overrides(path: &std::path::Path) -> Result<BTreeMap<String, String>, PolicyError> {
-    let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| PolicyError::Read(shown.clone(), e.to_string()))?;
-    if text.trim().is_empty() {
-        return Ok(BTreeMap::new());
-    }
-    // YAML is a superset of JSON, so one parser reads both file forms.
-    let parsed: Option<BTreeMap<String, String>> =
-        serde_yaml::from_str(&text).map_err(|e| PolicyError::Parse(shown, e.to_string()))?;
-    Ok(parsed.unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -247,15 +271,26 @@ mod tests {
         }
     }
 
+    fn write(name: &str, text: &str) -> PathBuf {
+        let path = std::env::temp_dir().join(format!("policy-{}-{name}.yaml", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    async fn load(file: Option<&str>, new_defaults: bool) -> Result<Policy, PolicyError> {
+        let path = file
+            .map(|text| write(&format!("{:x}", text.len() * 31 + text.bytes().map(usize::from).sum::<usize>()), text));
+        Policy::load(&PolicyConfig {
+            policy_file: path,
+            enforce_scope: true,
+            enforce_new_defaults: new_defaults,
+            ..PolicyConfig::default()
+        })
+        .await
+    }
+
     async fn policy(file: Option<&str>, new_defaults: bool) -> Policy {
-        let path = file.map(|text| {
-            let path = std::env::temp_dir().join(format!("policy-{}.yaml", std::process::id()));
-            std::fs::write(&path, text).unwrap();
-            path
-        });
-        Policy::load(&PolicyConfig { policy_file: path, enforce_scope: true, enforce_new_defaults: new_defaults })
-            .await
-            .unwrap()
+        load(file, new_defaults).await.unwrap()
     }
 
     #[tokio::test]
@@ -289,35 +324,74 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn remembered_decisions_depend_on_caller_and_target() {
+    async fn decisions_depend_on_caller_and_target() {
         let p = policy(None, true).await;
         let mine = Target::from([("project_id".to_string(), "p1".to_string())]);
         let theirs = Target::from([("project_id".to_string(), "p2".to_string())]);
-        for _ in 0..3 {
-            assert!(p.authorize("placement:usages", &creds(&["reader"], Some("p1"), false), &mine).is_ok());
-            assert!(p.authorize("placement:usages", &creds(&["reader"], Some("p1"), false), &theirs).is_err());
-            assert!(p.authorize("placement:usages", &creds(&["reader"], Some("p2"), false), &mine).is_err());
-            assert!(p.authorize("placement:usages", &creds(&["admin"], Some("p2"), false), &mine).is_ok());
-        }
+        assert!(p.authorize("placement:usages", &creds(&["reader"], Some("p1"), false), &mine).is_ok());
+        assert!(p.authorize("placement:usages", &creds(&["Reader"], Some("p1"), false), &mine).is_ok());
+        assert!(p.authorize("placement:usages", &creds(&["reader"], Some("p1"), false), &theirs).is_err());
+        assert!(p.authorize("placement:usages", &creds(&["reader"], Some("p2"), false), &mine).is_err());
+        assert!(p.authorize("placement:usages", &creds(&["reader"], None, false), &Target::new()).is_err());
+        assert!(p.authorize("placement:usages", &creds(&["admin"], Some("p2"), false), &mine).is_ok());
+        assert!(p.authorize("placement:usages", &creds(&["service"], None, false), &mine).is_ok());
+        assert!(p.authorize("placement:usages", &creds(&["member"], Some("p1"), false), &mine).is_err());
+        // A huge role list is no cache entry to bound: it is matched, once.
+        let huge: Vec<String> = (0..100_000).map(|i| format!("role-{i}")).collect();
+        let huge: Vec<&str> = huge.iter().map(String::as_str).collect();
+        assert!(p.authorize("placement:usages", &creds(&huge, Some("p1"), false), &mine).is_err());
     }
 
     #[tokio::test]
-    async fn the_decision_cache_is_bounded_in_entries_and_bytes() {
-        let p = policy(None, true).await;
-        let target = Target::from([("project_id".to_string(), "p1".to_string())]);
-        let huge: Vec<String> = (0..100_000).map(|i| format!("role-{i}")).collect();
-        let huge: Vec<&str> = huge.iter().map(String::as_str).collect();
-        assert!(p.authorize("placement:usages", &creds(&huge, Some("p1"), false), &target).is_err());
-        assert_eq!(p.decisions.lock().unwrap().bytes, 0, "a huge key is not remembered");
-        for i in 0..(MAX_CACHED_DECISIONS + 50) {
-            let user = Credentials {
-                user_id: format!("user-{i}-{}", "x".repeat(400)),
-                ..creds(&["reader"], Some("p1"), false)
-            };
-            assert!(p.authorize("placement:usages", &user, &target).is_ok());
-            let d = p.decisions.lock().unwrap();
-            assert!(d.known.len() <= MAX_CACHED_DECISIONS && d.bytes <= MAX_CACHED_BYTES);
+    async fn the_defaults_file_is_what_the_translation_makes() {
+        let made = render_csv(&default_lines().unwrap());
+        assert_eq!(made, POLICY_CSV, "policies/policy.csv is stale: run `placement-policy csv > policies/policy.csv`");
+    }
+
+    #[tokio::test]
+    async fn an_untranslatable_override_names_its_rule() {
+        for text in
+            ["placement:traits:list: 'role:a and role:b'\n", "admin_api: 'is_admin:True'\n", "admin_api: 'admin'\n"]
+        {
+            let e = load(Some(text), true).await.err().expect("refused").to_string();
+            assert!(e.contains("placement:traits:list") || e.contains("admin_api"), "{e}");
         }
+        let e = load(Some("admin_api: [1]\n"), true).await.err().expect("refused").to_string();
+        assert!(e.contains("admin_api"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn overrides_reach_rules_that_inherit() {
+        // admin_or_service_api inherits nothing; the API rules inherit it.
+        let p = policy(Some("admin_or_service_api: 'role:operator'\n"), true).await;
+        let none = Target::new();
+        assert!(p.authorize("placement:traits:list", &creds(&["operator"], Some("p"), false), &none).is_ok());
+        assert!(p.authorize("placement:traits:list", &creds(&["admin"], Some("p"), false), &none).is_err());
+        let rule = p.effective().iter().find(|r| r.name == "admin_or_service_api").unwrap();
+        assert_eq!((rule.source, rule.check.as_str()), (Source::Override, "role:operator"));
+        assert_eq!(
+            rule.lines.iter().map(Line::to_string).collect::<Vec<_>>(),
+            ["p, admin_or_service_api, operator, *, *, default"]
+        );
+    }
+
+    #[tokio::test]
+    async fn policy_dirs_override_the_policy_file() {
+        let dir = std::env::temp_dir().join(format!("policy-d-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("10-open.yaml"), "placement:traits:list: '@'\n").unwrap();
+        std::fs::write(dir.join("20-closed.json"), r#"{"placement:traits:list": "!"}"#).unwrap();
+        let p = Policy::load(&PolicyConfig {
+            policy_file: Some(write("base", "placement:traits:show: '@'\n")),
+            policy_dirs: vec![dir],
+            enforce_scope: true,
+            enforce_new_defaults: true,
+        })
+        .await
+        .unwrap();
+        let anyone = creds(&[], Some("p"), false);
+        assert!(p.authorize("placement:traits:show", &anyone, &Target::new()).is_ok());
+        assert!(p.authorize("placement:traits:list", &creds(&["admin"], Some("p"), false), &Target::new()).is_err());
     }
 
     #[tokio::test]

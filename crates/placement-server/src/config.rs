@@ -65,6 +65,9 @@ pub struct PolicyOptions {
     /// Rule overrides, YAML or JSON; relative paths are looked up beside
     /// the configuration files, then in the working directory.
     pub policy_file: String,
+    /// Directories of further override files (oslo.policy's `policy_dirs`),
+    /// looked up as the policy file is.
+    pub policy_dirs: Vec<String>,
     pub enforce_scope: bool,
     pub enforce_new_defaults: bool,
 }
@@ -152,6 +155,7 @@ impl Default for Config {
             },
             policy: PolicyOptions {
                 policy_file: "policy.yaml".into(),
+                policy_dirs: vec!["policy.d".into()],
                 enforce_scope: true,
                 enforce_new_defaults: true,
             },
@@ -338,6 +342,7 @@ impl Config {
                 self.database.connection_trace = parse_bool(group, option, value)?;
             }
             ("oslo_policy", "policy_file") => self.policy.policy_file = value.to_string(),
+            ("oslo_policy", "policy_dirs") => self.policy.policy_dirs = parse_list(value),
             ("oslo_policy", "enforce_scope") => self.policy.enforce_scope = parse_bool(group, option, value)?,
             ("oslo_policy", "enforce_new_defaults") => {
                 self.policy.enforce_new_defaults = parse_bool(group, option, value)?;
@@ -377,7 +382,18 @@ impl Config {
 
     /// The policy file to read, if it exists.
     pub fn policy_file(&self) -> Option<PathBuf> {
-        let path = Path::new(&self.policy.policy_file);
+        self.find(&self.policy.policy_file)
+    }
+
+    /// The `policy_dirs` that exist, in order.
+    pub fn policy_dirs(&self) -> Vec<PathBuf> {
+        self.policy.policy_dirs.iter().filter_map(|d| self.find(d)).filter(|d| d.is_dir()).collect()
+    }
+
+    /// A path as written if absolute, else beside a configuration file,
+    /// else in the working directory; `None` if it exists nowhere.
+    fn find(&self, name: &str) -> Option<PathBuf> {
+        let path = Path::new(name);
         if path.is_absolute() {
             return path.exists().then(|| path.to_path_buf());
         }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use placement_api::auth::keystone::Keystone;
+use placement_api::state::PolicyHolder;
 use placement_api::{AppState, AuthStrategy, CorsSettings, Intake, Limits, PlacementSettings};
 use placement_policy::{Policy, PolicyConfig};
 use placement_storage::{Database, DatabaseUrl, PoolOptions};
@@ -98,6 +99,29 @@ pub fn prepare_database(db: &Database, config: &Config) -> Result<(), String> {
     }
 }
 
+/// Read the policy files again (on SIGHUP, as oslo.policy notices a changed
+/// file): a policy that loads replaces the one in force; one that does not
+/// is logged and the old one stays.
+pub async fn reload_policy(state: &AppState, config: &Config) {
+    match Policy::load(&policy_config(config)).await {
+        Ok(policy) => {
+            state.policy.replace(policy);
+            log::info!("policy reloaded");
+        }
+        Err(e) => log::error!("policy reload failed, keeping the policy in force: {e}"),
+    }
+}
+
+/// The `[oslo_policy]` options, with the files they name found.
+pub fn policy_config(config: &Config) -> PolicyConfig {
+    PolicyConfig {
+        policy_file: config.policy_file(),
+        policy_dirs: config.policy_dirs(),
+        enforce_scope: config.policy.enforce_scope,
+        enforce_new_defaults: config.policy.enforce_new_defaults,
+    }
+}
+
 /// Everything a request needs, from the configuration.
 pub async fn build_state(config: &Config, db: Database) -> Result<Arc<AppState>, String> {
     let auth = match config.api.auth_strategy.as_str() {
@@ -107,13 +131,7 @@ pub async fn build_state(config: &Config, db: Database) -> Result<Arc<AppState>,
             AuthStrategy::Keystone(Arc::new(Keystone::new(settings)?))
         }
     };
-    let policy = Policy::load(&PolicyConfig {
-        policy_file: config.policy_file(),
-        enforce_scope: config.policy.enforce_scope,
-        enforce_new_defaults: config.policy.enforce_new_defaults,
-    })
-    .await
-    .map_err(|e| e.to_string())?;
+    let policy = Policy::load(&policy_config(config)).await.map_err(|e| e.to_string())?;
     let cors = (!config.cors.allowed_origin.is_empty()).then(|| CorsSettings {
         allowed_origin: config.cors.allowed_origin.clone(),
         allow_credentials: config.cors.allow_credentials,
@@ -146,7 +164,7 @@ pub async fn build_state(config: &Config, db: Database) -> Result<Arc<AppState>,
     Ok(Arc::new(AppState {
         auth,
         db,
-        policy,
+        policy: PolicyHolder::new(policy),
         cors,
         placement: PlacementSettings {
             incomplete_consumer_project_id: p.incomplete_consumer_project_id.clone(),

@@ -2,7 +2,8 @@
 //! Placement API (default 127.0.0.1:8778).
 
 use actix_web::{App, HttpServer};
-use placement_server::{build_state, cli, init_logging, load_config, open_database, prepare_database};
+use placement_server::{build_state, cli, init_logging, load_config, open_database, prepare_database, reload_policy};
+use tokio::signal::unix::{SignalKind, signal};
 
 // The candidates query builds and frees many small objects per request;
 // mimalloc does that markedly faster than the system allocator.
@@ -35,6 +36,16 @@ fn main() {
     let max_connections = config.api.max_connections;
     let result = actix_web::rt::System::new().block_on(async move {
         let state = build_state(&config, db).await.unwrap_or_else(|e| fail(&e));
+        let (reloading, config) = (state.clone(), config.clone());
+        actix_web::rt::spawn(async move {
+            let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+                log::warn!("cannot listen for SIGHUP: the policy will not be reloaded");
+                return;
+            };
+            while hangups.recv().await.is_some() {
+                reload_policy(&reloading, &config).await;
+            }
+        });
         let server = HttpServer::new(move || App::new().configure(placement_api::configure(state.clone())))
             .max_connections(max_connections)
             .bind((host.as_str(), port))
