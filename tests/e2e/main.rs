@@ -16,6 +16,7 @@ mod cli;
 mod concurrency;
 mod faults;
 mod fuzz;
+mod galera;
 mod hostile;
 mod http_contract;
 mod inventories;

@@ -20,7 +20,10 @@ const PROVIDERS: [&str; 3] = [
 ];
 const VCPU: i64 = 8;
 const CLIENTS: usize = 24;
-const RUN_FOR: Duration = Duration::from_secs(4);
+/// How long the race runs (`PLACEMENT_STRESS_SECONDS`, default 4).
+fn run_for() -> Duration {
+    Duration::from_secs(std::env::var("PLACEMENT_STRESS_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(4))
+}
 
 #[derive(Default)]
 struct Tally {
@@ -52,7 +55,7 @@ fn put(
 fn client(servers: &[&Server], id: usize, tally: &Tally, holdings: &Mutex<Holdings>) {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (id as u64 + 1));
     let mut mine: Holdings = HashMap::new();
-    let deadline = Instant::now() + RUN_FOR;
+    let deadline = Instant::now() + run_for();
     let mut n = 0usize;
     while Instant::now() < deadline {
         n += 1;
@@ -107,60 +110,99 @@ fn client(servers: &[&Server], id: usize, tally: &Tally, holdings: &Mutex<Holdin
     holdings.lock().unwrap().extend(mine);
 }
 
+/// Providers with `VCPU` each, made through `first`.
+pub fn make_providers(first: &Server) {
+    for uuid in PROVIDERS {
+        first.req("POST", "/resource_providers").json(json!({"uuid": uuid, "name": uuid})).send().expect(201);
+        first
+            .req("PUT", &format!("/resource_providers/{uuid}/inventories"))
+            .json(json!({"resource_provider_generation": 0, "inventories": {"VCPU": {"total": VCPU, "max_unit": 3}}}))
+            .send()
+            .expect(200);
+    }
+}
+
+/// The race through `all` (clients spread over them), usage sampled through
+/// every server while it runs; afterwards every server must agree with
+/// what the clients hold: usages, and each provider's consumers (none
+/// orphaned, none lost), with every consumer's generation.
+pub fn race_on(all: &[&Server], label: &str) {
+    let tally = Tally::default();
+    let holdings = Mutex::new(Holdings::new());
+    let over = AtomicU64::new(0);
+    let running = std::sync::atomic::AtomicBool::new(true);
+    std::thread::scope(|scope| {
+        let (running, over) = (&running, &over);
+        scope.spawn(move || {
+            while running.load(Ordering::Relaxed) {
+                for server in all {
+                    for uuid in PROVIDERS {
+                        let r = server.req("GET", &format!("/resource_providers/{uuid}/usages")).send();
+                        if r.json["usages"]["VCPU"].as_i64().unwrap_or(0) > VCPU {
+                            eprintln!("{label}: {uuid} seen over capacity: {}", r.text);
+                            over.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+            }
+        });
+        std::thread::scope(|clients| {
+            for id in 0..CLIENTS {
+                let (tally, holdings) = (&tally, &holdings);
+                clients.spawn(move || client(all, id, tally, holdings));
+            }
+        });
+        running.store(false, Ordering::Relaxed);
+    });
+    let holdings = holdings.into_inner().unwrap();
+    let mut believed = [0i64; 3];
+    for (provider, vcpus, _) in holdings.values() {
+        believed[*provider] += vcpus;
+    }
+    for server in all {
+        for (i, uuid) in PROVIDERS.iter().enumerate() {
+            let r = server.req("GET", &format!("/resource_providers/{uuid}/usages")).send().expect(200);
+            let used = r.json["usages"]["VCPU"].as_i64().unwrap();
+            assert_eq!(used, believed[i], "{label} provider {i}: server says {used}, clients hold {}", believed[i]);
+            assert!(used <= VCPU, "{label} provider {i} over capacity: {used}");
+            let r = server.req("GET", &format!("/resource_providers/{uuid}/allocations")).send().expect(200);
+            let consumers: Vec<&String> = r.json["allocations"].as_object().unwrap().keys().collect();
+            let orphans = consumers.iter().filter(|c| holdings.get(**c).is_none_or(|h| h.0 != i)).count();
+            let held = holdings.values().filter(|h| h.0 == i).count();
+            assert_eq!(orphans, 0, "{label} provider {i}: allocations no client holds");
+            assert_eq!(consumers.len(), held, "{label} provider {i}: allocations lost");
+        }
+    }
+    for (consumer, (provider, vcpus, generation)) in &holdings {
+        let r = all[0].req("GET", &format!("/allocations/{consumer}")).version("1.28").send().expect(200);
+        assert_eq!(r.json["allocations"][PROVIDERS[*provider]]["resources"]["VCPU"], *vcpus);
+        assert_eq!(r.json["consumer_generation"], *generation);
+    }
+    let (requests, conflicts, refused, errors) = (
+        tally.requests.load(Ordering::Relaxed),
+        tally.conflicts.load(Ordering::Relaxed),
+        tally.refused.load(Ordering::Relaxed),
+        tally.errors.load(Ordering::Relaxed),
+    );
+    eprintln!(
+        "STRESS {label}: {requests} requests, {conflicts} concurrent-update 409s, {refused} capacity 409s, \
+         {errors} errors; {} consumers hold {believed:?} of {VCPU} each",
+        holdings.len()
+    );
+    assert_eq!(over.load(Ordering::Relaxed), 0, "{label}: usage seen over capacity during the run");
+    assert_eq!(errors, 0, "{label}: no request may fail with anything but a 409");
+    assert!(requests > 100, "{label}: the race ran ({requests} requests)");
+}
+
 fn race(backend: Backend, processes: usize) {
     run(backend, |first| {
         let mut servers = Vec::new();
         for _ in 1..processes {
             servers.push(first.sibling());
         }
-        for uuid in PROVIDERS {
-            first.req("POST", "/resource_providers").json(json!({"uuid": uuid, "name": uuid})).send().expect(201);
-            first
-                .req("PUT", &format!("/resource_providers/{uuid}/inventories"))
-                .json(
-                    json!({"resource_provider_generation": 0, "inventories": {"VCPU": {"total": VCPU, "max_unit": 3}}}),
-                )
-                .send()
-                .expect(200);
-        }
+        make_providers(first);
         let all: Vec<&Server> = std::iter::once(first).chain(servers.iter()).collect();
-        let tally = Tally::default();
-        let holdings = Mutex::new(Holdings::new());
-        std::thread::scope(|scope| {
-            for id in 0..CLIENTS {
-                let (all, tally, holdings) = (&all, &tally, &holdings);
-                scope.spawn(move || client(all, id, tally, holdings));
-            }
-        });
-        let holdings = holdings.into_inner().unwrap();
-        let mut believed = [0i64; 3];
-        for (provider, vcpus, _) in holdings.values() {
-            believed[*provider] += vcpus;
-        }
-        for (i, uuid) in PROVIDERS.iter().enumerate() {
-            let r = first.req("GET", &format!("/resource_providers/{uuid}/usages")).send().expect(200);
-            let used = r.json["usages"]["VCPU"].as_i64().unwrap();
-            assert_eq!(used, believed[i], "provider {i}: server says {used}, clients hold {}", believed[i]);
-            assert!(used <= VCPU, "provider {i} over capacity: {used}");
-        }
-        for (consumer, (provider, vcpus, generation)) in &holdings {
-            let r = first.req("GET", &format!("/allocations/{consumer}")).version("1.28").send().expect(200);
-            assert_eq!(r.json["allocations"][PROVIDERS[*provider]]["resources"]["VCPU"], *vcpus);
-            assert_eq!(r.json["consumer_generation"], *generation);
-        }
-        let (requests, conflicts, refused, errors) = (
-            tally.requests.load(Ordering::Relaxed),
-            tally.conflicts.load(Ordering::Relaxed),
-            tally.refused.load(Ordering::Relaxed),
-            tally.errors.load(Ordering::Relaxed),
-        );
-        eprintln!(
-            "STRESS {backend:?} x{processes}: {requests} requests, {conflicts} concurrent-update 409s, \
-             {refused} capacity 409s, {errors} errors; {} consumers hold {believed:?} of {VCPU} each",
-            holdings.len()
-        );
-        assert_eq!(errors, 0, "no request may fail with anything but a 409");
-        assert!(requests > 100, "the race ran ({requests} requests)");
+        race_on(&all, &format!("{backend:?} x{processes}"));
     });
 }
 

@@ -89,6 +89,9 @@ impl ConnectionManager {
         };
         conn.batch_execute(&session_setup(self.url.backend, self.sqlite_synchronous))
             .map_err(ConnectionError::CouldntSetupConfiguration)?;
+        if self.url.backend == Backend::Mysql {
+            causal_reads(&mut conn)?;
+        }
         Ok(conn)
     }
 }
@@ -118,6 +121,22 @@ fn session_setup(backend: Backend, sqlite_synchronous: bool) -> String {
         ),
         Backend::Postgres => "SET TIME ZONE 'UTC'".to_string(),
         Backend::Mysql => "SET SESSION sql_mode = 'TRADITIONAL'; SET SESSION time_zone = '+00:00'".to_string(),
+    }
+}
+
+/// On a Galera node, reads (and the start of every transaction) wait until
+/// the node has applied every write committed anywhere in the cluster
+/// before them (`wsrep_sync_wait = 1`): without it, a server on one node
+/// does not see an allocation another server just wrote through another
+/// node. Harmless where wsrep is off; MySQL without Galera lacks the
+/// variable.
+fn causal_reads(conn: &mut DbConnection) -> Result<(), ConnectionError> {
+    match conn.batch_execute("SET SESSION wsrep_sync_wait = 1") {
+        Ok(()) => Ok(()),
+        Err(diesel::result::Error::DatabaseError(_, info)) if info.message().contains("Unknown system variable") => {
+            Ok(())
+        }
+        Err(e) => Err(ConnectionError::CouldntSetupConfiguration(e)),
     }
 }
 

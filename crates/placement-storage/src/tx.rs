@@ -40,7 +40,7 @@ pub fn run<T>(
         });
         match result {
             Err(e) if e.is_transient() && attempt < MAX_ATTEMPTS => {
-                log::debug!("retrying transaction after transient error (attempt {attempt}): {e}");
+                log::info!("retrying transaction after transient error (attempt {attempt}): {e}");
                 std::thread::sleep(backoff(attempt));
                 attempt += 1;
             }
