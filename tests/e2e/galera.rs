@@ -105,3 +105,81 @@ fn galera_single_writer_race_is_exact() {
     race_on(&all, "galera, every server on node 1");
     report_retries(&servers, "every server on node 1");
 }
+
+/// Statuses each server answered, by status.
+type Statuses = std::collections::BTreeMap<u16, u64>;
+
+/// Allocate and free through `server` until `stop`, counting statuses.
+fn churn(server: &Server, stop: &std::sync::atomic::AtomicBool) -> Statuses {
+    use std::sync::atomic::Ordering;
+    let mut seen = Statuses::new();
+    let provider = "5a1e0000-0000-4000-8000-000000000001";
+    while !stop.load(Ordering::Relaxed) {
+        let consumer = uuid::Uuid::new_v4().to_string();
+        let body = serde_json::json!({
+            "allocations": {provider: {"resources": {"VCPU": 1}}},
+            "project_id": "p", "user_id": "u", "consumer_generation": null,
+        });
+        let put = server.req("PUT", &format!("/allocations/{consumer}")).version("1.28").json(body).try_send();
+        let status = put.map_or(0, |r| r.status);
+        *seen.entry(status).or_default() += 1;
+        if status == 204 {
+            let del = server.req("DELETE", &format!("/allocations/{consumer}")).try_send();
+            *seen.entry(del.map_or(0, |r| r.status)).or_default() += 1;
+        }
+        let read = server.req("GET", &format!("/resource_providers/{provider}/usages")).try_send();
+        *seen.entry(read.map_or(0, |r| r.status)).or_default() += 1;
+    }
+    seen
+}
+
+#[test]
+fn galera_node_killed_mid_load() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+    if skip() {
+        return;
+    }
+    let cluster = Cluster::start();
+    let servers: Vec<Server> = (1..=3).map(|n| cluster.server(n)).collect();
+    make_providers(&servers[0]);
+    let stop = AtomicBool::new(false);
+    let statuses: Vec<Statuses> = std::thread::scope(|scope| {
+        let workers: Vec<_> = servers.iter().map(|s| scope.spawn(|| churn(s, &stop))).collect();
+        std::thread::sleep(Duration::from_secs(2));
+        let killed = std::process::Command::new(script()).arg("kill").arg(&cluster.dir.0).arg("3").status();
+        assert!(killed.unwrap().success());
+        std::thread::sleep(Duration::from_secs(4));
+        let rejoined = std::process::Command::new(script()).arg("rejoin").arg(&cluster.dir.0).arg("3").status();
+        assert!(rejoined.unwrap().success(), "node 3 did not rejoin");
+        std::thread::sleep(Duration::from_secs(2));
+        stop.store(true, Ordering::Relaxed);
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    eprintln!("GALERA node kill: statuses by server {statuses:?}");
+    for (i, seen) in statuses.iter().enumerate() {
+        let server_errors: u64 = seen.iter().filter(|(s, _)| **s >= 500 && **s != 503).map(|(_, n)| n).sum();
+        let why: Vec<String> =
+            servers[i].log_text().lines().filter(|l| l.contains(": 500")).take(5).map(str::to_string).collect();
+        assert_eq!(server_errors, 0, "server {} answered a 5xx other than 503: {seen:?}: {why:#?}", i + 1);
+        assert_eq!(seen.get(&0), None, "server {} dropped a connection: {seen:?}", i + 1);
+    }
+    for seen in &statuses[..2] {
+        assert_eq!(seen.get(&503), None, "the servers on live nodes kept serving: {seen:?}");
+    }
+    assert!(statuses[2].get(&503).is_some(), "the server on the dead node answered 503: {:?}", statuses[2]);
+    // The third server serves again, without a restart, and every server
+    // sees the same usage.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while servers[2].req("GET", "/resource_providers").try_send().map_or(0, |r| r.status) != 200 {
+        assert!(std::time::Instant::now() < deadline, "the server on the rejoined node does not serve");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let usages: Vec<String> = servers
+        .iter()
+        .map(|s| {
+            s.req("GET", "/resource_providers/5a1e0000-0000-4000-8000-000000000001/usages").send().expect(200).text
+        })
+        .collect();
+    assert!(usages.windows(2).all(|w| w[0] == w[1]), "{usages:?}");
+}

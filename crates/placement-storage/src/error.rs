@@ -69,6 +69,7 @@ impl StorageError {
                 self.is_connection_lost()
                     || has_marker(info.message(), &BUSY_MARKERS)
                     || has_marker(info.message(), &STORAGE_MARKERS)
+                    || has_marker(info.message(), &NOT_READY_MARKERS)
             }
             _ => false,
         }
@@ -129,6 +130,10 @@ const LOST_MARKERS: [&str; 16] = [
     "eof detected",
 ];
 
+/// A Galera node that is joining, donating or cut off from the primary
+/// component answers, but serves nobody until it is synced again.
+const NOT_READY_MARKERS: [&str; 1] = ["wsrep has not yet prepared node"];
+
 /// The server answered, and said no.
 const REFUSAL_MARKERS: [&str; 5] =
     ["password authentication failed", "access denied", "no pg_hba.conf entry", "unknown database", "does not exist"];
@@ -153,6 +158,7 @@ mod tests {
         assert!(has_marker("Deadlock found when trying to get lock; try restarting transaction", &BUSY_MARKERS));
         assert!(has_marker("database is locked", &BUSY_MARKERS));
         assert!(has_marker("MySQL server has gone away", &LOST_MARKERS));
+        assert!(has_marker("WSREP has not yet prepared node for application use", &NOT_READY_MARKERS));
         assert!(has_marker("no connection to the server\n", &LOST_MARKERS));
         assert!(has_marker("FATAL:  terminating connection due to administrator command", &LOST_MARKERS));
         assert!(!has_marker("UNIQUE constraint failed: traits.name", &BUSY_MARKERS));
