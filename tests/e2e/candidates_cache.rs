@@ -42,9 +42,9 @@ fn answers(s: &Server) -> Vec<Value> {
 
 /// The long-running server answers as a fresh one does.
 #[track_caller]
-fn agree(warm: &Server, step: &str) {
+fn agree(warm: &Server, fresh: &dyn Fn() -> Server, step: &str) {
     let got = answers(warm);
-    let fresh = warm.sibling();
+    let fresh = fresh();
     let expected = answers(&fresh);
     drop(fresh);
     for ((q, got), expected) in QUERIES.iter().zip(&got).zip(&expected) {
@@ -73,75 +73,81 @@ fn create(s: &Server, uuid: &str, name: &str, parent: Option<&str>) {
 
 fn candidates_cache_follows_every_change(s: &Server) {
     let other = s.sibling();
+    follows_every_change(s, &other, &|| s.sibling());
+}
+
+/// `s` (long-running) answers as a fresh server after each change `other`
+/// makes; `fresh` starts the fresh one (on the same database, or on another
+/// node of a cluster).
+pub fn follows_every_change(s: &Server, other: &Server, fresh: &dyn Fn() -> Server) {
     other.req("PUT", "/traits/CUSTOM_CACHED").version("1.6").send().expect(201);
-    create(&other, CN1, "cn1", None);
-    create(&other, CN2, "cn2", None);
-    create(&other, PF, "pf", Some(CN1));
-    set_inventory(&other, CN1, json!({"VCPU": {"total": 8}, "MEMORY_MB": {"total": 4096}}));
-    set_inventory(&other, CN2, json!({"VCPU": {"total": 4}, "MEMORY_MB": {"total": 512}}));
-    set_inventory(&other, PF, json!({"SRIOV_NET_VF": {"total": 2}}));
-    agree(s, "creating providers");
+    create(other, CN1, "cn1", None);
+    create(other, CN2, "cn2", None);
+    create(other, PF, "pf", Some(CN1));
+    set_inventory(other, CN1, json!({"VCPU": {"total": 8}, "MEMORY_MB": {"total": 4096}}));
+    set_inventory(other, CN2, json!({"VCPU": {"total": 4}, "MEMORY_MB": {"total": 512}}));
+    set_inventory(other, PF, json!({"SRIOV_NET_VF": {"total": 2}}));
+    agree(s, fresh, "creating providers");
 
-    set_inventory(&other, CN2, json!({"VCPU": {"total": 4}, "MEMORY_MB": {"total": 2048}}));
-    agree(s, "changing inventory");
+    set_inventory(other, CN2, json!({"VCPU": {"total": 4}, "MEMORY_MB": {"total": 2048}}));
+    agree(s, fresh, "changing inventory");
 
-    set_traits(&other, CN1, &["HW_CPU_X86_AVX2"]);
-    set_traits(&other, CN2, &["CUSTOM_CACHED"]);
-    agree(s, "setting traits");
+    set_traits(other, CN1, &["HW_CPU_X86_AVX2"]);
+    set_traits(other, CN2, &["CUSTOM_CACHED"]);
+    agree(s, fresh, "setting traits");
 
     // A custom trait deleted and made again may get another id.
-    set_traits(&other, CN2, &[]);
+    set_traits(other, CN2, &[]);
     other.req("DELETE", "/traits/CUSTOM_CACHED").version("1.6").send().expect(204);
     other.req("PUT", "/traits/CUSTOM_OTHER").version("1.6").send().expect(201);
     other.req("PUT", "/traits/CUSTOM_CACHED").version("1.6").send().expect(201);
-    set_traits(&other, CN1, &["HW_CPU_X86_AVX2", "CUSTOM_CACHED"]);
-    agree(s, "making a custom trait again");
+    set_traits(other, CN1, &["HW_CPU_X86_AVX2", "CUSTOM_CACHED"]);
+    agree(s, fresh, "making a custom trait again");
 
     // Before 1.19, setting aggregates leaves the generation alone.
-    let before = generation(&other, CN2);
+    let before = generation(other, CN2);
     other
         .req("PUT", &format!("/resource_providers/{CN2}/aggregates"))
         .version("1.18")
         .json(json!([AGG]))
         .send()
         .expect(200);
-    assert_eq!(generation(&other, CN2), before);
-    agree(s, "setting aggregates without a generation bump");
+    assert_eq!(generation(other, CN2), before);
+    agree(s, fresh, "setting aggregates without a generation bump");
 
-    create(&other, SHARED, "shared", None);
-    set_inventory(&other, SHARED, json!({"DISK_GB": {"total": 100}}));
-    let body = json!({"aggregates": [AGG], "resource_provider_generation": generation(&other, SHARED)});
+    create(other, SHARED, "shared", None);
+    set_inventory(other, SHARED, json!({"DISK_GB": {"total": 100}}));
+    let body = json!({"aggregates": [AGG], "resource_provider_generation": generation(other, SHARED)});
     other.req("PUT", &format!("/resource_providers/{SHARED}/aggregates")).version("1.19").json(body).send().expect(200);
-    set_traits(&other, SHARED, &["MISC_SHARES_VIA_AGGREGATE"]);
-    agree(s, "making a provider share");
+    set_traits(other, SHARED, &["MISC_SHARES_VIA_AGGREGATE"]);
+    agree(s, fresh, "making a provider share");
     let shared = answers(s).pop().unwrap_or_default();
     assert_eq!(shared["allocation_requests"][0]["allocations"][SHARED]["resources"], json!({"DISK_GB": 10}));
-    set_traits(&other, SHARED, &[]);
-    agree(s, "making it stop sharing");
+    set_traits(other, SHARED, &[]);
+    agree(s, fresh, "making it stop sharing");
     assert_eq!(answers(s).pop().unwrap_or_default()["allocation_requests"], json!([]));
 
     let claim = json!({"allocations": {CN1: {"resources": {"VCPU": 7}}}, "project_id": "p", "user_id": "u",
                        "consumer_generation": null});
     other.req("PUT", &format!("/allocations/{CONSUMER}")).version("1.28").json(claim).send().expect(204);
-    agree(s, "allocating");
+    agree(s, fresh, "allocating");
     // Deleting allocations leaves generations alone too.
     other.req("DELETE", &format!("/allocations/{CONSUMER}")).send().expect(204);
-    agree(s, "deleting allocations");
+    agree(s, fresh, "deleting allocations");
 
     let body = json!({"name": "pf", "parent_provider_uuid": CN2});
     other.req("PUT", &format!("/resource_providers/{PF}")).version("1.37").json(body).send().expect(200);
-    agree(s, "moving a provider to another tree");
+    agree(s, fresh, "moving a provider to another tree");
 
     // A new provider may take a deleted one's id (SQLite reuses the highest
     // rowid) and reach the same generation with different inventory.
-    create(&other, EXTRA, "extra", None);
-    set_inventory(&other, EXTRA, json!({"VCPU": {"total": 1}}));
-    agree(s, "adding a provider");
+    create(other, EXTRA, "extra", None);
+    set_inventory(other, EXTRA, json!({"VCPU": {"total": 1}}));
+    agree(s, fresh, "adding a provider");
     other.req("DELETE", &format!("/resource_providers/{EXTRA}")).send().expect(204);
-    create(&other, REUSE, "reuse", None);
-    set_inventory(&other, REUSE, json!({"VCPU": {"total": 16}, "MEMORY_MB": {"total": 8192}}));
-    agree(s, "replacing a deleted provider");
-    drop(other);
+    create(other, REUSE, "reuse", None);
+    set_inventory(other, REUSE, json!({"VCPU": {"total": 16}, "MEMORY_MB": {"total": 8192}}));
+    agree(s, fresh, "replacing a deleted provider");
 }
 
 on_every_backend!(candidates_cache_follows_every_change);

@@ -93,6 +93,20 @@ fn galera_multi_writer_race_is_exact() {
     report_retries(&servers, "a server per node");
 }
 
+/// Caches stay true across processes on different nodes: a server on node
+/// 1 answers as a fresh server on node 3 after each change made through
+/// node 2.
+#[test]
+fn galera_caches_follow_changes_made_through_other_nodes() {
+    if skip() {
+        return;
+    }
+    let cluster = Cluster::start();
+    let warm = cluster.server(1);
+    let writer = cluster.server(2);
+    crate::candidates_cache::follows_every_change(&warm, &writer, &|| cluster.server(3));
+}
+
 #[test]
 fn galera_single_writer_race_is_exact() {
     if skip() {
