@@ -8,6 +8,8 @@ pub struct Cli {
     pub config_dirs: Vec<PathBuf>,
     pub host: Option<String>,
     pub port: Option<u16>,
+    /// `--workers N`: HTTP worker threads (overrides `[api] workers`).
+    pub workers: Option<usize>,
     /// Positional arguments (sub-commands of placement-manage).
     pub args: Vec<String>,
     pub help: bool,
@@ -30,6 +32,12 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Cli, String> {
             "--port" | "--bind-port" => {
                 let v = value("--port")?;
                 cli.port = Some(v.parse().map_err(|_| format!("--port: {v:?} is not a port number"))?);
+            }
+            "--workers" => {
+                let v = value("--workers")?;
+                cli.workers = Some(
+                    v.parse().ok().filter(|n| *n > 0).ok_or(format!("--workers: {v:?} is not a positive number"))?,
+                );
             }
             "-h" | "--help" => cli.help = true,
             "--version" => cli.version = true,
@@ -93,6 +101,8 @@ mod tests {
         assert_eq!(cli.port, Some(9000));
         assert_eq!(cli.args, vec!["db", "sync"]);
         assert!(parse(args("--port nope")).is_err());
+        assert_eq!(parse(args("--workers 3")).unwrap().workers, Some(3));
+        assert!(parse(args("--workers 0")).is_err());
         assert!(parse(args("--bogus")).is_err());
     }
 

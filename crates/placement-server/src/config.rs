@@ -21,6 +21,9 @@ pub struct ApiOptions {
     pub max_request_body_memory: usize,
     /// Open client connections per worker thread.
     pub max_connections: usize,
+    /// HTTP worker threads (ours; upstream's WSGI server has its own
+    /// processes and threads); `None`: one per core.
+    pub workers: Option<usize>,
     /// Serve the OpenAPI documents and Swagger UI at `/api-docs/` (ours).
     pub enable_api_docs: bool,
     /// Check every response against the OpenAPI document of its version and
@@ -136,6 +139,7 @@ impl Default for Config {
                 max_request_body_size: 4 * 1024 * 1024,
                 max_request_body_memory: 128 * 1024 * 1024,
                 max_connections: 1024,
+                workers: None,
                 enable_api_docs: true,
                 validate_responses: false,
             },
@@ -281,6 +285,9 @@ impl Config {
             }
             ("api", "max_request_body_memory") => {
                 self.api.max_request_body_memory = positive(group, option, parse_int(group, option, value)?)?;
+            }
+            ("api", "workers") => {
+                self.api.workers = Some(positive(group, option, parse_int(group, option, value)?)?);
             }
             ("api", "max_connections") => {
                 self.api.max_connections = positive(group, option, parse_int(group, option, value)?)?;

@@ -10,7 +10,8 @@ use tokio::signal::unix::{SignalKind, signal};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const USAGE: &str = "usage: placement-api [--config-file FILE]... [--config-dir DIR]... [--host HOST] [--port PORT]";
+const USAGE: &str =
+    "usage: placement-api [--config-file FILE]... [--config-dir DIR]... [--host HOST] [--port PORT] [--workers N]";
 
 fn main() {
     let cli = match cli::parse(std::env::args().skip(1)) {
@@ -34,6 +35,10 @@ fn main() {
     let host = cli.host.clone().unwrap_or_else(|| "127.0.0.1".to_string());
     let port = cli.port.unwrap_or(8778);
     let max_connections = config.api.max_connections;
+    let workers = cli
+        .workers
+        .or(config.api.workers)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get));
     let result = actix_web::rt::System::new().block_on(async move {
         let state = build_state(&config, db).await.unwrap_or_else(|e| fail(&e));
         let (reloading, config) = (state.clone(), config.clone());
@@ -48,9 +53,10 @@ fn main() {
         });
         let server = HttpServer::new(move || App::new().configure(placement_api::configure(state.clone())))
             .max_connections(max_connections)
+            .workers(workers)
             .bind((host.as_str(), port))
             .unwrap_or_else(|e| fail(&format!("cannot listen on {host}:{port}: {e}")));
-        log::info!("placement-api listening on {host}:{port}");
+        log::info!("placement-api listening on {host}:{port} with {workers} workers");
         server.run().await
     });
     if let Err(e) = result {
