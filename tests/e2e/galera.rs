@@ -197,3 +197,61 @@ fn galera_node_killed_mid_load() {
         .collect();
     assert!(usages.windows(2).all(|w| w[0] == w[1]), "{usages:?}");
 }
+
+/// Upstream 16.0.0 (the compatibility check's virtualenv, `make compat`)
+/// on the same kind of cluster, a server per node, for the figures in
+/// docs/benchmarks.md; it over-allocates, so this measures and does not
+/// judge. Run with `--run-ignored only`.
+#[test]
+#[ignore]
+fn galera_upstream_for_comparison() {
+    if skip() {
+        return;
+    }
+    let home = std::env::var("HOME").unwrap_or_default();
+    let venv = std::env::var("PLACEMENT_COMPAT_CACHE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| std::path::Path::new(&home).join(".cache/placement-compat"))
+        .join("venv");
+    assert!(venv.join("bin/gunicorn").exists(), "run `make compat` first: it makes {}", venv.display());
+    let cluster = Cluster::start();
+    let upstream = |node: usize| {
+        let scratch = Scratch::new("upstream");
+        let conf = format!(
+            "[api]\nauth_strategy = noauth2\n[placement_database]\nconnection = {}\n",
+            cluster.url(node, "placement")
+        );
+        std::fs::write(scratch.0.join("placement.conf"), conf).unwrap();
+        if node == 1 {
+            // Each WSGI worker would migrate at start-up, racing the other.
+            let synced = std::process::Command::new(venv.join("bin/placement-manage"))
+                .arg("--config-file")
+                .arg(scratch.0.join("placement.conf"))
+                .args(["db", "sync"])
+                .status();
+            assert!(synced.unwrap().success(), "upstream's db sync failed");
+        }
+        let port = crate::support::free_port();
+        let log = scratch.0.join("upstream.log");
+        let child = std::process::Command::new(venv.join("bin/gunicorn"))
+            .args(["--bind", &format!("127.0.0.1:{port}"), "--workers", "2", "--threads", "10"])
+            .args(["--no-control-socket", "placement.wsgi.api:application"])
+            .env("OS_PLACEMENT_CONFIG_DIR", &scratch.0)
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while ureq::get(&format!("{base}/")).call().is_err() {
+            assert!(std::time::Instant::now() < deadline, "upstream did not start");
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        Server::adopt(child, base, log, scratch)
+    };
+    let first = upstream(1);
+    let servers = [upstream(2), upstream(3)];
+    make_providers(&first);
+    let all: Vec<&Server> = std::iter::once(&first).chain(servers.iter()).collect();
+    let outcome = crate::stress::measure(&all, "upstream 16.0.0 on galera, a server per node");
+    eprintln!("UPSTREAM {outcome:?}");
+}

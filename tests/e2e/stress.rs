@@ -122,24 +122,55 @@ pub fn make_providers(first: &Server) {
     }
 }
 
-/// The race through `all` (clients spread over them), usage sampled through
-/// every server while it runs; afterwards every server must agree with
-/// what the clients hold: usages, and each provider's consumers (none
-/// orphaned, none lost), with every consumer's generation.
-pub fn race_on(all: &[&Server], label: &str) {
+/// What a race came to: the clients' tallies, and every way the servers
+/// disagreed with what the clients were told.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub requests: u64,
+    pub conflicts: u64,
+    pub refused: u64,
+    /// Answers other than 2xx and 409 (5xx, or a 404 for a consumer the
+    /// client holds: a contradiction).
+    pub errors: u64,
+    /// Usage samples over capacity taken while the race ran.
+    pub over_samples: u64,
+    /// Providers whose usage, through some server, differs from what the
+    /// clients hold, or exceeds capacity, at the end.
+    pub wrong_usages: u64,
+    /// Allocations no client holds, and held ones the servers lost.
+    pub orphans: u64,
+    pub lost: u64,
+    /// Held consumers whose allocation or generation differs.
+    pub wrong_consumers: u64,
+}
+
+/// Race through `all` (clients spread over them), sampling usage through
+/// every server while it runs, then compare every server's view with what
+/// the clients hold: usages, each provider's consumers, each consumer.
+pub fn measure(all: &[&Server], label: &str) -> Outcome {
     let tally = Tally::default();
     let holdings = Mutex::new(Holdings::new());
     let over = AtomicU64::new(0);
     let running = std::sync::atomic::AtomicBool::new(true);
+    let started = Instant::now();
     std::thread::scope(|scope| {
         let (running, over) = (&running, &over);
         scope.spawn(move || {
             while running.load(Ordering::Relaxed) {
                 for server in all {
                     for uuid in PROVIDERS {
-                        let r = server.req("GET", &format!("/resource_providers/{uuid}/usages")).send();
+                        let Ok(r) = server.req("GET", &format!("/resource_providers/{uuid}/usages")).try_send() else {
+                            continue;
+                        };
                         if r.json["usages"]["VCPU"].as_i64().unwrap_or(0) > VCPU {
-                            eprintln!("{label}: {uuid} seen over capacity: {}", r.text);
+                            // Which allocations made it, as the same server sees them now.
+                            let now = server.req("GET", &format!("/resource_providers/{uuid}/allocations")).try_send();
+                            eprintln!(
+                                "{label}: {uuid} seen over capacity through {}: {}; its allocations then: {}",
+                                server.base,
+                                r.text,
+                                now.map(|n| n.text).unwrap_or_default()
+                            );
                             over.fetch_add(1, Ordering::Relaxed);
                         }
                     }
@@ -154,44 +185,74 @@ pub fn race_on(all: &[&Server], label: &str) {
         });
         running.store(false, Ordering::Relaxed);
     });
+    let elapsed = started.elapsed();
     let holdings = holdings.into_inner().unwrap();
     let mut believed = [0i64; 3];
     for (provider, vcpus, _) in holdings.values() {
         believed[*provider] += vcpus;
     }
+    let mut outcome = Outcome {
+        requests: tally.requests.load(Ordering::Relaxed),
+        conflicts: tally.conflicts.load(Ordering::Relaxed),
+        refused: tally.refused.load(Ordering::Relaxed),
+        errors: tally.errors.load(Ordering::Relaxed),
+        over_samples: over.load(Ordering::Relaxed),
+        ..Outcome::default()
+    };
     for server in all {
         for (i, uuid) in PROVIDERS.iter().enumerate() {
             let r = server.req("GET", &format!("/resource_providers/{uuid}/usages")).send().expect(200);
-            let used = r.json["usages"]["VCPU"].as_i64().unwrap();
-            assert_eq!(used, believed[i], "{label} provider {i}: server says {used}, clients hold {}", believed[i]);
-            assert!(used <= VCPU, "{label} provider {i} over capacity: {used}");
+            let used = r.json["usages"]["VCPU"].as_i64().unwrap_or(-1);
+            if used != believed[i] || used > VCPU {
+                eprintln!("{label} provider {i}: server says {used}, clients hold {}", believed[i]);
+                outcome.wrong_usages += 1;
+            }
             let r = server.req("GET", &format!("/resource_providers/{uuid}/allocations")).send().expect(200);
-            let consumers: Vec<&String> = r.json["allocations"].as_object().unwrap().keys().collect();
+            let consumers: Vec<&String> =
+                r.json["allocations"].as_object().map(|m| m.keys().collect()).unwrap_or_default();
             let orphans = consumers.iter().filter(|c| holdings.get(**c).is_none_or(|h| h.0 != i)).count();
             let held = holdings.values().filter(|h| h.0 == i).count();
-            assert_eq!(orphans, 0, "{label} provider {i}: allocations no client holds");
-            assert_eq!(consumers.len(), held, "{label} provider {i}: allocations lost");
+            outcome.orphans += orphans as u64;
+            outcome.lost += (held + orphans).saturating_sub(consumers.len()) as u64;
         }
     }
     for (consumer, (provider, vcpus, generation)) in &holdings {
-        let r = all[0].req("GET", &format!("/allocations/{consumer}")).version("1.28").send().expect(200);
-        assert_eq!(r.json["allocations"][PROVIDERS[*provider]]["resources"]["VCPU"], *vcpus);
-        assert_eq!(r.json["consumer_generation"], *generation);
+        let r = all[0].req("GET", &format!("/allocations/{consumer}")).version("1.28").send();
+        if r.json["allocations"][PROVIDERS[*provider]]["resources"]["VCPU"] != *vcpus
+            || r.json["consumer_generation"] != *generation
+        {
+            outcome.wrong_consumers += 1;
+        }
     }
-    let (requests, conflicts, refused, errors) = (
-        tally.requests.load(Ordering::Relaxed),
-        tally.conflicts.load(Ordering::Relaxed),
-        tally.refused.load(Ordering::Relaxed),
-        tally.errors.load(Ordering::Relaxed),
-    );
     eprintln!(
-        "STRESS {label}: {requests} requests, {conflicts} concurrent-update 409s, {refused} capacity 409s, \
-         {errors} errors; {} consumers hold {believed:?} of {VCPU} each",
-        holdings.len()
+        "STRESS {label}: {} requests in {:.1} s ({:.0}/s), {} concurrent-update 409s, {} capacity 409s, \
+         {} errors; {} consumers hold {believed:?} of {VCPU} each; over-capacity samples {}, wrong usages {}, \
+         orphans {}, lost {}, wrong consumers {}",
+        outcome.requests,
+        elapsed.as_secs_f64(),
+        outcome.requests as f64 / elapsed.as_secs_f64(),
+        outcome.conflicts,
+        outcome.refused,
+        outcome.errors,
+        holdings.len(),
+        outcome.over_samples,
+        outcome.wrong_usages,
+        outcome.orphans,
+        outcome.lost,
+        outcome.wrong_consumers,
     );
-    assert_eq!(over.load(Ordering::Relaxed), 0, "{label}: usage seen over capacity during the run");
-    assert_eq!(errors, 0, "{label}: no request may fail with anything but a 409");
-    assert!(requests > 100, "{label}: the race ran ({requests} requests)");
+    outcome
+}
+
+/// The race, and nothing wrong afterwards.
+pub fn race_on(all: &[&Server], label: &str) {
+    let o = measure(all, label);
+    assert_eq!(o.over_samples, 0, "{label}: usage seen over capacity during the run");
+    assert_eq!(o.wrong_usages, 0, "{label}: usages differ from what the clients hold");
+    assert_eq!((o.orphans, o.lost), (0, 0), "{label}: orphaned or lost allocations");
+    assert_eq!(o.wrong_consumers, 0, "{label}: consumers differ from what the clients hold");
+    assert_eq!(o.errors, 0, "{label}: no request may fail with anything but a 409");
+    assert!(o.requests > 100, "{label}: the race ran ({} requests)", o.requests);
 }
 
 fn race(backend: Backend, processes: usize) {

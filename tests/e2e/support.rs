@@ -221,6 +221,13 @@ impl Server {
         Server { child, base, config, log, _db: db, _scratch: scratch }
     }
 
+    /// Another Placement (upstream's, say) already started as `child`,
+    /// answering at `base` and logging to `log`, held like ours.
+    pub fn adopt(child: Child, base: String, log: PathBuf, scratch: Scratch) -> Server {
+        let config = scratch.0.join("placement.conf");
+        Server { child, base, config, log, _db: None, _scratch: Some(scratch) }
+    }
+
     /// The server's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
