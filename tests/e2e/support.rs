@@ -104,7 +104,11 @@ impl Scratch {
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        // PLACEMENT_TEST_KEEP=1 keeps configurations and server logs for a
+        // post-mortem.
+        if std::env::var_os("PLACEMENT_TEST_KEEP").is_none() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
     }
 }
 

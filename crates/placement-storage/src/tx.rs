@@ -83,6 +83,7 @@ pub fn in_transaction<T>(
             return Err(StorageError::CommitUnknown(e.to_string()));
         }
         // A refused commit applied nothing; the drop rolls back.
+        log::info!("commit refused: {e}");
         return Err(e);
     }
     tx.finished = true;
