@@ -59,10 +59,11 @@ const IDENTITY_HEADERS: &[&str] = &[
 
 /// A header that names an identity, a scope or roles.
 pub(crate) fn is_identity_header(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    IDENTITY_HEADERS.contains(&name.as_str())
-        || (name.starts_with("x-service-") && name != "x-service-token")
-        || name == "x-auth-token"
+    // Asked for every header of every request: no lower-cased copy.
+    let is = |h: &str| name.eq_ignore_ascii_case(h);
+    IDENTITY_HEADERS.iter().any(|h| is(h))
+        || (name.get(..10).is_some_and(|p| p.eq_ignore_ascii_case("x-service-")) && !is("x-service-token"))
+        || is("x-auth-token")
 }
 
 /// Remove what a client sent in place of the identity layer (not the
