@@ -20,10 +20,13 @@ const PROVIDERS: [&str; 3] = [
 ];
 const VCPU: i64 = 8;
 const CLIENTS: usize = 24;
-/// How long the race runs (`PLACEMENT_STRESS_SECONDS`, default 4).
-fn run_for() -> Duration {
-    Duration::from_secs(std::env::var("PLACEMENT_STRESS_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(4))
+/// How long a race runs: `PLACEMENT_STRESS_SECONDS`, else `default`.
+pub fn run_for(default: Duration) -> Duration {
+    std::env::var("PLACEMENT_STRESS_SECONDS").ok().and_then(|s| s.parse().ok()).map_or(default, Duration::from_secs)
 }
+
+/// What most races last.
+pub const SHORT_RACE: Duration = Duration::from_secs(4);
 
 #[derive(Default)]
 struct Tally {
@@ -52,10 +55,10 @@ fn put(
     servers[i % servers.len()].req("PUT", &format!("/allocations/{consumer}")).version("1.28").json(body).send()
 }
 
-fn client(servers: &[&Server], id: usize, tally: &Tally, holdings: &Mutex<Holdings>) {
+fn client(servers: &[&Server], id: usize, length: Duration, tally: &Tally, holdings: &Mutex<Holdings>) {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (id as u64 + 1));
     let mut mine: Holdings = HashMap::new();
-    let deadline = Instant::now() + run_for();
+    let deadline = Instant::now() + length;
     let mut n = 0usize;
     while Instant::now() < deadline {
         n += 1;
@@ -147,7 +150,7 @@ pub struct Outcome {
 /// Race through `all` (clients spread over them), sampling usage through
 /// every server while it runs, then compare every server's view with what
 /// the clients hold: usages, each provider's consumers, each consumer.
-pub fn measure(all: &[&Server], label: &str) -> Outcome {
+pub fn measure(all: &[&Server], label: &str, length: Duration) -> Outcome {
     let tally = Tally::default();
     let holdings = Mutex::new(Holdings::new());
     let over = AtomicU64::new(0);
@@ -180,7 +183,7 @@ pub fn measure(all: &[&Server], label: &str) -> Outcome {
         std::thread::scope(|clients| {
             for id in 0..CLIENTS {
                 let (tally, holdings) = (&tally, &holdings);
-                clients.spawn(move || client(all, id, tally, holdings));
+                clients.spawn(move || client(all, id, length, tally, holdings));
             }
         });
         running.store(false, Ordering::Relaxed);
@@ -245,8 +248,8 @@ pub fn measure(all: &[&Server], label: &str) -> Outcome {
 }
 
 /// The race, and nothing wrong afterwards.
-pub fn race_on(all: &[&Server], label: &str) {
-    let o = measure(all, label);
+pub fn race_on(all: &[&Server], label: &str, length: Duration) {
+    let o = measure(all, label, length);
     assert_eq!(o.over_samples, 0, "{label}: usage seen over capacity during the run");
     assert_eq!(o.wrong_usages, 0, "{label}: usages differ from what the clients hold");
     assert_eq!((o.orphans, o.lost), (0, 0), "{label}: orphaned or lost allocations");
@@ -263,7 +266,7 @@ fn race(backend: Backend, processes: usize) {
         }
         make_providers(first);
         let all: Vec<&Server> = std::iter::once(first).chain(servers.iter()).collect();
-        race_on(&all, &format!("{backend:?} x{processes}"));
+        race_on(&all, &format!("{backend:?} x{processes}"), run_for(SHORT_RACE));
     });
 }
 

@@ -42,6 +42,9 @@ pub struct PoolConn {
     /// The pool's loss count when this connection was last known good; a
     /// later loss means it is pinged before its next use.
     pub(crate) seen_losses: u64,
+    /// A node of a Galera cluster (`wsrep_on`): its write transactions
+    /// need guarding (see `tx`).
+    pub(crate) galera: bool,
 }
 
 impl PoolConn {
@@ -73,6 +76,11 @@ impl ConnectionManager {
     }
 
     pub fn establish(&self) -> Result<DbConnection, ConnectionError> {
+        self.open().map(|(conn, _)| conn)
+    }
+
+    /// A set-up connection, and whether it is to a Galera node.
+    fn open(&self) -> Result<(DbConnection, bool), ConnectionError> {
         let mut conn = match self.url.backend {
             Backend::Sqlite => DbConnection::Sqlite(diesel::SqliteConnection::establish(&self.url.diesel_url)?),
             #[cfg(feature = "postgres")]
@@ -89,10 +97,8 @@ impl ConnectionManager {
         };
         conn.batch_execute(&session_setup(self.url.backend, self.sqlite_synchronous))
             .map_err(ConnectionError::CouldntSetupConfiguration)?;
-        if self.url.backend == Backend::Mysql {
-            causal_reads(&mut conn)?;
-        }
-        Ok(conn)
+        let galera = galera_session(&mut conn)?;
+        Ok((conn, galera))
     }
 }
 
@@ -124,20 +130,37 @@ fn session_setup(backend: Backend, sqlite_synchronous: bool) -> String {
     }
 }
 
-/// On a Galera node, reads (and the start of every transaction) wait until
-/// the node has applied every write committed anywhere in the cluster
-/// before them (`wsrep_sync_wait = 1`): without it, a server on one node
-/// does not see an allocation another server just wrote through another
-/// node. Harmless where wsrep is off; MySQL without Galera lacks the
-/// variable.
-fn causal_reads(conn: &mut DbConnection) -> Result<(), ConnectionError> {
-    match conn.batch_execute("SET SESSION wsrep_sync_wait = 1") {
-        Ok(()) => Ok(()),
-        Err(diesel::result::Error::DatabaseError(_, info)) if info.message().contains("Unknown system variable") => {
-            Ok(())
+/// Whether `conn` is to a Galera node; if so, its reads (and the start
+/// of every transaction) wait until the node has applied every write
+/// committed anywhere in the cluster before them (`wsrep_sync_wait = 1`):
+/// without it, a server on one node does not see an allocation another
+/// server just wrote through another node.
+#[cfg_attr(not(feature = "mysql"), allow(clippy::unnecessary_wraps))]
+fn galera_session(conn: &mut DbConnection) -> Result<bool, ConnectionError> {
+    #[cfg(feature = "mysql")]
+    if let DbConnection::Mysql(my) = conn {
+        #[derive(QueryableByName)]
+        struct Wsrep {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            on: i64,
         }
-        Err(e) => Err(ConnectionError::CouldntSetupConfiguration(e)),
+        // MySQL without Galera lacks the variable.
+        let on = match diesel::sql_query("SELECT @@wsrep_on AS `on`").get_result::<Wsrep>(my) {
+            Ok(w) => w.on == 1,
+            Err(diesel::result::Error::DatabaseError(_, info))
+                if info.message().contains("Unknown system variable") =>
+            {
+                false
+            }
+            Err(e) => return Err(ConnectionError::CouldntSetupConfiguration(e)),
+        };
+        if on {
+            my.batch_execute("SET SESSION wsrep_sync_wait = 1").map_err(ConnectionError::CouldntSetupConfiguration)?;
+        }
+        return Ok(on);
     }
+    let _ = conn;
+    Ok(false)
 }
 
 impl r2d2::ManageConnection for ConnectionManager {
@@ -145,10 +168,10 @@ impl r2d2::ManageConnection for ConnectionManager {
     type Error = ConnectionError;
 
     fn connect(&self) -> Result<PoolConn, ConnectionError> {
-        match self.establish() {
-            Ok(conn) => {
+        match self.open() {
+            Ok((conn, galera)) => {
                 self.health.connected();
-                Ok(PoolConn { conn, broken: false, seen_losses: self.health.losses() })
+                Ok(PoolConn { conn, broken: false, seen_losses: self.health.losses(), galera })
             }
             Err(e) => {
                 self.health.connect_failed(&e.to_string());

@@ -105,9 +105,17 @@ impl StorageError {
     }
 }
 
-/// Lock contention: a fresh transaction may well succeed.
-const BUSY_MARKERS: [&str; 5] =
-    ["deadlock", "database is locked", "database table is locked", "lock wait timeout", "could not serialize"];
+/// Lock contention, or a transaction a Galera node rolled back under us
+/// (the statements after it fail as outside any writing transaction, see
+/// `tx`): a fresh transaction may well succeed.
+const BUSY_MARKERS: [&str; 6] = [
+    "deadlock",
+    "database is locked",
+    "database table is locked",
+    "lock wait timeout",
+    "could not serialize",
+    "in a read only transaction",
+];
 
 /// Messages of a connection whose server went away, from libpq, the
 /// MariaDB/MySQL client and the servers themselves.
@@ -157,6 +165,7 @@ mod tests {
     fn known_transient_messages_are_recognised() {
         assert!(has_marker("Deadlock found when trying to get lock; try restarting transaction", &BUSY_MARKERS));
         assert!(has_marker("database is locked", &BUSY_MARKERS));
+        assert!(has_marker("Cannot execute statement in a READ ONLY transaction", &BUSY_MARKERS));
         assert!(has_marker("MySQL server has gone away", &LOST_MARKERS));
         assert!(has_marker("WSREP has not yet prepared node for application use", &NOT_READY_MARKERS));
         assert!(has_marker("no connection to the server\n", &LOST_MARKERS));

@@ -55,6 +55,59 @@ pub(crate) fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(u64::from(attempt) * 5 + jitter)
 }
 
+/// How a transaction starts, ends and is abandoned on one connection.
+struct Statements {
+    begin: &'static str,
+    check: Option<&'static str>,
+    commit: &'static str,
+    after: Option<&'static str>,
+    rollback: &'static str,
+}
+
+/// A Galera node rolls a write transaction back under us when a
+/// conflicting write from another node arrives (a brute-force abort), and
+/// the next statement does not always say so: the abort was seen swallowed
+/// by a command that has no answer (closing a prepared statement), the
+/// statements after it ran on their own in autocommit mode, and COMMIT
+/// succeeded with nothing to commit (orphaned and lost allocations, usage
+/// over capacity). So, while the transaction lasts, the session's default
+/// is read-only (a write outside our transaction fails instead of
+/// committing alone), and before COMMIT a check refuses, as a deadlock to
+/// retry, a transaction that is no longer open. COMMIT is sent on its own:
+/// sent in one batch after the check, a failed certification was seen
+/// answered as success.
+const GALERA_WRITE: Statements = Statements {
+    begin: "SET SESSION TRANSACTION READ ONLY; START TRANSACTION READ WRITE; SELECT 1",
+    check: Some(
+        "IF @@in_transaction = 0 THEN \
+           SIGNAL SQLSTATE '40001' SET MYSQL_ERRNO = 1213, \
+           MESSAGE_TEXT = 'Deadlock: the transaction was rolled back by a conflicting write through another node'; \
+         END IF",
+    ),
+    commit: "COMMIT",
+    after: Some("SET SESSION TRANSACTION READ WRITE"),
+    rollback: "ROLLBACK; SET SESSION TRANSACTION READ WRITE",
+};
+
+fn statements(conn: &PoolConn, mode: Mode) -> Statements {
+    let plain = |begin| Statements { begin, check: None, commit: "COMMIT", after: None, rollback: "ROLLBACK" };
+    match (conn.conn.backend(), mode) {
+        (Backend::Sqlite, Mode::Write) => plain("BEGIN IMMEDIATE"),
+        // Writes are short statements on a few rows. Left to choose,
+        // PostgreSQL keeps planning those with array parameters anew on
+        // every execution (a custom plan for a short array looks cheaper),
+        // a tenth of its time per allocation write. (PostgreSQL 12 on.)
+        (Backend::Postgres, Mode::Write) => plain("BEGIN; SET LOCAL plan_cache_mode = force_generic_plan"),
+        (Backend::Mysql, Mode::Write) if conn.galera => GALERA_WRITE,
+        // A text-protocol SELECT: on a Galera node it waits for the writes
+        // committed anywhere before it (wsrep_sync_wait), which the
+        // prepared statements that follow were seen not to do (a DELETE
+        // through one node missed an allocation made through another).
+        (Backend::Mysql, Mode::Read) if conn.galera => plain("BEGIN; SELECT 1"),
+        _ => plain("BEGIN"),
+    }
+}
+
 /// Run `work` inside BEGIN/COMMIT on `conn`, rolling back on error (and on
 /// panic, so a pooled connection never keeps an open transaction); a
 /// failed rollback marks the connection broken.
@@ -63,24 +116,14 @@ pub fn in_transaction<T>(
     mode: Mode,
     work: impl FnOnce(&mut DbConnection) -> StorageResult<T>,
 ) -> StorageResult<T> {
-    let begin = match (conn.conn.backend(), mode) {
-        (Backend::Sqlite, Mode::Write) => "BEGIN IMMEDIATE",
-        // Writes are short statements on a few rows. Left to choose,
-        // PostgreSQL keeps planning those with array parameters anew on
-        // every execution (a custom plan for a short array looks cheaper),
-        // a tenth of its time per allocation write. (PostgreSQL 12 on.)
-        (Backend::Postgres, Mode::Write) => "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan",
-        // A text-protocol SELECT: on a Galera node it waits for the writes
-        // committed anywhere before it (wsrep_sync_wait), which the
-        // prepared statements that follow were seen not to do (a DELETE
-        // through one node missed an allocation made through another).
-        (Backend::Mysql, _) => "BEGIN; SELECT 1",
-        _ => "BEGIN",
-    };
-    conn.conn.batch_execute(begin)?;
-    let mut tx = OpenTransaction { conn, finished: false };
+    let statements = statements(conn, mode);
+    conn.conn.batch_execute(statements.begin)?;
+    let mut tx = OpenTransaction { conn, rollback: statements.rollback, finished: false };
     let value = work(&mut tx.conn.conn)?;
-    if let Err(e) = tx.conn.conn.batch_execute("COMMIT") {
+    if let Some(check) = statements.check {
+        tx.conn.conn.batch_execute(check)?;
+    }
+    if let Err(e) = tx.conn.conn.batch_execute(statements.commit) {
         let e = StorageError::from(e);
         if e.is_connection_lost() {
             // Nothing to roll back on a lost connection.
@@ -92,22 +135,119 @@ pub fn in_transaction<T>(
         return Err(e);
     }
     tx.finished = true;
+    if let Some(after) = statements.after
+        && let Err(e) = tx.conn.conn.batch_execute(after)
+    {
+        log::warn!("dropping the connection after a commit: {e}");
+        tx.conn.broken = true;
+    }
     Ok(value)
 }
 
 /// Rolls back on drop unless committed.
 struct OpenTransaction<'a> {
     conn: &'a mut PoolConn,
+    rollback: &'static str,
     finished: bool,
 }
 
 impl Drop for OpenTransaction<'_> {
     fn drop(&mut self) {
-        if !self.finished
-            && let Err(e) = self.conn.conn.batch_execute("ROLLBACK")
+        if self.finished {
+            return;
+        }
+        // A Galera node reports a brute-force abort to the next statement,
+        // which may be this ROLLBACK: the transaction is gone all the same,
+        // so once more, to run what follows it.
+        let mut result = self.conn.conn.batch_execute(self.rollback);
+        if let Err(e) = &result
+            && self.conn.galera
+            && e.to_string().to_ascii_lowercase().contains("deadlock")
         {
+            result = self.conn.conn.batch_execute(self.rollback);
+        }
+        if let Err(e) = result {
             log::warn!("rollback failed, dropping the connection: {e}");
             self.conn.broken = true;
         }
+    }
+}
+
+#[cfg(all(test, feature = "mysql"))]
+mod galera_guard_tests {
+    //! The guard of Galera write transactions, on the MariaDB the tests
+    //! use (`PLACEMENT_TEST_MYSQL_URL`): a transaction lost under us is
+    //! what a swallowed brute-force abort amounts to, so it is lost here
+    //! with a ROLLBACK inside the work.
+    use super::*;
+    use crate::conn::ConnectionManager;
+    use crate::url::DatabaseUrl;
+    use diesel::RunQueryDsl;
+
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+
+    /// A connection guarded as on a Galera node; `None` (skip) where
+    /// MariaDB is unreachable, unless every backend is required.
+    fn connect(database: &str) -> Option<PoolConn> {
+        let base =
+            std::env::var("PLACEMENT_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/mysql".into());
+        let url = DatabaseUrl::parse(&base.replace("/mysql", &format!("/{database}"))).unwrap();
+        match ConnectionManager::new(url).establish() {
+            Ok(conn) => Some(PoolConn { conn, broken: false, seen_losses: 0, galera: true }),
+            Err(e) if std::env::var("PLACEMENT_TEST_REQUIRE_ALL_BACKENDS").is_ok_and(|v| v == "1") => {
+                panic!("MariaDB is required but unavailable: {e}")
+            }
+            Err(e) => {
+                eprintln!("SKIP: MariaDB unavailable: {e}");
+                None
+            }
+        }
+    }
+
+    fn rows(conn: &mut PoolConn) -> i64 {
+        let c: Count = diesel::sql_query("SELECT COUNT(*) AS n FROM guarded").get_result(&mut conn.conn).unwrap();
+        c.n
+    }
+
+    #[test]
+    fn a_write_transaction_lost_under_us_commits_nothing_and_is_retried() {
+        let database = format!("placement_tx_guard_{}", std::process::id());
+        let Some(mut admin) = connect("mysql") else {
+            return;
+        };
+        admin.conn.batch_execute(&format!("CREATE DATABASE {database}")).unwrap();
+        let mut conn = connect(&database).expect("MariaDB answered a moment ago");
+        conn.conn.batch_execute("CREATE TABLE guarded (n INT) ENGINE=InnoDB").unwrap();
+
+        // Intact: committed, and the session writes again afterwards.
+        in_transaction(&mut conn, Mode::Write, |c| Ok(c.batch_execute("INSERT INTO guarded VALUES (1)")?)).unwrap();
+        assert_eq!(rows(&mut conn), 1);
+        conn.conn.batch_execute("INSERT INTO guarded VALUES (2)").unwrap();
+
+        // Lost, then a write: it fails instead of committing on its own.
+        let err = in_transaction(&mut conn, Mode::Write, |c| {
+            c.batch_execute("INSERT INTO guarded VALUES (3); ROLLBACK")?;
+            Ok(c.batch_execute("INSERT INTO guarded VALUES (4)")?)
+        })
+        .unwrap_err();
+        assert!(err.is_transient(), "{err}");
+        assert_eq!(rows(&mut conn), 2);
+
+        // Lost, then only reads: COMMIT is refused as a deadlock.
+        let err = in_transaction(&mut conn, Mode::Write, |c| {
+            c.batch_execute("INSERT INTO guarded VALUES (5); ROLLBACK; SELECT 1")?;
+            Ok(())
+        })
+        .unwrap_err();
+        assert!(err.is_transient() && err.to_string().contains("Deadlock"), "{err}");
+        assert_eq!(rows(&mut conn), 2);
+        assert!(!conn.broken);
+        conn.conn.batch_execute("INSERT INTO guarded VALUES (6)").unwrap();
+        assert_eq!(rows(&mut conn), 3);
+        admin.conn.batch_execute(&format!("DROP DATABASE {database}")).unwrap();
     }
 }
