@@ -173,7 +173,8 @@ impl Drop for OpenTransaction<'_> {
     }
 }
 
-#[cfg(all(test, feature = "mysql"))]
+#[cfg(test)]
+#[cfg(feature = "mysql")]
 mod galera_guard_tests {
     //! The guard of Galera write transactions, on the MariaDB the tests
     //! use (`PLACEMENT_TEST_MYSQL_URL`): a transaction lost under us is
