@@ -25,3 +25,4 @@ mod providers;
 mod schema;
 mod stress;
 mod traits_and_aggregates;
+mod upstream_parity;

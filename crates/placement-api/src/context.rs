@@ -73,13 +73,12 @@ impl Ctx {
         parse_json(&self.body, schema)
     }
 
+    /// As upstream (webob), the media type is compared as sent: case and
+    /// all (see docs/deviations.md).
     pub fn require_json_content(&self) -> Result<(), ApiError> {
-        let media = self
-            .content_type
-            .as_deref()
-            .map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
-            .filter(|c| !c.is_empty());
-        match media.as_deref() {
+        let media =
+            self.content_type.as_deref().map(|c| c.split(';').next().unwrap_or("").trim()).filter(|c| !c.is_empty());
+        match media {
             Some("application/json") => Ok(()),
             other => Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -114,7 +113,7 @@ impl Ctx {
         for (k, v) in &self.query {
             map.insert(k.clone(), Value::String(v.clone()));
         }
-        schema::validator::validate(&Value::Object(map), schema)
+        schema::validator::validate_as(&Value::Object(map), schema, schema::validator::UuidFormat::Query)
             .map_err(|e| ApiError::bad_request(format!("Invalid query string parameters: {}", e.describe())))
     }
 
@@ -192,6 +191,17 @@ impl Reply {
     pub fn modified(mut self, version: Microversion, when: Option<NaiveDateTime>) -> Self {
         if version.at_least(15) {
             self.last_modified = Some(when.map_or_else(Utc::now, |t| t.and_utc()));
+            self.cache_control = true;
+        }
+        self
+    }
+
+    /// From 1.15: `last-modified` only when a time is known (upstream sets
+    /// webob's `last_modified` to a record's time, and None sends no
+    /// header), and `cache-control: no-cache` either way.
+    pub fn modified_if_known(mut self, version: Microversion, when: Option<NaiveDateTime>) -> Self {
+        if version.at_least(15) {
+            self.last_modified = when.map(|t| t.and_utc());
             self.cache_control = true;
         }
         self

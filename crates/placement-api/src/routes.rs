@@ -128,6 +128,9 @@ pub fn find(path: &str) -> Option<(&'static Route, Vec<(&'static str, String)>)>
         let mut params = Vec::new();
         for (p, s) in pattern.iter().zip(&segments) {
             match p.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                // As upstream's router, a parameter is never empty
+                // (`/traits/` is no route, not the trait named '').
+                Some(_) if s.is_empty() => return None,
                 Some(name) => params.push((name, (*s).to_string())),
                 None if p == s => {}
                 None => return None,

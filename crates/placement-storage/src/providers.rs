@@ -231,7 +231,11 @@ pub fn create(
         .map_err(|e| duplicate_or(e, Some(uuid), name))?;
     if parent.is_none() {
         let id: i32 = rp::table.filter(rp::uuid.eq(uuid)).select(rp::id).first(conn)?;
-        diesel::update(rp::table.filter(rp::id.eq(id))).set(rp::root_provider_id.eq(id)).execute(conn)?;
+        // Upstream sets a root's own id in a second ORM flush, which
+        // stamps updated_at too: clients see it in last-modified.
+        diesel::update(rp::table.filter(rp::id.eq(id)))
+            .set((rp::root_provider_id.eq(id), rp::updated_at.eq(now())))
+            .execute(conn)?;
     }
     get(conn, uuid)
 }

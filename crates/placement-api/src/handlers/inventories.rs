@@ -145,13 +145,9 @@ pub fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
     let uuid = ctx.param("uuid");
     let (rp, stored) = provider_for_read(ctx, uuid)?;
     let inventories: Vec<&Inventory> = stored.iter().map(|s| &s.inventory).collect();
-    let mut reply = Reply::body(&InventoriesBody::new(&inventories, rp.generation));
-    if !stored.is_empty() {
-        reply = reply.modified(ctx.version, latest(stored.iter().map(StoredInventory::last_modified)));
-    } else if ctx.version.at_least(15) {
-        reply.cache_control = true;
-    }
-    Ok(reply)
+    // No inventory, no time: upstream folds the inventories' times.
+    let modified = latest(stored.iter().map(StoredInventory::last_modified));
+    Ok(Reply::body(&InventoriesBody::new(&inventories, rp.generation)).modified_if_known(ctx.version, modified))
 }
 
 #[utoipa::path(get, path = "/resource_providers/{uuid}/inventories/{resource_class}", responses((status = 200, body = InventoryBody)))]
@@ -229,7 +225,10 @@ pub fn replace(ctx: &Ctx) -> Result<Reply, ApiError> {
         }
         other => other.into(),
     })?;
-    Ok(Reply::body(&InventoriesBody::new(&refs, generation)).modified(ctx.version, None))
+    // Upstream stamps the reply with the time it folds from the new
+    // inventories (now), or none when there are none.
+    let modified = (!refs.is_empty()).then(|| chrono::Utc::now().naive_utc());
+    Ok(Reply::body(&InventoriesBody::new(&refs, generation)).modified_if_known(ctx.version, modified))
 }
 
 #[utoipa::path(delete, path = "/resource_providers/{uuid}/inventories", responses((status = 204)))]

@@ -95,7 +95,8 @@ pub fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
             .map_err(ApiError::bad_request)?;
     }
     filter.uuid = ctx.query_last("uuid").map(str::to_string);
-    filter.name = ctx.query_last("name").map(str::to_string);
+    // Upstream filters on a name only when it is not empty.
+    filter.name = ctx.query_last("name").filter(|n| !n.is_empty()).map(str::to_string);
     filter.in_tree = ctx.query_last("in_tree").map(str::to_string);
     if let Some(resources) = ctx.query_last("resources") {
         filter.resources = query::parse_resources(resources).map_err(ApiError::bad_request)?;
@@ -182,7 +183,9 @@ pub fn update(ctx: &Ctx) -> Result<Reply, ApiError> {
         }
         other => other.into(),
     })?;
-    Ok(Reply::body(&provider_body(ctx, &rp)).modified(ctx.version, rp.updated_at))
+    // Upstream sends the time the provider was last updated before this
+    // update (its object is not reloaded), none if it never was.
+    Ok(Reply::body(&provider_body(ctx, &rp)).modified_if_known(ctx.version, current.updated_at))
 }
 
 #[utoipa::path(delete, path = "/resource_providers/{uuid}", responses((status = 204)))]

@@ -94,10 +94,26 @@ impl SchemaError<'_> {
     }
 }
 
-/// Validate and return the error jsonschema's `best_match` would report.
+/// Which strings the `uuid` format takes. Upstream checks bodies with its
+/// own checker (oslo's `is_uuid_like`: also 32 bare hex digits, braces,
+/// `urn:uuid:`) and query strings with a plain jsonschema one (a UUID with
+/// its dashes where the canonical form has them).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum UuidFormat {
+    Body,
+    Query,
+}
+
+/// Validate a request body and return the error jsonschema's
+/// `best_match` would report.
 pub fn validate<'a>(instance: &'a Value, schema: &'a Value) -> Result<(), Box<SchemaError<'a>>> {
+    validate_as(instance, schema, UuidFormat::Body)
+}
+
+/// As [`validate`], with the given `uuid` format.
+pub fn validate_as<'a>(instance: &'a Value, schema: &'a Value, uuid: UuidFormat) -> Result<(), Box<SchemaError<'a>>> {
     let mut sink = Sink::Best(None);
-    collect(instance, schema, &[], &[], &mut sink);
+    collect(instance, schema, &[], &[], &mut sink, uuid);
     match sink {
         Sink::Best(Some(best)) => Err(Box::new(best_in_context(best))),
         _ => Ok(()),
@@ -190,8 +206,10 @@ fn number(v: &Value) -> Option<f64> {
     }
 }
 
-fn is_uuid_like(s: &str) -> bool {
-    placement_model::query::is_uuid_like(s)
+/// jsonschema's own `uuid` format: a UUID Python would parse, with its
+/// dashes where the canonical form has them.
+fn is_uuid_format(s: &str) -> bool {
+    placement_model::query::is_uuid_like(s) && [8, 13, 18, 23].iter().all(|&i| s.as_bytes().get(i) == Some(&b'-'))
 }
 
 /// Keywords that look into the instance's members or items: their errors
@@ -205,7 +223,14 @@ fn descends(keyword: &str, value: &Value) -> bool {
 /// about the instance itself, then (if errors that deep can still count)
 /// those about its members. Errors of one depth keep their schema order,
 /// which decides between equally relevant ones.
-fn collect<'a>(instance: &'a Value, schema: &'a Value, path: &[Step], schema_path: &[Step], sink: &mut Sink<'a>) {
+fn collect<'a>(
+    instance: &'a Value,
+    schema: &'a Value,
+    path: &[Step],
+    schema_path: &[Step],
+    sink: &mut Sink<'a>,
+    uuid: UuidFormat,
+) {
     let Some(keywords) = schema.as_object() else {
         return;
     };
@@ -273,6 +298,7 @@ fn collect<'a>(instance: &'a Value, schema: &'a Value, path: &[Step], schema_pat
                             path,
                             &schild(&[Step::Key("anyOf".into()), Step::Index(i)]),
                             &mut sub,
+                            uuid,
                         );
                         if sub.is_empty() {
                             ok = true;
@@ -293,7 +319,7 @@ fn collect<'a>(instance: &'a Value, schema: &'a Value, path: &[Step], schema_pat
                 }
             }
             k => {
-                if let Some(message) = check_scalar(k, instance, value) {
+                if let Some(message) = check_scalar(k, instance, value, uuid) {
                     sink.push(err(k, message));
                 }
             }
@@ -312,7 +338,7 @@ fn collect<'a>(instance: &'a Value, schema: &'a Value, path: &[Step], schema_pat
                                 child(&[Step::Key(name.clone())]),
                                 schild(&[Step::Key("properties".into()), Step::Key(name.clone())]),
                             );
-                            collect(v, sub, &p, &sp, sink);
+                            collect(v, sub, &p, &sp, sink, uuid);
                         }
                     }
                 }
@@ -325,7 +351,7 @@ fn collect<'a>(instance: &'a Value, schema: &'a Value, path: &[Step], schema_pat
                         };
                         let sp = schild(&[Step::Key("patternProperties".into()), Step::Key(pattern.clone())]);
                         for (k, v) in obj.iter().filter(|(k, _)| re.is_match(k)) {
-                            collect(v, sub, &child(&[Step::Key(k.clone())]), &sp, sink);
+                            collect(v, sub, &child(&[Step::Key(k.clone())]), &sp, sink, uuid);
                         }
                     }
                 }
@@ -334,7 +360,7 @@ fn collect<'a>(instance: &'a Value, schema: &'a Value, path: &[Step], schema_pat
                 if let Some(obj) = instance.as_object() {
                     let sp = schild(&[Step::Key("additionalProperties".into())]);
                     for k in additional_properties(obj, keywords) {
-                        collect(&obj[k.as_str()], value, &child(&[Step::Key(k.clone())]), &sp, sink);
+                        collect(&obj[k.as_str()], value, &child(&[Step::Key(k.clone())]), &sp, sink, uuid);
                     }
                 }
             }
@@ -342,7 +368,7 @@ fn collect<'a>(instance: &'a Value, schema: &'a Value, path: &[Step], schema_pat
                 if let Some(items) = instance.as_array() {
                     let sp = schild(&[Step::Key("items".into())]);
                     for (i, item) in items.iter().enumerate() {
-                        collect(item, value, &child(&[Step::Index(i)]), &sp, sink);
+                        collect(item, value, &child(&[Step::Index(i)]), &sp, sink, uuid);
                     }
                 }
             }
@@ -362,7 +388,7 @@ fn cut(mut message: String) -> String {
 }
 
 /// Keywords that test one value and yield at most one message.
-fn check_scalar(keyword: &str, instance: &Value, value: &Value) -> Option<String> {
+fn check_scalar(keyword: &str, instance: &Value, value: &Value, uuid: UuidFormat) -> Option<String> {
     let sized = |min: u64, short: &str| if min == 1 { "should be non-empty" } else { short }.to_string();
     match keyword {
         "minProperties" => {
@@ -406,7 +432,11 @@ fn check_scalar(keyword: &str, instance: &Value, value: &Value) -> Option<String
         }
         "format" if value.as_str() == Some("uuid") => {
             let text = instance.as_str()?;
-            (!is_uuid_like(text)).then(|| format!("{} is not a 'uuid'", repr(instance)))
+            let valid = match uuid {
+                UuidFormat::Body => placement_model::query::is_uuid_like(text),
+                UuidFormat::Query => is_uuid_format(text),
+            };
+            (!valid).then(|| format!("{} is not a 'uuid'", repr(instance)))
         }
         _ => None,
     }
@@ -525,6 +555,10 @@ mod tests {
     fn format_pattern_and_bounds() {
         let e = check(&json!({"name": "x", "uuid": "nope"}), &provider_schema()).unwrap_err();
         assert_eq!(e.message, "'nope' is not a 'uuid'");
+        for refused in ["5e08ea53c4c6448e9334ac4953de3cfa", "{5e08ea53-c4c6-448e-9334-ac4953de3cfa}"] {
+            assert!(!is_uuid_format(refused), "{refused}");
+        }
+        assert!(is_uuid_format("5E08EA53-C4C6-448E-9334-AC4953DE3CFA"));
         let s = json!({"type": "integer", "minimum": 1, "maximum": 2147483647});
         assert_eq!(check(&json!(0), &s).unwrap_err().message, "0 is less than the minimum of 1");
         assert!(check(&json!(5.0), &s).is_ok(), "integral floats are integers");
