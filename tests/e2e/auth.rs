@@ -138,12 +138,14 @@ fn keystone_service_tokens_without_the_role_when_not_required() {
 
 #[test]
 fn keystone_expired_tokens_are_refused_unless_a_service_vouches() {
-    // Tokens (the service's own included) live 4 s here.
-    let keystone = Keystone::start(4);
+    // Tokens (the service's own included) live 10 s here: long enough to
+    // be used on a busy CI machine (4 s was seen to expire before its
+    // first use), short enough to wait out.
+    let keystone = Keystone::start(10);
     let server = server(&keystone, "", "");
     let admin = keystone.token("admin", "admin");
     assert_eq!(list(&server, &admin), 200);
-    std::thread::sleep(Duration::from_secs(5));
+    std::thread::sleep(Duration::from_secs(11));
     // Expired (and never served from the cache past its expiry).
     assert_refused(&server.req("GET", "/resource_providers").header("x-auth-token", &admin).send(), &keystone);
     // The service renewed its own token: a fresh user token works.
