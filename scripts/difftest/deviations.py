@@ -204,6 +204,17 @@ def _names_resolved_first(req, up, ours):
     return 'No such trait' in d or 'trait' in d.lower()
 
 
+def _upstream_key_error(req, up, ours):
+    # Upstream's candidates code looks a provider up by id in a dict that
+    # lacks it and answers 500 with the bare key (an integer) as detail.
+    if req.path != '/allocation_candidates' or req.method != 'GET':
+        return False
+    if not (up.status == 500 and ours.status == 200):
+        return False
+    details = _details(up) or []
+    return len(details) == 1 and re.search(r'\s(\d+)\s*$', details[0]) is not None
+
+
 DEVIATIONS = [
     Deviation(
         'allow-outside-microversion-window',
@@ -242,6 +253,13 @@ DEVIATIONS = [
         'empty answer (docs/deviations.md, "Every name in the request is '
         'resolved before searching").',
         _names_resolved_first),
+    Deviation(
+        'upstream-candidates-key-error',
+        'Upstream answers some candidates requests with a sharing provider '
+        'inside a tree with a 500 (a KeyError on a provider id); ours answers '
+        'them (docs/deviations.md, "Upstream\'s 500 on some trees with a '
+        'sharing provider").',
+        _upstream_key_error),
 ]
 
 # Not an entry: 403 detail wording. docs/deviations.md documents no

@@ -182,6 +182,14 @@ async fn handle(
         return respond(Err(e));
     }
     let Some(endpoint) = for_method.iter().find(|e| e.min <= version.minor && version.minor <= e.max) else {
+        // Of upstream's version-gated GET handlers, only the aggregates one
+        // checks Accept before its version.
+        if incoming.method == "GET"
+            && route.pattern == "/resource_providers/{uuid}/aggregates"
+            && crate::accept::acceptable(&incoming.accept, &["application/json"]).is_empty()
+        {
+            return respond(Err(ApiError::new(StatusCode::NOT_ACCEPTABLE, "Only application/json is provided")));
+        }
         let status = StatusCode::from_u16(for_method[0].outside).unwrap_or(StatusCode::NOT_FOUND);
         let mut e = ApiError::new(status, "");
         if status == StatusCode::METHOD_NOT_ALLOWED {

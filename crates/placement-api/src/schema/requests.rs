@@ -10,7 +10,10 @@ pub const NAME_PATTERN: &str = "^[A-Z0-9_]+$";
 /// `CUSTOM_[A-Z0-9_]+`.
 pub const CUSTOM_PATTERN: &str = "^CUSTOM_[A-Z0-9_]+$";
 pub const MAX_INT: i64 = placement_model::inventory::MAX_INT;
-pub const MAX_FLOAT: f64 = placement_model::inventory::MAX_ALLOCATION_RATIO;
+/// The schemas' float maximum: upstream's `SQL_SP_FLOAT_MAX`, written as
+/// upstream writes it (so its messages print `3.40282e+38`), a little under
+/// the largest single-precision float.
+pub const MAX_FLOAT: f64 = 3.40282e38;
 
 macro_rules! schema {
     ($name:ident, $body:expr) => {
