@@ -179,7 +179,21 @@ fn accept_before_version_and_float_maximum(s: &Server) {
     assert!(r.text.contains("1e+39 is greater than the maximum of 3.40282e+38"), "{}", r.text);
 }
 
+/// Found by scripts/difftest: a HEAD no route serves is webob's 405, an
+/// HTML page without its body, allowing every method of the route.
+fn head_is_an_html_405_allowing_every_method(s: &Server) {
+    let inventories = format!("/resource_providers/{ROOT}/inventories");
+    for (path, allow) in [("/resource_providers", "GET, POST"), (inventories.as_str(), "GET, POST, PUT, DELETE")] {
+        let r = s.req("HEAD", path).version("1.0").send().expect(405);
+        assert_eq!(r.header("content-type"), Some("text/html; charset=UTF-8"), "{path}");
+        assert_eq!(r.header("allow"), Some(allow), "{path}");
+        assert_eq!(r.header("vary"), Some("openstack-api-version"), "{path}");
+        assert!(r.text.is_empty());
+    }
+}
+
 on_every_backend!(
+    head_is_an_html_405_allowing_every_method,
     accept_before_version_and_float_maximum,
     empty_inventories_put_has_no_last_modified,
     provider_update_last_modified_is_the_previous_update,

@@ -175,6 +175,17 @@ async fn handle(
         return respond(Err(ApiError::not_found("").escaped()));
     };
     let for_method: Vec<&routes::Endpoint> = route.endpoints.iter().filter(|e| e.method == incoming.method).collect();
+    if for_method.is_empty() && incoming.method == "HEAD" {
+        // Upstream (webob) answers a HEAD no handler takes with its HTML
+        // error page, body dropped, allowing every method of the route.
+        let response = HttpResponse::build(StatusCode::METHOD_NOT_ALLOWED)
+            .insert_header(("allow", route.allow()))
+            .insert_header(("openstack-api-version", format!("placement {version}")))
+            .insert_header(("vary", "openstack-api-version"))
+            .content_type("text/html; charset=UTF-8")
+            .finish();
+        return (response, Some(version));
+    }
     if for_method.is_empty() {
         let mut e =
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "The method specified is not allowed for this resource.");
