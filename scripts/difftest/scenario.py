@@ -364,39 +364,32 @@ class Scenario:
                     self.read_rp(ans.json)
         return Step(req, on)
 
-    def mk_put_inventories(self, u, invs):
+    def _generation_put(self, u, suffix, lo, op, on, make_body):
+        """A PUT under provider U that carries its generation (read fresh
+        first when it may have moved unseen), served from 1.LO."""
         if u not in self.providers:
             return None
         refresh = self.needs_fresh(u)
         if refresh:
             return refresh
-        body = {'resource_provider_generation': self.providers[u].gen,
-                'inventories': invs}
-        req = self.request('PUT', self.rp_path(u, '/inventories'), self.ver(0, out=0),
-                           body=body, op='put_inventories')
-        return Step(req, self.on_put_inventories(u), ([u], []))
+        body = make_body(self.providers[u].gen)
+        req = self.request('PUT', self.rp_path(u, suffix), self.ver(lo, out=0), body=body, op=op)
+        return Step(req, on, ([u], []))
+
+    def mk_put_inventories(self, u, invs):
+        return self._generation_put(
+            u, '/inventories', 0, 'put_inventories', self.on_put_inventories(u),
+            lambda gen: {'resource_provider_generation': gen, 'inventories': invs})
 
     def mk_put_rp_traits(self, u, traits):
-        if u not in self.providers:
-            return None
-        refresh = self.needs_fresh(u)
-        if refresh:
-            return refresh
-        body = {'traits': traits, 'resource_provider_generation': self.providers[u].gen}
-        req = self.request('PUT', self.rp_path(u, '/traits'), self.ver(6, out=0),
-                           body=body, op='put_rp_traits')
-        return Step(req, self.on_rp_traits(u), ([u], []))
+        return self._generation_put(
+            u, '/traits', 6, 'put_rp_traits', self.on_rp_traits(u),
+            lambda gen: {'traits': traits, 'resource_provider_generation': gen})
 
     def mk_put_aggs(self, u, aggs):
-        if u not in self.providers:
-            return None
-        refresh = self.needs_fresh(u)
-        if refresh:
-            return refresh
-        body = {'aggregates': aggs, 'resource_provider_generation': self.providers[u].gen}
-        req = self.request('PUT', self.rp_path(u, '/aggregates'), self.ver(19, out=0),
-                           body=body, op='put_aggs')
-        return Step(req, self.on_aggs(u), ([u], []))
+        return self._generation_put(
+            u, '/aggregates', 19, 'put_aggs', self.on_aggs(u),
+            lambda gen: {'aggregates': aggs, 'resource_provider_generation': gen})
 
     # ----- refresh -------------------------------------------------------
 

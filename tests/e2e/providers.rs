@@ -8,7 +8,8 @@ use crate::support::Server;
 const PARENT: &str = "6e4c3c2a-0a4e-4a3b-9f64-3e5e9ef2a001";
 const CHILD: &str = "6e4c3c2a-0a4e-4a3b-9f64-3e5e9ef2a002";
 
-fn create(s: &Server, uuid: &str, name: &str, parent: Option<&str>) {
+/// Create a provider (1.20), with a parent if given.
+pub fn create(s: &Server, uuid: &str, name: &str, parent: Option<&str>) {
     s.req("POST", "/resource_providers")
         .version("1.20")
         .json(json!({"uuid": uuid, "name": name, "parent_provider_uuid": parent}))

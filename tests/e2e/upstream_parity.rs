@@ -5,19 +5,12 @@
 use serde_json::json;
 
 use crate::on_every_backend;
+use crate::providers::create;
 use crate::support::Server;
 
 const ROOT: &str = "7d1e0000-0000-4000-8000-000000000001";
 const CHILD: &str = "7d1e0000-0000-4000-8000-000000000002";
 const OTHER: &str = "7d1e0000-0000-4000-8000-000000000003";
-
-fn create(s: &Server, uuid: &str, name: &str, parent: Option<&str>) {
-    s.req("POST", "/resource_providers")
-        .version("1.20")
-        .json(json!({"uuid": uuid, "name": name, "parent_provider_uuid": parent}))
-        .send()
-        .expect(200);
-}
 
 /// 1. Replacing the inventories with none: no time to fold, so no
 ///    `last-modified`, but still `cache-control`; with some, both.

@@ -59,7 +59,6 @@ pub(crate) fn backoff(attempt: u32) -> Duration {
 struct Statements {
     begin: &'static str,
     check: Option<&'static str>,
-    commit: &'static str,
     after: Option<&'static str>,
     rollback: &'static str,
 }
@@ -84,13 +83,12 @@ const GALERA_WRITE: Statements = Statements {
            MESSAGE_TEXT = 'Deadlock: the transaction was rolled back by a conflicting write through another node'; \
          END IF",
     ),
-    commit: "COMMIT",
     after: Some("SET SESSION TRANSACTION READ WRITE"),
     rollback: "ROLLBACK; SET SESSION TRANSACTION READ WRITE",
 };
 
 fn statements(conn: &PoolConn, mode: Mode) -> Statements {
-    let plain = |begin| Statements { begin, check: None, commit: "COMMIT", after: None, rollback: "ROLLBACK" };
+    let plain = |begin| Statements { begin, check: None, after: None, rollback: "ROLLBACK" };
     match (conn.conn.backend(), mode) {
         (Backend::Sqlite, Mode::Write) => plain("BEGIN IMMEDIATE"),
         // Writes are short statements on a few rows. Left to choose,
@@ -123,7 +121,7 @@ pub fn in_transaction<T>(
     if let Some(check) = statements.check {
         tx.conn.conn.batch_execute(check)?;
     }
-    if let Err(e) = tx.conn.conn.batch_execute(statements.commit) {
+    if let Err(e) = tx.conn.conn.batch_execute("COMMIT") {
         let e = StorageError::from(e);
         if e.is_connection_lost() {
             // Nothing to roll back on a lost connection.
