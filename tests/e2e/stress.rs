@@ -247,6 +247,13 @@ pub fn measure(all: &[&Server], label: &str, length: Duration) -> Outcome {
     outcome
 }
 
+/// The servers' log lines for the 5xx they answered, with their causes.
+pub fn server_errors(all: &[&Server]) -> Vec<String> {
+    let lines: Vec<String> =
+        all.iter().flat_map(|s| s.log_text().lines().map(str::to_string).collect::<Vec<_>>()).collect();
+    lines.into_iter().filter(|l| l.contains(": 5") && l.contains("ERROR")).take(10).collect()
+}
+
 /// The race, and nothing wrong afterwards.
 pub fn race_on(all: &[&Server], label: &str, length: Duration) {
     let o = measure(all, label, length);
@@ -254,7 +261,7 @@ pub fn race_on(all: &[&Server], label: &str, length: Duration) {
     assert_eq!(o.wrong_usages, 0, "{label}: usages differ from what the clients hold");
     assert_eq!((o.orphans, o.lost), (0, 0), "{label}: orphaned or lost allocations");
     assert_eq!(o.wrong_consumers, 0, "{label}: consumers differ from what the clients hold");
-    assert_eq!(o.errors, 0, "{label}: no request may fail with anything but a 409");
+    assert_eq!(o.errors, 0, "{label}: no request may fail with anything but a 409: {:#?}", server_errors(all));
     assert!(o.requests > 100, "{label}: the race ran ({} requests)", o.requests);
 }
 

@@ -115,6 +115,11 @@ impl From<StorageError> for ApiError {
     fn from(e: StorageError) -> Self {
         match e {
             StorageError::Domain(d) => d.into(),
+            StorageError::Contended(why) => {
+                log::warn!("answering 409 to a write that kept losing races: {why}");
+                ApiError::conflict("Another thread concurrently updated the data. Please retry your update")
+                    .with_code(ErrorCode::ConcurrentUpdate)
+            }
             e if e.is_unavailable() => {
                 ApiError::unavailable("The database is unavailable; try again later.", format!("database: {e}"))
             }
@@ -300,6 +305,15 @@ mod tests {
         let e = ApiError::from(sql);
         assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
         assert!(!e.render(&ctx(None)).body.contains("SELECT"));
+    }
+
+    #[test]
+    fn writes_that_kept_losing_races_are_conflicts_to_retry() {
+        let e = ApiError::from(StorageError::Contended("Deadlock found when trying to get lock".into()));
+        assert_eq!(e.status, StatusCode::CONFLICT);
+        let v: serde_json::Value = serde_json::from_str(&e.render(&ctx(Some(Microversion::new(1, 39)))).body).unwrap();
+        assert_eq!(v["errors"][0]["code"], "placement.concurrent_update");
+        assert!(!v["errors"][0]["detail"].as_str().unwrap().contains("Deadlock"));
     }
 
     #[test]

@@ -19,6 +19,11 @@ pub enum StorageError {
     /// may not have been applied, so it is not retried.
     #[error("connection lost during commit, outcome unknown: {0}")]
     CommitUnknown(String),
+    /// A write kept losing to concurrent writers (deadlocks, failed
+    /// serialization or Galera certification) through every retry: a lost
+    /// race, which the client retries as it does a generation conflict.
+    #[error("write conflict persisted through every retry: {0}")]
+    Contended(String),
     /// The schema is not what this service can run on.
     #[error("{0}")]
     Schema(String),
@@ -39,7 +44,8 @@ impl StorageError {
                 // A unique violation is a lost race to create a row; a fresh
                 // transaction finds the row and answers as domain rules say.
                 matches!(kind, DatabaseErrorKind::SerializationFailure | DatabaseErrorKind::UniqueViolation)
-                    || has_marker(info.message(), &BUSY_MARKERS)
+                    || has_marker(info.message(), &CONFLICT_MARKERS)
+                    || has_marker(info.message(), &LOCKED_MARKERS)
                     || self.is_connection_lost()
             }
             StorageError::Database(DieselError::BrokenTransactionManager) => true,
@@ -67,12 +73,21 @@ impl StorageError {
             StorageError::Unavailable(_) | StorageError::CommitUnknown(_) => true,
             StorageError::Database(DieselError::DatabaseError(_, info)) => {
                 self.is_connection_lost()
-                    || has_marker(info.message(), &BUSY_MARKERS)
+                    || has_marker(info.message(), &CONFLICT_MARKERS)
+                    || has_marker(info.message(), &LOCKED_MARKERS)
                     || has_marker(info.message(), &STORAGE_MARKERS)
                     || has_marker(info.message(), &NOT_READY_MARKERS)
             }
             _ => false,
         }
+    }
+
+    /// This transaction lost to a concurrent one and was rolled back
+    /// (deadlock, serialization failure, Galera certification): unlike a
+    /// lock wait that timed out, the database itself is answering well.
+    pub fn is_write_conflict(&self) -> bool {
+        matches!(self, StorageError::Database(DieselError::DatabaseError(kind, info))
+            if matches!(kind, DatabaseErrorKind::SerializationFailure) || has_marker(info.message(), &CONFLICT_MARKERS))
     }
 
     /// The database cannot hold this text (PostgreSQL refuses a NUL
@@ -96,6 +111,7 @@ impl StorageError {
         matches!(
             self,
             StorageError::Domain(DomainError::ProviderConcurrentUpdate | DomainError::ConsumerConcurrentUpdate)
+                | StorageError::Contended(_)
         ) || self.is_unique_violation()
     }
 
@@ -105,17 +121,14 @@ impl StorageError {
     }
 }
 
-/// Lock contention, or a transaction a Galera node rolled back under us
-/// (the statements after it fail as outside any writing transaction, see
-/// `tx`): a fresh transaction may well succeed.
-const BUSY_MARKERS: [&str; 6] = [
-    "deadlock",
-    "database is locked",
-    "database table is locked",
-    "lock wait timeout",
-    "could not serialize",
-    "in a read only transaction",
-];
+/// A transaction rolled back for a concurrent one, including one a Galera
+/// node rolled back under us (the statements after it fail as outside any
+/// writing transaction, see `tx`): a fresh transaction may well succeed.
+const CONFLICT_MARKERS: [&str; 3] = ["deadlock", "could not serialize", "in a read only transaction"];
+
+/// Lock contention that outlasted its wait: worth a retry, and if it
+/// persists the database is too busy to serve.
+const LOCKED_MARKERS: [&str; 3] = ["database is locked", "database table is locked", "lock wait timeout"];
 
 /// Messages of a connection whose server went away, from libpq, the
 /// MariaDB/MySQL client and the servers themselves.
@@ -163,14 +176,14 @@ mod tests {
 
     #[test]
     fn known_transient_messages_are_recognised() {
-        assert!(has_marker("Deadlock found when trying to get lock; try restarting transaction", &BUSY_MARKERS));
-        assert!(has_marker("database is locked", &BUSY_MARKERS));
-        assert!(has_marker("Cannot execute statement in a READ ONLY transaction", &BUSY_MARKERS));
+        assert!(has_marker("Deadlock found when trying to get lock; try restarting transaction", &CONFLICT_MARKERS));
+        assert!(has_marker("database is locked", &LOCKED_MARKERS));
+        assert!(has_marker("Cannot execute statement in a READ ONLY transaction", &CONFLICT_MARKERS));
         assert!(has_marker("MySQL server has gone away", &LOST_MARKERS));
         assert!(has_marker("WSREP has not yet prepared node for application use", &NOT_READY_MARKERS));
         assert!(has_marker("no connection to the server\n", &LOST_MARKERS));
         assert!(has_marker("FATAL:  terminating connection due to administrator command", &LOST_MARKERS));
-        assert!(!has_marker("UNIQUE constraint failed: traits.name", &BUSY_MARKERS));
+        assert!(!has_marker("UNIQUE constraint failed: traits.name", &CONFLICT_MARKERS));
         assert!(!has_marker("UNIQUE constraint failed: traits.name", &LOST_MARKERS));
     }
 
@@ -190,6 +203,21 @@ mod tests {
         let refused = StorageError::Unavailable("FATAL:  password authentication failed for user \"x\"".into());
         assert!(refused.is_unavailable() && refused.is_refusal());
         assert!(!StorageError::Unavailable("Connection refused".into()).is_refusal());
+    }
+
+    #[test]
+    fn conflicts_differ_from_locks_that_timed_out() {
+        let deadlock = db_error("Deadlock found when trying to get lock; try restarting transaction");
+        assert!(deadlock.is_transient() && deadlock.is_write_conflict() && !deadlock.is_lost_race());
+        let serialization = StorageError::Database(DieselError::DatabaseError(
+            DatabaseErrorKind::SerializationFailure,
+            Box::new("could not serialize access due to concurrent update".to_string()),
+        ));
+        assert!(serialization.is_write_conflict());
+        let locked = db_error("database is locked");
+        assert!(locked.is_transient() && locked.is_unavailable() && !locked.is_write_conflict());
+        let contended = StorageError::Contended("deadlock".into());
+        assert!(contended.is_lost_race() && !contended.is_transient() && !contended.is_unavailable());
     }
 
     #[test]

@@ -27,6 +27,8 @@ pub enum Mode {
 /// server is marked broken (the pool replaces it) and the attempt is
 /// retried on another, unless the loss came at COMMIT: then the outcome is
 /// unknown and the error is returned as [`StorageError::CommitUnknown`].
+/// A write still refused as a conflict after the last attempt is returned
+/// as [`StorageError::Contended`].
 pub fn run<T>(
     connections: &Connections,
     mode: Mode,
@@ -43,6 +45,12 @@ pub fn run<T>(
                 log::info!("retrying transaction after transient error (attempt {attempt}): {e}");
                 std::thread::sleep(backoff(attempt));
                 attempt += 1;
+            }
+            // Still losing to other writers: the database is well, the
+            // race is lost, and the client may retry (409, not 503).
+            Err(e) if mode == Mode::Write && e.is_write_conflict() => {
+                log::warn!("write transaction lost {attempt} races in a row: {e}");
+                return Err(StorageError::Contended(e.to_string()));
             }
             other => return other,
         }
