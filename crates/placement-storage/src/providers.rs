@@ -111,19 +111,25 @@ pub fn list(conn: &mut DbConnection, filter: &ProviderFilter) -> StorageResult<V
 }
 
 /// Ids satisfying the positive filters (traits, aggregates, resources), or
-/// `None` when there are none. Lookup errors follow upstream's order:
-/// traits, then aggregates, then resource classes.
+/// `None` when there are none. Lookups and errors follow upstream's order
+/// (traits, then aggregates, then resource classes), and as upstream's, the
+/// search stops at the first filter nothing matches: an unknown resource
+/// class after a required trait no provider has is no error.
 fn ids_matching(conn: &mut DbConnection, filter: &ProviderFilter) -> StorageResult<Option<HashSet<i32>>> {
-    let mut result: Option<HashSet<i32>> = None;
-    let mut narrow = |ids: HashSet<i32>| {
-        result = Some(match result.take() {
+    let nothing = |ids: &Option<HashSet<i32>>| ids.as_ref().is_some_and(HashSet::is_empty);
+    fn narrow(result: &mut Option<HashSet<i32>>, ids: HashSet<i32>) {
+        *result = Some(match result.take() {
             None => ids,
             Some(prev) => prev.intersection(&ids).copied().collect(),
         });
-    };
+    }
+    let mut result: Option<HashSet<i32>> = None;
     for any_of in &filter.traits.required {
         let ids = trait_store::ids_for_names(conn, any_of)?;
-        narrow(providers_with_any_trait(conn, &ids)?);
+        narrow(&mut result, providers_with_any_trait(conn, &ids)?);
+    }
+    if nothing(&result) {
+        return Ok(result);
     }
     if !filter.traits.forbidden.is_empty() {
         // Resolve now so an unknown forbidden trait is reported.
@@ -131,11 +137,14 @@ fn ids_matching(conn: &mut DbConnection, filter: &ProviderFilter) -> StorageResu
     }
     for any_of in &filter.member_of.required {
         let agg_ids = aggregates::ids_for_uuids(conn, any_of)?;
-        narrow(providers_in_any_aggregate(conn, &agg_ids)?);
+        narrow(&mut result, providers_in_any_aggregate(conn, &agg_ids)?);
+    }
+    if nothing(&result) {
+        return Ok(result);
     }
     for (class, amount) in &filter.resources {
         let rc = resource_classes::id_for_name(conn, class)?;
-        narrow(inv_store::providers_with_capacity(conn, rc, *amount)?);
+        narrow(&mut result, inv_store::providers_with_capacity(conn, rc, *amount)?);
     }
     Ok(result)
 }
