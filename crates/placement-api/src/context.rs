@@ -137,8 +137,10 @@ pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8], schema: &Value) -
 
 /// Parse a JSON body and validate it, with upstream's messages.
 pub fn parse_json(body: &[u8], schema: &Value) -> Result<Value, ApiError> {
-    let data: Value =
-        serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("Malformed JSON: {e}")))?;
+    let data: Value = serde_json::from_slice(body).map_err(|e| {
+        let reason = schema::pyjson::malformed_reason(body).unwrap_or_else(|| e.to_string());
+        ApiError::bad_request(format!("Malformed JSON: {reason}"))
+    })?;
     schema::validator::validate(&data, schema)
         .map_err(|e| ApiError::bad_request(format!("JSON does not validate: {}", e.describe())))?;
     Ok(data)
