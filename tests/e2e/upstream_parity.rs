@@ -185,7 +185,56 @@ fn head_is_an_html_405_allowing_every_method(s: &Server) {
     }
 }
 
+/// Found by scripts/difftest: the provider list stops at the first filter
+/// nothing matches (required traits, then aggregates), before it looks
+/// up the resource classes; an unknown class is an error only when the
+/// search gets that far.
+fn provider_list_stops_at_the_first_empty_filter(s: &Server) {
+    create(s, ROOT, "root", None);
+    let list = |query: &str| s.req("GET", &format!("/resource_providers?{query}")).version("1.22").send();
+    let r = list("required=HW_CPU_X86_AVX&resources=CUSTOM_NOPE:1").expect(200);
+    assert_eq!(r.json["resource_providers"], json!([]), "{}", r.text);
+    let r = list(&format!("member_of={OTHER}&resources=CUSTOM_NOPE:1")).expect(200);
+    assert_eq!(r.json["resource_providers"], json!([]), "{}", r.text);
+    let r = list("resources=CUSTOM_NOPE:1").expect(400);
+    assert!(r.text.contains("Invalid resource class in resources parameter"), "{}", r.text);
+    // An unknown trait is reported even when a filter before it matches nothing.
+    let r = list(&format!("required=CUSTOM_NOPE&member_of={OTHER}")).expect(400);
+    assert!(r.text.contains("Invalid trait(s)"), "{}", r.text);
+    let r = list("required=!CUSTOM_NOPE").expect(400);
+    assert!(r.text.contains("Invalid trait(s)"), "{}", r.text);
+}
+
+/// Found by scripts/difftest: a body that is not JSON is refused with
+/// Python's reason, at Python's position (in characters, not bytes).
+fn malformed_json_reasons_are_pythons(s: &Server) {
+    let post = |body: &'static [u8]| {
+        s.req("POST", "/resource_providers")
+            .header("content-type", "application/json")
+            .raw(body.to_vec())
+            .send()
+            .expect(400)
+    };
+    let r = post(br#"{"name": "x",}"#);
+    assert!(
+        r.text
+            .contains("Malformed JSON: Expecting property name enclosed in double quotes: line 1 column 14 (char 13)"),
+        "{}",
+        r.text
+    );
+    let r = post(r#"{"name": "é" "uuid": 1}"#.as_bytes());
+    assert!(r.text.contains("Malformed JSON: Expecting ',' delimiter: line 1 column 14 (char 13)"), "{}", r.text);
+    let r = post(b"{\"name\": \"\xff\"}");
+    assert!(
+        r.text.contains("Malformed JSON: 'utf-8' codec can't decode byte 0xff in position 10: invalid start byte"),
+        "{}",
+        r.text
+    );
+}
+
 on_every_backend!(
+    malformed_json_reasons_are_pythons,
+    provider_list_stops_at_the_first_empty_filter,
     head_is_an_html_405_allowing_every_method,
     accept_before_version_and_float_maximum,
     empty_inventories_put_has_no_last_modified,
