@@ -45,11 +45,12 @@ pub fn check_claims(
         }
     }
     if !missing.is_empty() {
-        let mut classes: Vec<(i32, &str)> = claims.iter().map(|c| (c.class_id, c.class.as_str())).collect();
-        classes.sort_unstable();
-        classes.dedup();
+        // Upstream lists the classes as it iterates a Python set of their
+        // ids; the same order here keeps the message the same.
+        let names: HashMap<i32, &str> = claims.iter().map(|c| (c.class_id, c.class.as_str())).collect();
+        let order = python_set_order(claims.iter().map(|c| c.class_id));
         return Err(DomainError::InvalidInventory {
-            classes: classes.iter().map(|(_, n)| *n).collect::<Vec<_>>().join(", "),
+            classes: order.iter().map(|id| names[id]).collect::<Vec<_>>().join(", "),
             providers: missing.join(", "),
         });
     }
@@ -88,9 +89,83 @@ pub fn check_claims(
     Ok(())
 }
 
+/// The order in which CPython 3 iterates `set(ids)` built from this
+/// sequence of non-negative integers (each hashing to itself): slots of an
+/// open-addressed table of 8, grown fourfold once three fifths full,
+/// probing up to 9 neighbours, then by perturbation.
+fn python_set_order(ids: impl IntoIterator<Item = i32>) -> Vec<i32> {
+    const LINEAR_PROBES: usize = 9;
+    fn insert(table: &mut [Option<i32>], id: i32) -> bool {
+        let mask = table.len() - 1;
+        let hash = id.max(0) as usize;
+        let (mut i, mut perturb) = (hash & mask, hash);
+        loop {
+            let probes = if i + LINEAR_PROBES <= mask { LINEAR_PROBES } else { 0 };
+            for slot in table.iter_mut().skip(i).take(probes + 1) {
+                match slot {
+                    None => {
+                        *slot = Some(id);
+                        return true;
+                    }
+                    Some(present) if *present == id => return false,
+                    Some(_) => {}
+                }
+            }
+            perturb >>= 5;
+            i = (i * 5 + 1 + perturb) & mask;
+        }
+    }
+    let mut table: Vec<Option<i32>> = vec![None; 8];
+    let mut used = 0usize;
+    for id in ids {
+        if !insert(&mut table, id) {
+            continue;
+        }
+        used += 1;
+        if used * 5 >= (table.len() - 1) * 3 {
+            let mut size = 8;
+            while size <= used * 4 {
+                size <<= 1;
+            }
+            let old = std::mem::replace(&mut table, vec![None; size]);
+            for id in old.into_iter().flatten() {
+                insert(&mut table, id);
+            }
+        }
+    }
+    table.into_iter().flatten().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each sequence with `list(set(seq))` as CPython 3.11 printed it.
+    #[test]
+    fn python_set_order_is_cpythons() {
+        let cases: [(&[i32], &[i32]); 4] = [
+            (&[2, 9, 4, 1], &[9, 2, 4, 1]),
+            (
+                &[10003, 10001, 9, 2, 10002, 17, 33, 4, 1, 10000, 25],
+                &[33, 2, 1, 4, 9, 10000, 10001, 10002, 10003, 17, 25],
+            ),
+            (&[41, 10010, 3, 10042, 8, 16, 24, 10018], &[10018, 3, 8, 41, 16, 24, 10010, 10042]),
+            (
+                &[
+                    10006, 10003, 10005, 10029, 10018, 2, 10026, 10033, 10001, 18, 10013, 8, 10022, 10018, 10057,
+                    10055, 0, 10056, 10023, 8, 10019, 10025, 10019, 10041, 10020, 10003, 10041, 10040, 10002, 7, 10012,
+                    2, 10025, 10031, 2,
+                ],
+                &[
+                    0, 2, 7, 8, 10001, 18, 10003, 10002, 10005, 10006, 10012, 10013, 10018, 10019, 10020, 10022, 10023,
+                    10025, 10026, 10029, 10031, 10033, 10040, 10041, 10055, 10056, 10057,
+                ],
+            ),
+        ];
+        for (seq, want) in cases {
+            assert_eq!(python_set_order(seq.iter().copied()), want, "{seq:?}");
+        }
+    }
 
     fn claim(rp: i32, used: i64) -> Claim {
         Claim { provider_id: rp, provider_uuid: format!("rp{rp}"), class_id: 0, class: "VCPU".into(), used }
