@@ -54,15 +54,7 @@ impl Inventory {
     /// Checks the reserved amount against the total. Before 1.26 reserved
     /// must leave some capacity; from 1.26 it may equal the total.
     pub fn check_capacity(&self, version: Microversion) -> Result<(), CapacityError> {
-        let capacity = self.capacity();
-        if version.at_least(26) {
-            if capacity < 0 {
-                return Err(CapacityError::ReservedAboveTotal);
-            }
-        } else if capacity <= 0 {
-            return Err(CapacityError::ReservedNotBelowTotal);
-        }
-        Ok(())
+        CapacityError::check(self.capacity(), version)
     }
 }
 
@@ -74,6 +66,18 @@ pub enum CapacityError {
 }
 
 impl CapacityError {
+    /// [`Inventory::check_capacity`] for a capacity computed elsewhere.
+    pub fn check(capacity: i64, version: Microversion) -> Result<(), CapacityError> {
+        if version.at_least(26) {
+            if capacity < 0 {
+                return Err(CapacityError::ReservedAboveTotal);
+            }
+        } else if capacity <= 0 {
+            return Err(CapacityError::ReservedNotBelowTotal);
+        }
+        Ok(())
+    }
+
     pub fn message(self, resource_class: &str, provider_uuid: &str) -> String {
         let tail = match self {
             CapacityError::ReservedNotBelowTotal => "greater than or equal to total",

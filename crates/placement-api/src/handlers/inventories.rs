@@ -2,16 +2,17 @@
 
 use placement_model::DomainError;
 use placement_model::error::ErrorCode;
-use placement_model::inventory::Inventory;
+use placement_model::inventory::{CapacityError, Inventory};
 use placement_model::provider::ResourceProvider;
 use placement_storage::inventories::{self as store, StoredInventory};
 use placement_storage::{StorageError, providers};
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::context::{Ctx, Reply, latest, parse_body};
+use crate::context::{Ctx, Reply, latest, parse_body, parse_json};
 use crate::error::ApiError;
 use crate::schema::requests;
 
@@ -119,6 +120,46 @@ fn capacity_check(ctx: &Ctx, uuid: &str, inventories: &[&Inventory], what: &str)
     Ok(())
 }
 
+/// One inventory of a `PUT .../inventories`, with its capacity as
+/// upstream computes it. Upstream's schema checks only the entries whose
+/// key could be a class name; any other is taken as it comes and fails
+/// later, on its capacity or else as an unknown class, in the order sent.
+struct SentInventory {
+    inventory: Inventory,
+    capacity: i64,
+}
+
+impl SentInventory {
+    fn read(uuid: &str, class: &str, record: &Value) -> Result<Self, ApiError> {
+        let validated = !class.is_empty() && class.bytes().all(|b| matches!(b, b'A'..=b'Z' | b'0'..=b'9' | b'_'));
+        if validated {
+            let request: InventoryRequest = serde_json::from_value(record.clone())
+                .map_err(|e| ApiError::bad_request(format!("JSON does not validate: {e}")))?;
+            let inventory = request.inventory(class);
+            return Ok(SentInventory { capacity: inventory.capacity(), inventory });
+        }
+        // Where upstream fails with a TypeError (a 500), a 400 here.
+        let bad =
+            |why: &str| ApiError::bad_request(format!("Bad inventory {class} for resource provider {uuid}: {why}"));
+        let fields = record.as_object().ok_or_else(|| bad("an inventory must be a JSON object"))?;
+        let number = |name: &str, default: Option<f64>| match fields.get(name) {
+            None => default.ok_or_else(|| bad(&format!("'{name}' is required"))),
+            Some(Value::Number(n)) => n.as_f64().ok_or_else(|| bad(&format!("'{name}' must be a number"))),
+            Some(Value::Bool(b)) => Ok(f64::from(u8::from(*b))),
+            Some(_) => Err(bad(&format!("'{name}' must be a number"))),
+        };
+        let (total, reserved, ratio) =
+            (number("total", None)?, number("reserved", Some(0.0))?, number("allocation_ratio", Some(1.0))?);
+        // Never stored: its class cannot exist, which storage reports.
+        let inventory = Inventory {
+            reserved: reserved as i64,
+            allocation_ratio: ratio,
+            ..Inventory::with_defaults(class, total as i64)
+        };
+        Ok(SentInventory { inventory, capacity: ((total - reserved) * ratio) as i64 })
+    }
+}
+
 fn provider_for_read(ctx: &Ctx, uuid: &str) -> Result<(ResourceProvider, Vec<StoredInventory>), ApiError> {
     ctx.db()
         .read(|c| {
@@ -202,13 +243,25 @@ pub fn replace(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.authorize("placement:resource_providers:inventories:update")?;
     let uuid = ctx.param("uuid");
     let rp = ctx.read(|c| providers::get(c, uuid))?;
-    let data: InventoriesRequest = parse_body(&ctx.body, requests::put_inventories())?;
-    if data.resource_provider_generation != i64::from(rp.generation) {
+    let data = parse_json(&ctx.body, requests::put_inventories())?;
+    if crate::body::int(&data["resource_provider_generation"]).ok() != Some(i64::from(rp.generation)) {
         return Err(generation_conflict());
     }
-    let inventories: Vec<Inventory> = data.inventories.iter().map(|(class, record)| record.inventory(class)).collect();
+    let sent = data["inventories"].as_object().cloned().unwrap_or_default();
+    let mut inventories = Vec::with_capacity(sent.len());
+    for (class, record) in &sent {
+        inventories.push(SentInventory::read(uuid, class, record)?);
+    }
+    for sent in &inventories {
+        if let Err(e) = CapacityError::check(sent.capacity, ctx.version) {
+            let message = e.message(&sent.inventory.resource_class, uuid);
+            return Err(ApiError::bad_request(format!(
+                "Unable to update inventory for resource provider {uuid}: {message}"
+            )));
+        }
+    }
+    let inventories: Vec<Inventory> = inventories.into_iter().map(|s| s.inventory).collect();
     let refs: Vec<&Inventory> = inventories.iter().collect();
-    capacity_check(ctx, uuid, &refs, "update")?;
     let generation = ctx.db().write(|c| store::replace(c, &rp, &inventories)).map_err(|e| match e {
         StorageError::Domain(d @ DomainError::ResourceClassNotFound(_)) => {
             ApiError::bad_request(format!("Unknown resource class in inventory for resource provider {uuid}: {d}"))
