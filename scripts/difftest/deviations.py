@@ -215,6 +215,34 @@ def _upstream_key_error(req, up, ours):
     return len(details) == 1 and re.search(r'\s(\d+)\s*$', details[0]) is not None
 
 
+def _duplicate_inventory_sql(req, up, ours):
+    # Upstream's 409 for a class already in the inventory quotes the
+    # database's IntegrityError (with its SQL); ours names the class.
+    if req.method != 'POST' or not re.fullmatch(r'/resource_providers/[^/]+/inventories', req.path):
+        return False
+    if not (up.status == ours.status == 409 and _only(req, up, ours, ('detail', 'detail'))):
+        return False
+    a, b = _details(up), _details(ours)
+    return (a is not None and b is not None and len(a) == len(b) == 1
+            and 'Update conflict: (' in a[0] and 'IntegrityError' in a[0]
+            and re.search(r"Update conflict: Inventory for '[A-Z0-9_]+' on resource provider '[^']+' already exists\.", b[0]))
+
+
+def _loose_inventory_type_error(req, up, ours):
+    # A key of PUT .../inventories that cannot be a class name escapes
+    # upstream's schema; a record there that Python cannot add up (not an
+    # object, a total that is not a number) is a TypeError, so a 500.
+    if req.method != 'PUT' or not re.fullmatch(r'/resource_providers/[^/]+/inventories', req.path):
+        return False
+    if not (up.status == 500 and ours.status == 400):
+        return False
+    body = req.json_body()
+    invs = body.get('inventories') if isinstance(body, dict) else None
+    if not isinstance(invs, dict) or all(re.fullmatch(r'[A-Z0-9_]+', k) for k in invs):
+        return False
+    return any('Bad inventory ' in d for d in _details(ours) or [])
+
+
 DEVIATIONS = [
     Deviation(
         'allow-outside-microversion-window',
@@ -260,6 +288,20 @@ DEVIATIONS = [
         'them (docs/deviations.md, "Upstream\'s 500 on some trees with a '
         'sharing provider").',
         _upstream_key_error),
+    Deviation(
+        'duplicate-inventory-without-sql',
+        'POST of an inventory whose class the provider already has is a 409 '
+        'naming the class; upstream quotes the database\'s IntegrityError and '
+        'its SQL (docs/deviations.md, "A '
+        'duplicate inventory\'s 409").',
+        _duplicate_inventory_sql),
+    Deviation(
+        'loose-inventory-record',
+        'PUT .../inventories with a key that cannot be a class name and a '
+        'record Python cannot compute a capacity from is a 400 "Bad '
+        'inventory" here; upstream answers 500 (docs/deviations.md, "An '
+        'inventory under a key that is no class name").',
+        _loose_inventory_type_error),
 ]
 
 # Not an entry: 403 detail wording. docs/deviations.md documents no
