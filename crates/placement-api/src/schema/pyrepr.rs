@@ -122,16 +122,26 @@ pub fn str_repr(s: &str) -> String {
 /// indented by `indent` spaces as jsonschema indents them; cut after
 /// [`MAX_RENDERED`] characters.
 pub fn pretty(value: &Value, indent: usize) -> String {
+    pretty_up_to(value, indent, MAX_RENDERED)
+}
+
+/// [`pretty`] of one of our own schemas, whole whatever its size, as
+/// upstream prints it (only clients' values are cut).
+pub fn pretty_schema(schema: &Value, indent: usize) -> String {
+    pretty_up_to(schema, indent, usize::MAX)
+}
+
+fn pretty_up_to(value: &Value, indent: usize, limit: usize) -> String {
     let mut out = String::new();
-    if !format_into(value, indent, 72, &mut out) {
+    if !format_into(value, indent, 72, &mut out, limit) {
         out.push_str("...");
     }
     out
 }
 
-/// False (and stop) once `out` passes [`MAX_RENDERED`].
-fn format_into(value: &Value, indent: usize, width: usize, out: &mut String) -> bool {
-    if out.len() > MAX_RENDERED {
+/// False (and stop) once `out` passes `limit`.
+fn format_into(value: &Value, indent: usize, width: usize, out: &mut String, limit: usize) -> bool {
+    if out.len() > limit {
         return false;
     }
     let column = indent + out.rsplit('\n').next().map_or(0, |l| l.len().saturating_sub(indent));
@@ -153,7 +163,7 @@ fn format_into(value: &Value, indent: usize, width: usize, out: &mut String) -> 
                 }
                 let key = format!("{}: ", str_repr(k));
                 out.push_str(&key);
-                if !format_into(v, inner + key.len(), width, out) {
+                if !format_into(v, inner + key.len(), width, out, limit) {
                     return false;
                 }
             }
@@ -167,7 +177,7 @@ fn format_into(value: &Value, indent: usize, width: usize, out: &mut String) -> 
                     out.push_str(",\n");
                     out.push_str(&" ".repeat(inner));
                 }
-                if !format_into(v, inner, width, out) {
+                if !format_into(v, inner, width, out, limit) {
                     return false;
                 }
             }
@@ -175,14 +185,14 @@ fn format_into(value: &Value, indent: usize, width: usize, out: &mut String) -> 
         }
         _ => {
             flat.clear();
-            if !repr_into(value, &mut flat, MAX_RENDERED) {
+            if !repr_into(value, &mut flat, limit) {
                 out.push_str(&flat);
                 return false;
             }
             out.push_str(&flat);
         }
     }
-    out.len() <= MAX_RENDERED
+    out.len() <= limit
 }
 
 #[cfg(test)]
@@ -218,6 +228,14 @@ mod tests {
         let deep = (0..100).fold(json!("x".repeat(10_000)), |v, _| json!([v]));
         assert!(pretty(&deep, 4).len() <= MAX_RENDERED + 512);
         assert!(repr(&json!("y".repeat(1_000_000))).len() <= MAX_RENDERED + 8);
+    }
+
+    #[test]
+    fn schemas_are_printed_whole() {
+        let schema = json!({"properties": (0..200).map(|i| (format!("field_{i}"), json!({"type": "integer"})))
+            .collect::<serde_json::Map<_, _>>()});
+        let text = pretty_schema(&schema, 4);
+        assert!(text.len() > MAX_RENDERED && text.ends_with("'field_199': {'type': 'integer'}}}"), "{text}");
     }
 
     #[test]

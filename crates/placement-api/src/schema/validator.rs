@@ -9,7 +9,7 @@ use std::sync::{Mutex, OnceLock};
 use regex::Regex;
 use serde_json::{Map, Value};
 
-use super::pyrepr::{pretty, repr, str_repr};
+use super::pyrepr::{pretty, pretty_schema, repr, str_repr};
 
 /// A schema pattern, compiled once: the schemas are fixed, so the cache
 /// stays small, and compiling costs more than most requests.
@@ -81,7 +81,7 @@ impl SchemaError<'_> {
             self.message,
             str_repr(&self.keyword),
             schema_at,
-            pretty(self.schema, 4),
+            pretty_schema(self.schema, 4),
             instance_at,
             pretty(self.instance, 4)
         )
