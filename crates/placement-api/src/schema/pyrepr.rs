@@ -34,7 +34,7 @@ fn repr_into(value: &Value, out: &mut String, limit: usize) -> bool {
             _ => n.to_string(),
         }),
         Value::String(s) => {
-            let room = limit.saturating_sub(out.len()) + 1;
+            let room = limit.saturating_sub(out.len()).saturating_add(1);
             if s.len() > room {
                 // Only the part that can show.
                 let cut = (0..=room).rev().find(|i| s.is_char_boundary(*i)).unwrap_or(0);
@@ -232,10 +232,12 @@ mod tests {
 
     #[test]
     fn schemas_are_printed_whole() {
-        let schema = json!({"properties": (0..200).map(|i| (format!("field_{i}"), json!({"type": "integer"})))
-            .collect::<serde_json::Map<_, _>>()});
+        let mut fields: serde_json::Map<_, _> =
+            (0..200).map(|i| (format!("field_{i}"), json!({"type": "integer"}))).collect();
+        fields.insert("long".into(), json!("p".repeat(100)));
+        let schema = json!({"properties": fields});
         let text = pretty_schema(&schema, 4);
-        assert!(text.len() > MAX_RENDERED && text.ends_with("'field_199': {'type': 'integer'}}}"), "{text}");
+        assert!(text.len() > MAX_RENDERED && text.ends_with(&format!("'long': '{}'}}}}", "p".repeat(100))), "{text}");
     }
 
     #[test]
