@@ -261,6 +261,9 @@ fn inventories_are_checked_in_the_order_sent(s: &Server) {
         let r = put(&format!(r#"{{"lower": {record}}}"#)).expect(400);
         assert!(r.text.contains("Bad inventory lower for resource provider"), "{}", r.text);
     }
+    // The TypeError comes in its turn, after the capacities before it.
+    let r = put(r#"{"VCPU": {"total": 1, "reserved": 1}, "lower": {"total": "4"}}"#).expect(400);
+    assert!(r.text.contains("Invalid inventory for 'VCPU'"), "{}", r.text);
     let r = s.req("GET", &path).send().expect(200);
     assert_eq!(r.json["inventories"], json!({}), "nothing was written");
 }

@@ -126,7 +126,9 @@ fn capacity_check(ctx: &Ctx, uuid: &str, inventories: &[&Inventory], what: &str)
 /// later, on its capacity or else as an unknown class, in the order sent.
 struct SentInventory {
     inventory: Inventory,
-    capacity: i64,
+    /// Why Python could not compute it, where upstream fails with a
+    /// TypeError (a 500): a 400 here, in its turn among the capacities.
+    capacity: Result<i64, String>,
 }
 
 impl SentInventory {
@@ -136,27 +138,30 @@ impl SentInventory {
             let request: InventoryRequest = serde_json::from_value(record.clone())
                 .map_err(|e| ApiError::bad_request(format!("JSON does not validate: {e}")))?;
             let inventory = request.inventory(class);
-            return Ok(SentInventory { capacity: inventory.capacity(), inventory });
+            return Ok(SentInventory { capacity: Ok(inventory.capacity()), inventory });
         }
-        // Where upstream fails with a TypeError (a 500), a 400 here.
-        let bad =
-            |why: &str| ApiError::bad_request(format!("Bad inventory {class} for resource provider {uuid}: {why}"));
-        let fields = record.as_object().ok_or_else(|| bad("an inventory must be a JSON object"))?;
-        let number = |name: &str, default: Option<f64>| match fields.get(name) {
-            None => default.ok_or_else(|| bad(&format!("'{name}' is required"))),
-            Some(Value::Number(n)) => n.as_f64().ok_or_else(|| bad(&format!("'{name}' must be a number"))),
-            Some(Value::Bool(b)) => Ok(f64::from(u8::from(*b))),
-            Some(_) => Err(bad(&format!("'{name}' must be a number"))),
-        };
-        let (total, reserved, ratio) =
-            (number("total", None)?, number("reserved", Some(0.0))?, number("allocation_ratio", Some(1.0))?);
         // Never stored: its class cannot exist, which storage reports.
-        let inventory = Inventory {
-            reserved: reserved as i64,
-            allocation_ratio: ratio,
-            ..Inventory::with_defaults(class, total as i64)
+        let mut sent = SentInventory { inventory: Inventory::with_defaults(class, 0), capacity: Ok(0) };
+        let fields = record.as_object().ok_or_else(|| sent.bad(uuid, "an inventory must be a JSON object"))?;
+        let number = |name: &str, default: Option<f64>| match fields.get(name) {
+            None => default.ok_or_else(|| format!("'{name}' is required")),
+            Some(Value::Number(n)) => n.as_f64().ok_or_else(|| format!("'{name}' must be a number")),
+            Some(Value::Bool(b)) => Ok(f64::from(u8::from(*b))),
+            Some(_) => Err(format!("'{name}' must be a number")),
         };
-        Ok(SentInventory { inventory, capacity: ((total - reserved) * ratio) as i64 })
+        sent.capacity = (|| {
+            let (total, reserved) = (number("total", None)?, number("reserved", Some(0.0))?);
+            let ratio = number("allocation_ratio", Some(1.0))?;
+            Ok(((total - reserved) * ratio) as i64)
+        })();
+        Ok(sent)
+    }
+
+    fn bad(&self, uuid: &str, why: &str) -> ApiError {
+        ApiError::bad_request(format!(
+            "Bad inventory {} for resource provider {uuid}: {why}",
+            self.inventory.resource_class
+        ))
     }
 }
 
@@ -253,7 +258,8 @@ pub fn replace(ctx: &Ctx) -> Result<Reply, ApiError> {
         inventories.push(SentInventory::read(uuid, class, record)?);
     }
     for sent in &inventories {
-        if let Err(e) = CapacityError::check(sent.capacity, ctx.version) {
+        let capacity = sent.capacity.clone().map_err(|why| sent.bad(uuid, &why))?;
+        if let Err(e) = CapacityError::check(capacity, ctx.version) {
             let message = e.message(&sent.inventory.resource_class, uuid);
             return Err(ApiError::bad_request(format!(
                 "Unable to update inventory for resource provider {uuid}: {message}"

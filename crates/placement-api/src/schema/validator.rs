@@ -162,14 +162,23 @@ impl<'a> Sink<'a> {
 /// jsonschema's descent into an anyOf's context: the least relevant of
 /// its errors, unless two tie.
 fn best_in_context(mut best: SchemaError<'_>) -> SchemaError<'_> {
+    let mut parent: Option<(Vec<Step>, Vec<Step>)> = None;
     while !best.context.is_empty() {
         let mut ctx = std::mem::take(&mut best.context);
         ctx.sort_by_key(SchemaError::relevance);
         if ctx.len() >= 2 && ctx[0].relevance() == ctx[1].relevance() {
             best.context = ctx;
-            return best;
+            break;
         }
+        parent = Some((std::mem::take(&mut best.path), std::mem::take(&mut best.schema_path)));
         best = ctx.swap_remove(0);
+    }
+    // An error from a context prints its paths relative to the error that
+    // holds it (jsonschema's relative_path and relative_schema_path): the
+    // schema path starts at the option's index, after the `anyOf`.
+    if let Some((path, schema_path)) = parent {
+        best.path.drain(..path.len().min(best.path.len()));
+        best.schema_path.drain(..(schema_path.len() + 1).min(best.schema_path.len()));
     }
     best
 }
@@ -604,5 +613,11 @@ mod tests {
         let any = json!({"anyOf": [{"type": "string", "format": "uuid"}, {"type": "null"}]});
         assert!(check(&json!(null), &any).is_ok());
         assert_eq!(check(&json!(5), &any).unwrap_err().message, "5 is not valid under any of the given schemas");
+        // An error picked from an anyOf's context: paths relative to it.
+        let nested = json!({"type": "object", "properties": {"parent": any}});
+        let body = json!({"parent": "1"});
+        let text = check(&body, &nested).unwrap_err().text;
+        assert!(text.starts_with("'1' is not a 'uuid'\n\nFailed validating 'format' in schema[0]:\n"), "{text}");
+        assert!(text.ends_with("\n\nOn instance:\n    '1'"), "{text}");
     }
 }
