@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! placement-bench setup  URL --providers N
-//! placement-bench seed   DATABASE_URL (--providers N | --trees N)
+//! placement-bench seed   DATABASE_URL (--providers N | --trees N | --consumers N)
 //! placement-bench writes URL --clients C --seconds S [--move]
 //! placement-bench query  URL --path (PATH | perf | nested) --clients C --seconds S
 //! placement-bench auth-overhead URL --other URL --token TOKEN [--path PATH] [--rounds R] [--requests N]
@@ -20,7 +20,7 @@ use std::process::ExitCode;
 fn usage() -> ExitCode {
     eprintln!(
         "usage:\n  placement-bench setup URL --providers N\n  \
-         placement-bench seed DATABASE_URL (--providers N | --trees N)\n  \
+         placement-bench seed DATABASE_URL (--providers N | --trees N | --consumers N)\n  \
          placement-bench writes URL --clients C --seconds S [--move]\n  \
          placement-bench query URL --path (PATH | perf | nested) --clients C --seconds S\n  \
          placement-bench auth-overhead URL --other URL --token TOKEN [--path PATH] [--rounds R] [--requests N]"
@@ -43,9 +43,10 @@ fn main() -> ExitCode {
     };
     let api = client::Api::new(url);
     let result = match command.as_str() {
-        "seed" => match (flag(&args, "--providers"), flag(&args, "--trees")) {
-            (Some(_), None) => seed::seed(url, seed::Layout::Flat, number(&args, "--providers", 0) as usize),
-            (None, Some(_)) => seed::seed(url, seed::Layout::Nested, number(&args, "--trees", 0) as usize),
+        "seed" => match (flag(&args, "--providers"), flag(&args, "--trees"), flag(&args, "--consumers")) {
+            (Some(_), None, None) => seed::seed(url, seed::Layout::Flat, number(&args, "--providers", 0) as usize),
+            (None, Some(_), None) => seed::seed(url, seed::Layout::Nested, number(&args, "--trees", 0) as usize),
+            (None, None, Some(_)) => seed::seed_consumers(url, number(&args, "--consumers", 0) as usize),
             _ => return usage(),
         },
         "setup" => workload::setup(&api, number(&args, "--providers", 1000) as usize),

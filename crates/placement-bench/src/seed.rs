@@ -172,6 +172,81 @@ pub fn seed(url: &str, layout: Layout, count: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// What each seeded consumer holds: the perf query's amounts.
+const HELD: [(&str, i32); 3] = [("VCPU", 1), ("MEMORY_MB", 256), ("DISK_GB", 10)];
+
+/// Add `count` consumers, each holding [`HELD`] on one of the flat
+/// providers in turn (by id), as instances on a cloud in use. Each
+/// provider's totals grow by what it comes to hold, so its free capacity,
+/// and every candidates answer, stay those of the empty cloud: only the
+/// allocation rows a query has to account for grow.
+pub fn seed_consumers(url: &str, count: usize) -> Result<(), String> {
+    let start = Instant::now();
+    let db = Database::open(url, &placement_storage::PoolOptions { max_size: 1, ..Default::default() })
+        .map_err(|e| e.to_string())?;
+    db.prepare(true).map_err(|e| e.to_string())?;
+    let total = db.write(|conn| add_consumers(conn, count)).map_err(|e| e.to_string())?;
+    println!("seed: {total} consumers in the database ({:.1} s)", start.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn add_consumers(conn: &mut DbConnection, count: usize) -> StorageResult<i64> {
+    use placement_storage::schema::{consumers, inventories as inv, projects, users};
+    let classes: Vec<i32> = HELD.iter().map(|(c, _)| resource_class_id(c).unwrap_or_default()).collect();
+    let providers: Vec<i32> = inv::table
+        .filter(inv::resource_class_id.eq(classes[0]))
+        .select(inv::resource_provider_id)
+        .order(inv::resource_provider_id)
+        .load(conn)?;
+    if providers.is_empty() || count == 0 {
+        return Ok(consumers::table.count().get_result(conn)?);
+    }
+    let mut ids = Vec::new();
+    for (table, name) in [("projects", "bench-project"), ("users", "bench-user")] {
+        diesel::sql_query(format!(
+            "INSERT INTO {table} (external_id, created_at) SELECT '{name}', CURRENT_TIMESTAMP \
+             WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE external_id = '{name}')"
+        ))
+        .execute(conn)?;
+        ids.push(match table {
+            "projects" => projects::table.filter(projects::external_id.eq(name)).select(projects::id).first(conn)?,
+            _ => users::table.filter(users::external_id.eq(name)).select(users::id).first::<i32>(conn)?,
+        });
+    }
+    let existing: i64 = consumers::table.count().get_result(conn)?;
+    let mut rows = (Vec::new(), Vec::new());
+    let mut held = vec![0i32; providers.len()];
+    for i in 0..count {
+        let n = existing as usize + i;
+        let uuid = format!("c0c0c0c0-0000-4000-8000-{n:012}");
+        let slot = n % providers.len();
+        held[slot] += 1;
+        rows.0.push(format!("('{uuid}', {}, {}, 1, CURRENT_TIMESTAMP)", ids[0], ids[1]));
+        for (class, (_, used)) in classes.iter().zip(HELD) {
+            rows.1.push(format!("({}, '{uuid}', {class}, {used}, CURRENT_TIMESTAMP)", providers[slot]));
+        }
+    }
+    let tables = [
+        ("consumers (uuid, project_id, user_id, generation, created_at)", &rows.0),
+        ("allocations (resource_provider_id, consumer_id, resource_class_id, used, created_at)", &rows.1),
+    ];
+    for (table, values) in tables {
+        for chunk in values.chunks(ROWS_PER_INSERT) {
+            diesel::sql_query(format!("INSERT INTO {table} VALUES {}", chunk.join(", "))).execute(conn)?;
+        }
+    }
+    for (provider, n) in providers.iter().zip(held).filter(|(_, n)| *n > 0) {
+        for (class, (_, used)) in classes.iter().zip(HELD) {
+            diesel::update(
+                inv::table.filter(inv::resource_provider_id.eq(provider)).filter(inv::resource_class_id.eq(class)),
+            )
+            .set(inv::total.eq(inv::total + n * used))
+            .execute(conn)?;
+        }
+    }
+    Ok(existing + count as i64)
+}
+
 #[cfg(test)]
 mod tests {
     use placement_model::Microversion;
@@ -207,6 +282,14 @@ mod tests {
         seed(&flat, Layout::Flat, 30).unwrap();
         seed(&flat, Layout::Flat, 12).unwrap();
         assert_eq!(candidates(&flat, PERF_QUERY), 42, "every perf-layout provider matches the perf query");
+        // Occupancy: 100 consumers more rows, the same free capacity.
+        seed_consumers(&flat, 100).unwrap();
+        seed_consumers(&flat, 26).unwrap();
+        assert_eq!(candidates(&flat, PERF_QUERY), 42, "occupancy leaves the answers as they were");
+        assert_eq!(candidates(&flat, "/allocation_candidates?resources=VCPU:16,MEMORY_MB:8192"), 42);
+        let db = Database::open(&flat, &placement_storage::PoolOptions { max_size: 1, ..Default::default() }).unwrap();
+        let rows: i64 = db.read(|c| Ok(placement_storage::schema::allocations::table.count().get_result(c)?)).unwrap();
+        assert_eq!(rows, 126 * 3);
         let nested = format!("sqlite:///{}", dir.join("nested.db").display());
         seed(&nested, Layout::Nested, 2).unwrap();
         // Four isolated VFs over eight PFs, in order: 8 * 7 * 6 * 5 per tree.
