@@ -187,9 +187,11 @@ async fn handle(
         return (response, Some(version));
     }
     if for_method.is_empty() {
+        // A method the route never serves: every method it has, whatever
+        // the version, as upstream's router lists them.
         let mut e =
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "The method specified is not allowed for this resource.");
-        e.headers.push(("allow", route.allow_at(version.minor)));
+        e.headers.push(("allow", route.allow()));
         return respond(Err(e));
     }
     let Some(endpoint) = for_method.iter().find(|e| e.min <= version.minor && version.minor <= e.max) else {

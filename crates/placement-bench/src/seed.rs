@@ -236,6 +236,11 @@ fn add_consumers(conn: &mut DbConnection, count: usize) -> StorageResult<i64> {
         }
     }
     for (provider, n) in providers.iter().zip(held).filter(|(_, n)| *n > 0) {
+        // As the API would: an inventory change bumps the generation, which
+        // is what running servers' caches check.
+        diesel::update(rp::table.filter(rp::id.eq(provider)))
+            .set(rp::generation.eq(rp::generation + 1))
+            .execute(conn)?;
         for (class, (_, used)) in classes.iter().zip(HELD) {
             diesel::update(
                 inv::table.filter(inv::resource_provider_id.eq(provider)).filter(inv::resource_class_id.eq(class)),
