@@ -187,11 +187,12 @@ async fn handle(
         return (response, Some(version));
     }
     if for_method.is_empty() {
-        // A method the route never serves: every method it has, whatever
-        // the version, as upstream's router lists them.
+        // The methods served at the request's version, as the version's
+        // OpenAPI document lists them; upstream lists every method of the
+        // route (docs/deviations.md).
         let mut e =
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "The method specified is not allowed for this resource.");
-        e.headers.push(("allow", route.allow()));
+        e.headers.push(("allow", route.allow_at(version.minor)));
         return respond(Err(e));
     }
     let Some(endpoint) = for_method.iter().find(|e| e.min <= version.minor && version.minor <= e.max) else {
