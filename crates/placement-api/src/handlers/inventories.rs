@@ -108,16 +108,14 @@ impl InventoriesBody {
     }
 }
 
-fn capacity_check(ctx: &Ctx, uuid: &str, inventories: &[&Inventory], what: &str) -> Result<(), ApiError> {
-    for i in inventories {
-        if let Err(e) = i.check_capacity(ctx.version) {
-            return Err(ApiError::bad_request(format!(
-                "Unable to {what} inventory for resource provider {uuid}: {}",
-                e.message(&i.resource_class, uuid)
-            )));
-        }
-    }
-    Ok(())
+/// Refuse an inventory whose reserved amount leaves no capacity.
+fn capacity_check(ctx: &Ctx, uuid: &str, class: &str, capacity: i64, what: &str) -> Result<(), ApiError> {
+    CapacityError::check(capacity, ctx.version).map_err(|e| {
+        ApiError::bad_request(format!(
+            "Unable to {what} inventory for resource provider {uuid}: {}",
+            e.message(class, uuid)
+        ))
+    })
 }
 
 /// One inventory of a `PUT .../inventories`, with its capacity as
@@ -135,7 +133,7 @@ impl SentInventory {
     fn read(uuid: &str, class: &str, record: &Value) -> Result<Self, ApiError> {
         let validated = !class.is_empty() && class.bytes().all(|b| matches!(b, b'A'..=b'Z' | b'0'..=b'9' | b'_'));
         if validated {
-            let request: InventoryRequest = serde_json::from_value(record.clone())
+            let request = InventoryRequest::deserialize(record)
                 .map_err(|e| ApiError::bad_request(format!("JSON does not validate: {e}")))?;
             let inventory = request.inventory(class);
             return Ok(SentInventory { capacity: Ok(inventory.capacity()), inventory });
@@ -221,7 +219,7 @@ pub fn create(ctx: &Ctx) -> Result<Reply, ApiError> {
     let data: InventoryRequest = parse_body(&ctx.body, requests::post_inventory())?;
     let class = data.resource_class.clone().unwrap_or_default();
     let inventory = data.inventory(&class);
-    capacity_check(ctx, uuid, &[&inventory], "create")?;
+    capacity_check(ctx, uuid, &class, inventory.capacity(), "create")?;
     let generation = ctx.db().write(|c| store::add(c, &rp, &inventory)).map_err(|e| match e {
         StorageError::Domain(d @ DomainError::ResourceClassNotFound(_)) => {
             ApiError::bad_request(format!("Unable to create inventory for resource provider {uuid}: {d}"))
@@ -252,19 +250,13 @@ pub fn replace(ctx: &Ctx) -> Result<Reply, ApiError> {
     if crate::body::int(&data["resource_provider_generation"]).ok() != Some(i64::from(rp.generation)) {
         return Err(generation_conflict());
     }
-    let sent = data["inventories"].as_object().cloned().unwrap_or_default();
-    let mut inventories = Vec::with_capacity(sent.len());
-    for (class, record) in &sent {
+    let mut inventories = Vec::new();
+    for (class, record) in data["inventories"].as_object().into_iter().flatten() {
         inventories.push(SentInventory::read(uuid, class, record)?);
     }
     for sent in &inventories {
         let capacity = sent.capacity.clone().map_err(|why| sent.bad(uuid, &why))?;
-        if let Err(e) = CapacityError::check(capacity, ctx.version) {
-            let message = e.message(&sent.inventory.resource_class, uuid);
-            return Err(ApiError::bad_request(format!(
-                "Unable to update inventory for resource provider {uuid}: {message}"
-            )));
-        }
+        capacity_check(ctx, uuid, &sent.inventory.resource_class, capacity, "update")?;
     }
     let inventories: Vec<Inventory> = inventories.into_iter().map(|s| s.inventory).collect();
     let refs: Vec<&Inventory> = inventories.iter().collect();
@@ -322,7 +314,7 @@ pub fn update(ctx: &Ctx) -> Result<Reply, ApiError> {
         return Err(generation_conflict());
     }
     let inventory = data.inventory(class);
-    capacity_check(ctx, uuid, &[&inventory], "update")?;
+    capacity_check(ctx, uuid, &inventory.resource_class, inventory.capacity(), "update")?;
     let generation = ctx.db().write(|c| store::update(c, &rp, &inventory)).map_err(|e| match e {
         StorageError::Domain(d @ DomainError::ProviderConcurrentUpdate) => {
             ApiError::conflict(format!("update conflict: {d}")).with_code(ErrorCode::ConcurrentUpdate)
