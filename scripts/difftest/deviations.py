@@ -12,7 +12,7 @@ answer has already had server-generated uuids mapped to upstream's.
 
 import re
 
-from compare import compare
+from compare import canon_json, compare, _dumps
 
 MAX_I64 = 2 ** 63 - 1
 
@@ -225,6 +225,51 @@ def _upstream_key_error(req, up, ours):
     return len(details) == 1 and re.search(r'\s(\d+)\s*$', details[0]) is not None
 
 
+SHARES = 'MISC_SHARES_VIA_AGGREGATE'
+
+
+def _candidate_providers(ar):
+    allocs = ar.get('allocations')
+    return set(allocs) if isinstance(allocs, dict) else {a['resource_provider']['uuid'] for a in allocs}
+
+
+def _sharing_under_every_anchor(req, up, ours):
+    # Upstream keeps a sharing-only request of the unnumbered group under
+    # one anchor tree alone: ours is upstream's answer plus candidates that
+    # each use a sharing provider, with nothing else changed.
+    if req.method != 'GET' or req.path != '/allocation_candidates':
+        return False
+    if not (up.status == ours.status == 200) or req.query_values('limit'):
+        return False
+    if not any(re.fullmatch(r'(resources|required|member_of|in_tree)[A-Za-z0-9_-]+', k) for k, _ in req.query):
+        return False
+    if not _only(req, up, ours, ('body', 'body')):
+        return False
+    a, b = canon_json(up.json), canon_json(ours.json)
+    if set(a) != set(b) or set(a) - {'allocation_requests', 'provider_summaries'}:
+        return False
+    theirs = [_dumps(x) for x in a['allocation_requests']]
+    mine = [_dumps(x) for x in b['allocation_requests']]
+    extra = list(mine)
+    for x in theirs:
+        if x not in extra:
+            return False
+        extra.remove(x)
+    sums_a, sums_b = a['provider_summaries'], b['provider_summaries']
+    if not extra or any(sums_b.get(k) != v for k, v in sums_a.items()):
+        return False
+    sharing = {k for k, v in sums_b.items() if SHARES in (v.get('traits') or [])}
+    used = set()
+    for x in b['allocation_requests']:
+        if _dumps(x) in extra:
+            providers = _candidate_providers(x)
+            if not providers & sharing:
+                return False
+            used |= providers
+    # Summaries only ours has belong to providers of the extra candidates.
+    return set(sums_b) - set(sums_a) <= used
+
+
 def _duplicate_inventory_sql(req, up, ours):
     # Upstream's 409 for a class already in the inventory quotes the
     # database's IntegrityError (with its SQL); ours names the class.
@@ -305,6 +350,14 @@ DEVIATIONS = [
         'them (docs/deviations.md, "Upstream\'s 500 on some trees with a '
         'sharing provider").',
         _upstream_key_error),
+    Deviation(
+        'sharing-under-every-anchor',
+        'A request of the unnumbered group made only of sharing providers is '
+        'combined under every tree they share with; upstream keeps it under '
+        'the first tree its set iteration meets (docs/deviations.md, "A group '
+        'served only by sharing providers is offered under every tree they '
+        'share with").',
+        _sharing_under_every_anchor),
     Deviation(
         'duplicate-inventory-without-sql',
         'POST of an inventory whose class the provider already has is a 409 '

@@ -146,6 +146,56 @@ fn overlapping_groups_never_double_count(s: &Server) {
     }
 }
 
+/// Found by scripts/difftest (seed 44): the unnumbered group served by a
+/// sharing provider alone combines with every tree the provider shares
+/// with; upstream keeps it under one tree only (docs/deviations.md, "A
+/// group served only by sharing providers ...").
+fn sharing_provider_serves_every_tree(s: &Server) {
+    const SHARED: &str = "7d1e0000-0000-4000-8000-000000000004";
+    const AGG: &str = "7d1e0000-0000-4000-8000-0000000000a1";
+    for (uuid, name) in [(ROOT, "cn1"), (OTHER, "cn2"), (SHARED, "shared")] {
+        create(s, uuid, name, None);
+        s.req("PUT", &format!("/resource_providers/{uuid}/inventories"))
+            .json(json!({"resource_provider_generation": 0, "inventories": {"DISK_GB": {"total": 10}}}))
+            .send()
+            .expect(200);
+        s.req("PUT", &format!("/resource_providers/{uuid}/aggregates"))
+            .version("1.19")
+            .json(json!({"aggregates": [AGG], "resource_provider_generation": 1}))
+            .send()
+            .expect(200);
+    }
+    s.req("PUT", &format!("/resource_providers/{SHARED}/traits"))
+        .version("1.6")
+        .json(json!({"traits": ["MISC_SHARES_VIA_AGGREGATE"], "resource_provider_generation": 2}))
+        .send()
+        .expect(200);
+    let r = s
+        .req("GET", "/allocation_candidates?resources=DISK_GB:1&resources1=DISK_GB:1&group_policy=none")
+        .version("1.39")
+        .send()
+        .expect(200);
+    let only = |m: &serde_json::Value| m.as_array().filter(|a| a.len() == 1).and_then(|a| a[0].as_str()).map(String::from);
+    let got: std::collections::BTreeSet<(String, String)> = r.json["allocation_requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (only(&a["mappings"][""]).unwrap(), only(&a["mappings"]["1"]).unwrap()))
+        .collect();
+    let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+    let want = [
+        pair(ROOT, ROOT),
+        pair(ROOT, SHARED),
+        pair(SHARED, ROOT),
+        pair(OTHER, OTHER),
+        pair(OTHER, SHARED),
+        pair(SHARED, OTHER),
+        pair(SHARED, SHARED),
+    ]
+    .into();
+    assert_eq!(got, want, "{}", r.text);
+}
+
 /// 8. A path with an empty parameter is no route: a bare 404 without
 ///    `vary`, as upstream's router answers.
 fn empty_path_parameter_is_no_route(s: &Server) {
@@ -295,5 +345,6 @@ on_every_backend!(
     media_type_is_compared_as_sent,
     huge_amounts_are_bad_requests,
     overlapping_groups_never_double_count,
+    sharing_provider_serves_every_tree,
     empty_path_parameter_is_no_route,
 );

@@ -16,8 +16,8 @@
 //!   forbidden one, and each provider (or the anchor) is in the member_of
 //!   aggregates and neither is in a forbidden one; with in_tree, no sharing;
 //!   a sharing provider used away from its own tree must itself be in the
-//!   member_of aggregates; equal choices (same resources and providers)
-//!   under different anchors count once, for the lowest anchor;
+//!   member_of aggregates; a choice of sharing providers only is a choice
+//!   under every anchor they reach;
 //! * each amount fits the inventory it comes from (usage, min/max/step),
 //!   and summed per provider and class fits the capacity and max_unit;
 //! * isolate: suffixed groups use distinct providers; same_subtree: the
@@ -278,28 +278,12 @@ fn reference(snap: &Snapshot, req: &Request, nested_aware: bool) -> BTreeSet<Key
             }
         })
         .collect();
-    // The unsuffixed group's choices, deduplicated across anchors (lowest
-    // anchor wins), as upstream's set of them is.
-    let mut unsuffixed_owner: HashMap<Key, ProviderId> = HashMap::new();
-    for &anchor in &anchors {
-        for g in req.groups.iter().filter(|g| !g.use_same_provider()) {
-            for choice in group_choices(snap, g, anchor) {
-                unsuffixed_owner.entry(group_key(g, &choice)).or_insert(anchor);
-            }
-        }
-    }
     let mut out = BTreeSet::new();
     for &anchor in &anchors {
         let per_group: Vec<Vec<Vec<(ClassId, ProviderId)>>> = req
             .groups
             .iter()
-            .map(|g| {
-                let mut choices = group_choices(snap, g, anchor);
-                if !g.use_same_provider() {
-                    choices.retain(|c| unsuffixed_owner.get(&group_key(g, c)) == Some(&anchor));
-                }
-                choices
-            })
+            .map(|g| group_choices(snap, g, anchor))
             .collect();
         if per_group.iter().any(Vec::is_empty) {
             continue;
@@ -327,15 +311,6 @@ fn reference(snap: &Snapshot, req: &Request, nested_aware: bool) -> BTreeSet<Key
         }
     }
     out
-}
-
-fn group_key(g: &Group, choice: &[(ClassId, ProviderId)]) -> Key {
-    let amounts: HashMap<ClassId, i64> = g.resources.iter().copied().collect();
-    let mut resources: Vec<(ProviderId, ClassId, i64)> =
-        choice.iter().filter(|(rc, _)| *rc >= 0).map(|(rc, rp)| (*rp, *rc, amounts[rc])).collect();
-    resources.sort();
-    let rps: BTreeSet<ProviderId> = choice.iter().map(|(_, rp)| *rp).collect();
-    (resources, BTreeMap::from([(g.suffix.clone(), rps)]))
 }
 
 fn accept(snap: &Snapshot, req: &Request, chosen: &[&Vec<(ClassId, ProviderId)>], nested_aware: bool) -> Option<Key> {

@@ -373,8 +373,10 @@ fn trees_with_traits(
 
 /// Upstream's `_alloc_candidates_multiple_providers`: per anchor tree, one
 /// provider for each class; a choice must hold the required traits
-/// together and none may hold a forbidden one. Equal choices under
-/// different anchors keep the first anchor.
+/// together and none may hold a forbidden one. A choice made only of
+/// sharing providers is kept under every anchor it serves, as upstream's
+/// single-provider path keeps it; upstream's set here folds such choices
+/// into whichever anchor it meets first (docs/deviations.md).
 fn spread_over_trees(
     snap: &Snapshot,
     g: &Group,
@@ -393,7 +395,6 @@ fn spread_over_trees(
         by_tree.entry(*root).or_default().entry(*rc).or_default().push(*rp);
     }
     let mut out = Vec::new();
-    let mut seen = FastSet::default();
     for (root, by_class) in by_tree {
         let lists: Vec<(ClassId, Vec<ProviderId>)> = by_class.into_iter().collect();
         if lists.is_empty() || lists.len() != amounts.len() || lists.iter().any(|(_, l)| l.is_empty()) {
@@ -418,9 +419,7 @@ fn spread_over_trees(
                     mappings: rps.into_iter().map(|rp| (gi, rp)).collect(),
                     same_provider: false,
                 };
-                if seen.insert(areq.key()) {
-                    out.push(areq);
-                }
+                out.push(areq);
             }
             // Advance the mixed-radix counter.
             let mut level = lists.len();
