@@ -135,6 +135,9 @@ pub fn follows_every_change(s: &Server, other: &Server, fresh: &dyn Fn() -> Serv
     other.req("DELETE", &format!("/allocations/{CONSUMER}")).send().expect(204);
     agree(s, fresh, "deleting allocations");
 
+    frees_are_seen_at_once(s, other);
+    agree(s, fresh, "freeing allocations without generation bumps");
+
     let body = json!({"name": "pf", "parent_provider_uuid": CN2});
     other.req("PUT", &format!("/resource_providers/{PF}")).version("1.37").json(body).send().expect(200);
     agree(s, fresh, "moving a provider to another tree");
@@ -150,4 +153,70 @@ pub fn follows_every_change(s: &Server, other: &Server, fresh: &dyn Fn() -> Serv
     agree(s, fresh, "replacing a deleted provider");
 }
 
-on_every_backend!(candidates_cache_follows_every_change);
+/// Each way of freeing a provider leaves its generation alone, and the
+/// long-running server sees each at once, several within one second
+/// (MariaDB keeps `updated_at` in whole seconds).
+fn frees_are_seen_at_once(s: &Server, other: &Server) {
+    const FIRST: &str = "cac4e000-0000-4000-8000-0000000000c2";
+    const SECOND: &str = "cac4e000-0000-4000-8000-0000000000c3";
+    let claim = |consumer: &str, provider: &str, vcpu: i64, consumer_generation: Value| {
+        let body = json!({"allocations": {provider: {"resources": {"VCPU": vcpu}}}, "project_id": "p",
+                          "user_id": "u", "consumer_generation": consumer_generation});
+        other.req("PUT", &format!("/allocations/{consumer}")).version("1.28").json(body).send().expect(204);
+    };
+    let used = |uuid: &str| {
+        let answer = s.req("GET", "/allocation_candidates?resources=VCPU:1").version("1.39").send().expect(200).json;
+        answer["provider_summaries"][uuid]["resources"]["VCPU"]["used"].as_i64().unwrap_or(-1)
+    };
+    let consumer_generation = |consumer: &str| {
+        other.req("GET", &format!("/allocations/{consumer}")).version("1.28").send().expect(200).json["consumer_generation"]
+            .clone()
+    };
+    claim(FIRST, CN1, 3, Value::Null);
+    claim(SECOND, CN1, 4, Value::Null);
+    assert_eq!(used(CN1), 7);
+    let cn1 = generation(other, CN1);
+    other.req("DELETE", &format!("/allocations/{FIRST}")).send().expect(204);
+    assert_eq!(used(CN1), 4, "after deleting one consumer's allocations");
+    other.req("DELETE", &format!("/allocations/{SECOND}")).send().expect(204);
+    assert_eq!(used(CN1), 0, "after deleting the other's");
+    assert_eq!(generation(other, CN1), cn1, "deletes leave the generation");
+
+    claim(FIRST, CN1, 3, Value::Null);
+    assert_eq!(used(CN1), 3);
+    let cn1 = generation(other, CN1);
+    claim(FIRST, CN2, 1, consumer_generation(FIRST));
+    assert_eq!((used(CN1), used(CN2)), (0, 1), "after moving the consumer to another provider");
+    assert_eq!(generation(other, CN1), cn1, "a move leaves the generation of what it leaves");
+    let body = json!({FIRST: {"allocations": {}, "project_id": "p", "user_id": "u",
+                              "consumer_generation": consumer_generation(FIRST)}});
+    other.req("POST", "/allocations").version("1.28").json(body).send().expect(204);
+    assert_eq!(used(CN2), 0, "after emptying the consumer by POST /allocations");
+}
+
+/// Frees written as upstream's processes write them (rows deleted, nothing
+/// stamped) are what the usage cache cannot see, and why it can be
+/// switched off: with `usage_cache = false` they show at once.
+fn usage_cache_can_be_switched_off(s: &Server) {
+    let url = s.database_url().expect("a database of its own").to_string();
+    let mut off = Server::launch_on(&url, "[placement]\nusage_cache = false\n");
+    off.wait_ready();
+    create(s, CN1, "cn1", None);
+    set_inventory(s, CN1, json!({"VCPU": {"total": 8}}));
+    let claim = json!({"allocations": {CN1: {"resources": {"VCPU": 7}}}, "project_id": "p", "user_id": "u",
+                       "consumer_generation": null});
+    s.req("PUT", &format!("/allocations/{CONSUMER}")).version("1.28").json(claim).send().expect(204);
+    let used = |server: &Server| {
+        let answer =
+            server.req("GET", "/allocation_candidates?resources=VCPU:1").version("1.39").send().expect(200).json;
+        answer["provider_summaries"][CN1]["resources"]["VCPU"]["used"].as_i64().unwrap_or(-1)
+    };
+    assert_eq!((used(s), used(&off)), (7, 7));
+    let db = placement_storage::DatabaseUrl::parse(&url).expect("url parses");
+    placement_storage::conn::execute_once(&db, &format!("DELETE FROM allocations WHERE consumer_id = '{CONSUMER}'"))
+        .expect("delete behind the API");
+    assert_eq!(used(&off), 0, "without the usage cache");
+    assert_eq!(used(s), 7, "the cache cannot see a free that stamps nothing");
+}
+
+on_every_backend!(candidates_cache_follows_every_change, usage_cache_can_be_switched_off);

@@ -232,6 +232,11 @@ impl Server {
         Server { child, base, config, log, _db: None, _scratch: Some(scratch) }
     }
 
+    /// The database this server was started on, when it made its own.
+    pub fn database_url(&self) -> Option<&str> {
+        self._db.as_ref().map(|db| db.url.as_str())
+    }
+
     /// The server's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()

@@ -175,7 +175,8 @@ fn sharing_provider_serves_every_tree(s: &Server) {
         .version("1.39")
         .send()
         .expect(200);
-    let only = |m: &serde_json::Value| m.as_array().filter(|a| a.len() == 1).and_then(|a| a[0].as_str()).map(String::from);
+    let only =
+        |m: &serde_json::Value| m.as_array().filter(|a| a.len() == 1).and_then(|a| a[0].as_str()).map(String::from);
     let got: std::collections::BTreeSet<(String, String)> = r.json["allocation_requests"]
         .as_array()
         .unwrap()

@@ -280,11 +280,8 @@ fn reference(snap: &Snapshot, req: &Request, nested_aware: bool) -> BTreeSet<Key
         .collect();
     let mut out = BTreeSet::new();
     for &anchor in &anchors {
-        let per_group: Vec<Vec<Vec<(ClassId, ProviderId)>>> = req
-            .groups
-            .iter()
-            .map(|g| group_choices(snap, g, anchor))
-            .collect();
+        let per_group: Vec<Vec<Vec<(ClassId, ProviderId)>>> =
+            req.groups.iter().map(|g| group_choices(snap, g, anchor)).collect();
         if per_group.iter().any(Vec::is_empty) {
             continue;
         }

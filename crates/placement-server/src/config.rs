@@ -99,6 +99,9 @@ pub struct PlacementOptions {
     pub allocation_candidates_search_steps: u64,
     /// Seconds one candidates request may search (ours).
     pub allocation_candidates_time_limit: f64,
+    /// Keep providers' usage between candidates queries (ours; off while
+    /// upstream processes write to the same database: docs/usage-cache.md).
+    pub usage_cache: bool,
 }
 
 /// `[workarounds]`
@@ -195,6 +198,7 @@ impl Default for Config {
                 allocation_conflict_retry_count: 10,
                 allocation_candidates_search_steps: 100_000_000,
                 allocation_candidates_time_limit: 10.0,
+                usage_cache: true,
             },
             workarounds: WorkaroundOptions { optimize_for_wide_provider_trees: false },
             enable_proxy_headers_parsing: false,
@@ -366,6 +370,7 @@ impl Config {
             ("placement", "incomplete_consumer_user_id") => {
                 self.placement.incomplete_consumer_user_id = value.to_string();
             }
+            ("placement", "usage_cache") => self.placement.usage_cache = parse_bool(group, option, value)?,
             ("placement", "randomize_allocation_candidates") => {
                 self.placement.randomize_allocation_candidates = parse_bool(group, option, value)?;
             }
@@ -469,7 +474,7 @@ mod tests {
             "[placement_database]\nmax_pool_size = 4\nmax_overflow = 2\npool_timeout = 3\nmax_retries = -1\n\
              retry_interval = 2\ndb_retry_interval = 5\nconnection_recycle_time = 60\nconnection_debug = 100\n\
              connection_trace = true\nsqlite_synchronous = false\n[api]\nmax_request_body_size = 1024\n\
-             [placement]\nallocation_candidates_time_limit = 0.5\n[oslo_middleware]\n\
+             [placement]\nallocation_candidates_time_limit = 0.5\nusage_cache = false\n[oslo_middleware]\n\
              enable_proxy_headers_parsing = true\n[workarounds]\noptimize_for_wide_provider_trees = true\n",
         );
         let c = Config::load(&[p], &HashMap::new()).unwrap();
@@ -479,6 +484,7 @@ mod tests {
         assert!(!d.sqlite_synchronous && d.connection_trace);
         assert_eq!(c.api.max_request_body_size, 1024);
         assert_eq!(c.placement.allocation_candidates_time_limit, 0.5);
+        assert!(!c.placement.usage_cache);
         assert!(c.enable_proxy_headers_parsing && c.workarounds.optimize_for_wide_provider_trees);
         for bad in ["[placement_database]\nmax_retries = -2\n", "[api]\nmax_request_body_size = 0\n"] {
             let p = write("bad-limit", bad);

@@ -50,7 +50,9 @@ pub fn open_database(config: &Config) -> Result<Database, String> {
     {
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
-    Database::open(url, &pool_options(&config.database)).map_err(|e| e.to_string())
+    Database::open(url, &pool_options(&config.database))
+        .map(|db| db.with_usage_cache(config.placement.usage_cache))
+        .map_err(|e| e.to_string())
 }
 
 /// Pool settings from `[placement_database]`. With neither size option

@@ -380,6 +380,9 @@ pub fn apply(conn: &mut DbConnection, plan: Plan<'_>) -> StorageResult<HashMap<i
     let wanted_classes: Vec<i32> = class_ids.values().copied().collect();
     // Usage before the write matters only if it removes allocations.
     let removes = !prepared.iter().all(|p| p.created);
+    if removes {
+        crate::freed::mark(conn, &consumer_uuids)?;
+    }
     let (available, before) = remove_and_read(conn, &consumer_uuids, &provider_ids, &wanted_classes, removes)?;
     let ids_by_uuid: HashMap<&str, i32> = touched.iter().map(|t| (t.uuid.as_str(), t.id)).collect();
     let id_of = |uuid: &str| ids_by_uuid.get(uuid).copied().unwrap_or(0);
@@ -539,8 +542,9 @@ fn available_among(conn: &mut DbConnection, provider_ids: &[i32], class_ids: &[i
 }
 
 /// Remove every allocation of a consumer, and the consumer. Upstream does
-/// not bump generations here.
+/// not bump generations here; the providers' `updated_at` moves.
 pub fn delete_for_consumer(conn: &mut DbConnection, uuid: &str) -> StorageResult<usize> {
+    crate::freed::mark(conn, &[uuid.to_string()])?;
     let removed = diesel::delete(allocations::table.filter(allocations::consumer_id.eq(uuid))).execute(conn)?;
     if removed > 0 {
         consumers::delete_if_unused(conn, &[uuid.to_string()])?;

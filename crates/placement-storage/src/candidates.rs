@@ -225,7 +225,8 @@ pub fn load(conn: &mut DbConnection, req: &CandidateRequest, cache: &TreeCache) 
             .filter(|rp| classes.iter().any(|c| snapshot.inventory.contains_key(&(*rp, *c))))
             .collect();
         (snapshot.anchors, _) = anchors(conn, &serving)?;
-        load_memberships_and_usage(conn, None, &aggregates, &mut snapshot)?;
+        let usage = !cache.keeps_usage();
+        load_memberships_and_usage(conn, None, &aggregates, usage, &mut snapshot)?;
         trait_ids
     } else {
         if let Some(t) = sharing_trait {
@@ -269,7 +270,7 @@ pub fn load(conn: &mut DbConnection, req: &CandidateRequest, cache: &TreeCache) 
         let roots: Vec<i32> = roots.into_iter().collect();
         for chunk in roots.chunks(CHUNK) {
             load_trees(conn, chunk, &mut snapshot)?;
-            load_memberships_and_usage(conn, Some(chunk), &aggregates, &mut snapshot)?;
+            load_memberships_and_usage(conn, Some(chunk), &aggregates, true, &mut snapshot)?;
         }
         std::sync::Arc::new(snapshot.traits.values().flat_map(|ts| ts.iter().copied()).collect())
     };
@@ -347,12 +348,14 @@ fn load_trees(conn: &mut DbConnection, roots: &[i32], snap: &mut Snapshot) -> St
 }
 
 /// Memberships in `aggregates` (the only ones the solver consults: those
-/// the request names) and usage, of the trees with these roots (all trees
-/// when `None`): neither is cached, as neither bumps generations.
+/// the request names) and, with `usage`, usage, of the trees with these
+/// roots (all trees when `None`): memberships are never cached, as they
+/// may change without a bump; usage is unless the cache was made without.
 fn load_memberships_and_usage(
     conn: &mut DbConnection,
     roots: Option<&[i32]>,
     aggregates: &[i32],
+    usage: bool,
     snap: &mut Snapshot,
 ) -> StorageResult<()> {
     let in_aggs: Vec<(i32, i32)> = match roots {
@@ -371,6 +374,9 @@ fn load_memberships_and_usage(
     for (provider, aggregate) in in_aggs {
         // Unique per (provider, aggregate), so never repeated.
         snap.aggregates.entry(provider).or_default().push(aggregate);
+    }
+    if !usage {
+        return Ok(());
     }
     let usage = (allocations::resource_provider_id, allocations::resource_class_id, sum(allocations::used));
     let used: Vec<(i32, i32, Option<i64>)> = match roots {

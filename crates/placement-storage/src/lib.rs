@@ -11,6 +11,7 @@ pub mod conn;
 pub mod consumers;
 
 pub mod error;
+mod freed;
 pub mod health;
 pub mod inventories;
 pub mod migrate;
@@ -90,11 +91,19 @@ impl Database {
         let health = std::sync::Arc::new(health::Health::default());
         let pool = conn::build_pool(url, options, health.clone())?;
         let connections = Connections { pool, health, checkout_timeout: options.checkout_timeout };
-        Ok(Database { connections, backend, trees: Default::default(), owners: Default::default() })
+        let trees = std::sync::Arc::new(tree_cache::TreeCache::new(true));
+        Ok(Database { connections, backend, trees, owners: Default::default() })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Whether candidates queries keep providers' usage between requests
+    /// (see [`tree_cache`]); on unless switched off here.
+    pub fn with_usage_cache(mut self, on: bool) -> Database {
+        self.trees = std::sync::Arc::new(tree_cache::TreeCache::new(on));
+        self
     }
 
     /// Ids of projects, users and consumer types seen committed.

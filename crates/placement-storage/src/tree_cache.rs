@@ -1,16 +1,20 @@
-//! Providers' traits and inventories, kept between candidates queries and
-//! checked against the database on every use.
+//! Providers' traits, inventories and usage, kept between candidates
+//! queries and checked against the database on every use.
 //!
 //! Every change to a provider's traits or inventories bumps its generation
 //! in the same transaction (upstream Placement's rule, which this service
-//! follows), so a cached entry is current while the provider's uuid,
-//! generation, parent and root read now are those it was cached with. Each
-//! query therefore reads those few columns for every provider and reloads
-//! only the providers that changed. Usage and aggregate memberships can
-//! change without a bump (deleting allocations; aggregates set before
-//! 1.19), so they are never cached. Entries also expire after
-//! [`MAX_AGE`], so that even changes made behind the API's back (direct SQL
-//! that bumps nothing) show within that time.
+//! follows), and every change to its allocations either bumps the
+//! generation or moves its `updated_at` strictly forward (ours: see
+//! docs/usage-cache.md). So a cached entry is current while the provider's
+//! uuid, generation, `updated_at`, parent and root read now are those it
+//! was cached with. Each query therefore reads those few columns for every
+//! provider and reloads only the providers that changed. Usage is cached
+//! only when the cache is made with it ([`TreeCache::new`]): upstream's
+//! own processes free allocations without moving anything. Aggregate
+//! memberships can change without a bump (set before 1.19), so they are
+//! never cached. Entries also expire after [`MAX_AGE`], so that even
+//! changes made behind the API's back (direct SQL that bumps nothing)
+//! show within that time.
 //!
 //! Standard traits' ids are kept for good: those rows are never deleted
 //! (the API refuses to), so an id once read keeps its name. Aggregates'
@@ -21,6 +25,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use chrono::NaiveDateTime;
+use diesel::dsl::sum;
 use diesel::prelude::*;
 use placement_model::candidates::{Capacity, FastMap, ProviderNode, Snapshot};
 use placement_model::standard::is_standard_trait;
@@ -29,7 +35,8 @@ use crate::conn::DbConnection;
 use crate::error::StorageResult;
 use crate::inventories::InventoryRecord;
 use crate::schema::{
-    inventories, placement_aggregates as agg, resource_provider_traits as rpt, resource_providers as rp, traits,
+    allocations, inventories, placement_aggregates as agg, resource_provider_traits as rpt, resource_providers as rp,
+    traits,
 };
 
 /// Ids are bound in chunks no backend refuses.
@@ -44,6 +51,8 @@ pub struct ProviderRow {
     pub id: i32,
     pub uuid: String,
     pub generation: Option<i32>,
+    /// Moves whenever the provider's usage moves without its generation.
+    pub updated_at: Option<NaiveDateTime>,
     pub parent: Option<i32>,
     pub root: Option<i32>,
 }
@@ -54,7 +63,8 @@ impl ProviderRow {
     }
 }
 
-/// One provider's traits and inventories (usage excluded), as of `row`.
+/// One provider's traits and inventories (with usage when the cache
+/// keeps it), as of `row`.
 #[derive(Debug)]
 struct Entry {
     row: ProviderRow,
@@ -66,6 +76,8 @@ struct Entry {
 /// The cache; one per database.
 #[derive(Debug, Default)]
 pub struct TreeCache {
+    /// Whether entries carry usage.
+    usage: bool,
     entries: RwLock<FastMap<i32, Arc<Entry>>>,
     assembled: RwLock<Option<Arc<Assembled>>>,
     standard_traits: RwLock<StandardTraits>,
@@ -79,6 +91,16 @@ struct StandardTraits {
 }
 
 impl TreeCache {
+    /// A cache that keeps usage too when `usage` is set.
+    pub fn new(usage: bool) -> TreeCache {
+        TreeCache { usage, ..TreeCache::default() }
+    }
+
+    /// Whether what [`TreeCache::fill`] lends carries usage.
+    pub fn keeps_usage(&self) -> bool {
+        self.usage
+    }
+
     /// Trait ids by name, from what was learnt or one query for the rest;
     /// names that do not exist are left out.
     pub fn trait_ids(&self, conn: &mut DbConnection, wanted: &BTreeSet<String>) -> StorageResult<HashMap<String, i32>> {
@@ -172,7 +194,7 @@ impl TreeCache {
     /// Every provider, as the check needs it.
     pub fn providers(conn: &mut DbConnection) -> StorageResult<Vec<ProviderRow>> {
         Ok(rp::table
-            .select((rp::id, rp::uuid, rp::generation, rp::parent_provider_id, rp::root_provider_id))
+            .select((rp::id, rp::uuid, rp::generation, rp::updated_at, rp::parent_provider_id, rp::root_provider_id))
             .load(conn)?)
     }
 
@@ -189,7 +211,7 @@ impl TreeCache {
 
     /// Bring the cache up to date with `rows` (every provider), then give
     /// `snap` every tree: providers, traits and inventories, usage left at
-    /// zero. When nothing changed since the last call, `snap` shares what
+    /// zero unless the cache keeps it. When nothing changed since the last call, `snap` shares what
     /// that call assembled. Returns every trait id any provider has.
     pub fn fill(
         &self,
@@ -230,7 +252,7 @@ impl TreeCache {
         let stale: Vec<i32> = rows.iter().zip(&have).filter(|(_, e)| e.is_none()).map(|(row, _)| row.id).collect();
         if !stale.is_empty() {
             let mut fresh: FastMap<i32, Arc<Entry>> =
-                load_entries(conn, rows, &stale)?.into_iter().map(|e| (e.row.id, Arc::new(e))).collect();
+                load_entries(conn, rows, &stale, self.usage)?.into_iter().map(|e| (e.row.id, Arc::new(e))).collect();
             let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
             entries.extend(fresh.iter().map(|(id, e)| (*id, e.clone())));
             if entries.len() > rows.len() {
@@ -249,7 +271,7 @@ impl TreeCache {
     }
 }
 
-/// Every provider's node, traits and inventories (usage zero) as of
+/// Every provider's node, traits and inventories (usage as cached) as of
 /// `rows`, put together once and shared by the queries that follow while
 /// no provider changes.
 #[derive(Debug)]
@@ -302,15 +324,26 @@ impl Assembled {
     }
 }
 
-/// Entries for the `stale` providers among `rows`.
-fn load_entries(conn: &mut DbConnection, rows: &[ProviderRow], stale: &[i32]) -> StorageResult<Vec<Entry>> {
+/// Entries for the `stale` providers among `rows`, with usage if `usage`.
+fn load_entries(
+    conn: &mut DbConnection,
+    rows: &[ProviderRow],
+    stale: &[i32],
+    usage: bool,
+) -> StorageResult<Vec<Entry>> {
     let loaded_at = Instant::now();
     let mut traits: Vec<(i32, i32)> = Vec::new();
     let mut inventory: Vec<InventoryRecord> = Vec::new();
+    let mut used: Vec<(i32, i32, Option<i64>)> = Vec::new();
+    let usage_columns = (allocations::resource_provider_id, allocations::resource_class_id, sum(allocations::used));
+    let by_provider_and_class = (allocations::resource_provider_id, allocations::resource_class_id);
     if stale.len() * 2 >= rows.len() {
         // Mostly stale (a cold cache): one read of everything is cheaper.
         traits = rpt::table.select((rpt::resource_provider_id, rpt::trait_id)).load(conn)?;
         inventory = inventories::table.select(InventoryRecord::as_select()).load(conn)?;
+        if usage {
+            used = allocations::table.group_by(by_provider_and_class).select(usage_columns).load(conn)?;
+        }
     } else {
         for chunk in stale.chunks(CHUNK) {
             traits.extend(
@@ -325,6 +358,15 @@ fn load_entries(conn: &mut DbConnection, rows: &[ProviderRow], stale: &[i32]) ->
                     .select(InventoryRecord::as_select())
                     .load::<InventoryRecord>(conn)?,
             );
+            if usage {
+                used.extend(
+                    allocations::table
+                        .filter(allocations::resource_provider_id.eq_any(chunk))
+                        .group_by(by_provider_and_class)
+                        .select(usage_columns)
+                        .load::<(i32, i32, Option<i64>)>(conn)?,
+                );
+            }
         }
     }
     let wanted: FastMap<i32, ()> = stale.iter().map(|id| (*id, ())).collect();
@@ -342,6 +384,13 @@ fn load_entries(conn: &mut DbConnection, rows: &[ProviderRow], stale: &[i32]) ->
     for row in inventory {
         if let Some(e) = by_id.get_mut(&row.provider_id) {
             e.inventory.push((row.class_id, row.capacity(mysql)));
+        }
+    }
+    for (provider, class, amount) in used {
+        if let Some(e) = by_id.get_mut(&provider)
+            && let Some((_, capacity)) = e.inventory.iter_mut().find(|(c, _)| *c == class)
+        {
+            capacity.used = amount.unwrap_or(0);
         }
     }
     Ok(by_id.into_values().collect())

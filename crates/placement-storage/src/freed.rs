@@ -1,0 +1,55 @@
+//! Providers a write removes allocations from move their `updated_at`
+//! strictly forward, in the write's transaction, so that a cache keyed by
+//! (generation, `updated_at`) sees their usage fall (docs/usage-cache.md).
+//! Their generation stays: upstream bumps none there, and clients cache
+//! generations.
+
+use chrono::{NaiveDateTime, TimeDelta};
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::{Nullable, Timestamp};
+
+use crate::conn::DbConnection;
+use crate::error::StorageResult;
+use crate::schema::{allocations, resource_providers as rp};
+use crate::url::Backend;
+
+/// Stamp every provider holding allocations of these consumers; call it
+/// before removing them.
+pub fn mark(conn: &mut DbConnection, consumers: &[String]) -> StorageResult<()> {
+    let now = crate::now();
+    for chunk in consumers.chunks(crate::MAX_BOUND) {
+        let holding =
+            allocations::table.filter(allocations::consumer_id.eq_any(chunk)).select(allocations::resource_provider_id);
+        let freed = rp::table.filter(rp::id.eq_any(holding));
+        match conn.backend() {
+            // Evaluated under the row lock the UPDATE takes, against the
+            // latest committed value: strictly later even when two writers
+            // free the same provider at once.
+            Backend::Postgres => {
+                let later = sql::<Nullable<Timestamp>>("GREATEST(")
+                    .bind::<Timestamp, _>(now)
+                    .sql(", updated_at + INTERVAL '1 microsecond')");
+                diesel::update(freed).set(rp::updated_at.eq(later)).execute(conn)?;
+            }
+            // Upstream's MariaDB schema keeps whole seconds; GREATEST is
+            // NULL if updated_at is.
+            Backend::Mysql => {
+                let later = sql::<Nullable<Timestamp>>("COALESCE(GREATEST(")
+                    .bind::<Timestamp, _>(now)
+                    .sql(", updated_at + INTERVAL 1 SECOND), ")
+                    .bind::<Timestamp, _>(now)
+                    .sql(")");
+                diesel::update(freed).set(rp::updated_at.eq(later)).execute(conn)?;
+            }
+            // SQLite's writers are serialized: computed here.
+            Backend::Sqlite => {
+                let previous: Vec<Option<NaiveDateTime>> = freed.clone().select(rp::updated_at).load(conn)?;
+                let latest = previous.into_iter().flatten().max();
+                let stamp = latest.map_or(now, |t| now.max(t + TimeDelta::microseconds(1)));
+                diesel::update(freed).set(rp::updated_at.eq(stamp)).execute(conn)?;
+            }
+        }
+    }
+    Ok(())
+}
