@@ -29,7 +29,7 @@ const FAULT_CONFIG: &str =
     "[placement_database]\nmax_retries = -1\nretry_interval = 1\ndb_retry_interval = 1\npool_timeout = 10\n";
 
 /// Skip (or fail, when every backend is required) without a private server.
-fn private_db(backend: Backend) -> Option<PrivateDb> {
+pub fn private_db(backend: Backend) -> Option<PrivateDb> {
     match PrivateDb::start(backend) {
         Ok(db) => Some(db),
         Err(why) if std::env::var("PLACEMENT_TEST_REQUIRE_ALL_BACKENDS").is_ok_and(|v| v == "1") => {

@@ -17,6 +17,7 @@ mod concurrency;
 mod faults;
 mod fuzz;
 mod galera;
+mod healthcheck;
 mod hostile;
 mod http_contract;
 mod inventories;

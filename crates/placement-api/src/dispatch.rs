@@ -60,8 +60,18 @@ pub async fn dispatch(req: HttpRequest, payload: web::Payload, state: web::Data<
     }
     let global_id = incoming.header("x-openstack-request-id").filter(|id| is_request_id(id)).map(str::to_string);
 
-    let (mut response, version) = match &state.cors {
-        Some(_) if incoming.method == "OPTIONS" => (HttpResponse::Ok().finish(), None),
+    let probe = crate::healthcheck::Probe {
+        method: &incoming.method,
+        path: &incoming.path,
+        accept: req.headers().get("accept").and_then(|v| v.to_str().ok()),
+        peer: req.peer_addr().map(|a| a.ip()),
+        port: req.app_config().local_addr().port(),
+        proxied: crate::healthcheck::PROXY_HEADERS.iter().any(|h| incoming.header(h).is_some_and(|v| !v.is_empty())),
+    };
+    let health = state.healthcheck.as_ref().filter(|h| h.takes(&probe));
+    let (mut response, version) = match (health, &state.cors) {
+        (Some(health), _) => (crate::healthcheck::answer(health, &state, &probe).await, None),
+        (None, Some(_)) if incoming.method == "OPTIONS" => (HttpResponse::Ok().finish(), None),
         _ if state.api_docs && crate::docs::is_docs_path(&incoming.path) => {
             (crate::docs::serve(&incoming.method, &incoming.path), None)
         }

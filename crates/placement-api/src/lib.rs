@@ -11,6 +11,7 @@ pub mod dispatch;
 pub mod docs;
 pub mod error;
 pub mod handlers;
+pub mod healthcheck;
 pub mod intake;
 pub mod location;
 pub mod logsafe;

@@ -75,6 +75,8 @@ pub struct AppState {
     pub proxy_headers: bool,
     /// `[api] enable_api_docs`: serve the OpenAPI documents and Swagger UI.
     pub api_docs: bool,
+    /// `[healthcheck]`, unless switched off.
+    pub healthcheck: Option<crate::healthcheck::HealthcheckSettings>,
     /// `[api] validate_responses`: check every response against its
     /// version's document and log what differs (for tests).
     pub validate_responses: bool,

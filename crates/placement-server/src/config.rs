@@ -124,6 +124,8 @@ pub struct Config {
     pub enable_proxy_headers_parsing: bool,
     /// `[keystone_authtoken]`, as written (read by [`crate::keystone_conf`]).
     pub keystone_authtoken: crate::keystone_conf::RawOptions,
+    /// `[healthcheck]`.
+    pub healthcheck: crate::healthcheck_conf::HealthcheckOptions,
     /// Directories of the files read, for finding the policy file.
     pub config_dirs: Vec<PathBuf>,
 }
@@ -203,6 +205,7 @@ impl Default for Config {
             workarounds: WorkaroundOptions { optimize_for_wide_provider_trees: false },
             enable_proxy_headers_parsing: false,
             keystone_authtoken: Default::default(),
+            healthcheck: Default::default(),
             config_dirs: Vec::new(),
         }
     }
@@ -218,11 +221,11 @@ pub enum ConfigError {
     Value { group: String, option: String, message: String },
 }
 
-fn invalid(group: &str, option: &str, message: String) -> ConfigError {
+pub(crate) fn invalid(group: &str, option: &str, message: String) -> ConfigError {
     ConfigError::Value { group: group.to_string(), option: option.to_string(), message }
 }
 
-fn parse_bool(group: &str, option: &str, v: &str) -> Result<bool, ConfigError> {
+pub(crate) fn parse_bool(group: &str, option: &str, v: &str) -> Result<bool, ConfigError> {
     match v.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "on" | "yes" => Ok(true),
         "false" | "0" | "off" | "no" => Ok(false),
@@ -384,6 +387,7 @@ impl Config {
             ("placement", "allocation_conflict_retry_count") => {
                 self.placement.allocation_conflict_retry_count = parse_int(group, option, value)?;
             }
+            ("healthcheck", o) if self.healthcheck.set(o, value)? => {}
             ("keystone_authtoken", o) if crate::keystone_conf::is_option(o) => {
                 self.keystone_authtoken.insert(o.to_string(), value.to_string());
             }

@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod healthcheck_conf;
 pub mod ini;
 pub mod keystone_conf;
 
@@ -181,6 +182,7 @@ pub async fn build_state(config: &Config, db: Database) -> Result<Arc<AppState>,
         intake: Intake::new(limits),
         proxy_headers: config.enable_proxy_headers_parsing,
         api_docs: config.api.enable_api_docs,
+        healthcheck: config.healthcheck.enabled.then(|| config.healthcheck.settings.clone()),
         validate_responses: config.api.validate_responses,
     }))
 }

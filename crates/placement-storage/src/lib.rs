@@ -149,6 +149,12 @@ impl Database {
         }
     }
 
+    /// One round trip on a pooled connection: whether the database answers.
+    pub fn ping(&self) -> StorageResult<()> {
+        use diesel::RunQueryDsl;
+        self.with_connection(|conn| Ok(diesel::sql_query("SELECT 1").execute(conn).map(|_| ())?))
+    }
+
     /// Run work on a connection outside any transaction (migrations).
     pub fn with_connection<T>(&self, work: impl FnOnce(&mut DbConnection) -> StorageResult<T>) -> StorageResult<T> {
         let mut conn = self.connections.checkout()?;
