@@ -12,9 +12,11 @@
 //! only when the cache is made with it ([`TreeCache::new`]): upstream's
 //! own processes free allocations without moving anything. Aggregate
 //! memberships can change without a bump (set before 1.19), so they are
-//! never cached. Entries also expire after [`MAX_AGE`], so that even
-//! changes made behind the API's back (direct SQL that bumps nothing)
-//! show within that time.
+//! never cached. Entries also expire, each between [`MAX_AGE`] and twice
+//! that after it was read, so that even changes made behind the API's back
+//! (direct SQL that bumps nothing) show within that time; spread by
+//! provider, so that what one query loaded is not read again all at once
+//! (at 600,000 allocation rows, reading all usage costs 100 ms or more).
 //!
 //! Standard traits' ids are kept for good: those rows are never deleted
 //! (the API refuses to), so an id once read keeps its name. Aggregates'
@@ -42,8 +44,15 @@ use crate::schema::{
 /// Ids are bound in chunks no backend refuses.
 const CHUNK: usize = 10_000;
 
-/// How long an entry is trusted without being read again.
+/// How long an entry is trusted without being read again, at least.
 pub const MAX_AGE: Duration = Duration::from_secs(300);
+
+/// When an entry of provider `id` read at `loaded_at` expires: between
+/// [`MAX_AGE`] and twice that, by id.
+fn expiry(id: i32, loaded_at: Instant) -> Instant {
+    const SLOTS: u32 = 64;
+    loaded_at + MAX_AGE + MAX_AGE * id.rem_euclid(SLOTS as i32).unsigned_abs() / SLOTS
+}
 
 /// A provider as every query reads it: what identifies a cached entry.
 #[derive(Clone, Debug, PartialEq, Eq, Queryable)]
@@ -68,7 +77,7 @@ impl ProviderRow {
 #[derive(Debug)]
 struct Entry {
     row: ProviderRow,
-    loaded_at: Instant,
+    expires: Instant,
     traits: Arc<BTreeSet<i32>>,
     inventory: Vec<(i32, Capacity)>,
 }
@@ -211,8 +220,9 @@ impl TreeCache {
 
     /// Bring the cache up to date with `rows` (every provider), then give
     /// `snap` every tree: providers, traits and inventories, usage left at
-    /// zero unless the cache keeps it. When nothing changed since the last call, `snap` shares what
-    /// that call assembled. Returns every trait id any provider has.
+    /// zero unless the cache keeps it. When nothing changed since the last
+    /// call, `snap` shares what that call assembled. Returns every trait id
+    /// any provider has.
     pub fn fill(
         &self,
         conn: &mut DbConnection,
@@ -221,7 +231,7 @@ impl TreeCache {
     ) -> StorageResult<Arc<BTreeSet<i32>>> {
         let now = Instant::now();
         let last = self.assembled.read().unwrap_or_else(|e| e.into_inner()).clone();
-        if let Some(last) = last.filter(|a| a.rows == rows && now.duration_since(a.oldest) < MAX_AGE) {
+        if let Some(last) = last.filter(|a| a.rows == rows && now < a.expires) {
             last.lend(snap);
             return Ok(last.trait_ids.clone());
         }
@@ -243,11 +253,7 @@ impl TreeCache {
     ) -> StorageResult<Vec<Arc<Entry>>> {
         let mut have: Vec<Option<Arc<Entry>>> = {
             let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
-            rows.iter()
-                .map(|row| {
-                    entries.get(&row.id).filter(|e| e.row == *row && now.duration_since(e.loaded_at) < MAX_AGE).cloned()
-                })
-                .collect()
+            rows.iter().map(|row| entries.get(&row.id).filter(|e| e.row == *row && now < e.expires).cloned()).collect()
         };
         let stale: Vec<i32> = rows.iter().zip(&have).filter(|(_, e)| e.is_none()).map(|(row, _)| row.id).collect();
         if !stale.is_empty() {
@@ -277,8 +283,8 @@ impl TreeCache {
 #[derive(Debug)]
 struct Assembled {
     rows: Vec<ProviderRow>,
-    /// When the oldest entry used was read.
-    oldest: Instant,
+    /// When the first of the entries used expires.
+    expires: Instant,
     providers: Arc<BTreeMap<i32, ProviderNode>>,
     traits: Arc<FastMap<i32, Arc<BTreeSet<i32>>>>,
     inventory: Arc<BTreeMap<(i32, i32), Capacity>>,
@@ -288,7 +294,7 @@ struct Assembled {
 
 impl Assembled {
     fn new(rows: Vec<ProviderRow>, entries: &[Arc<Entry>]) -> Assembled {
-        let oldest = entries.iter().map(|e| e.loaded_at).min().unwrap_or_else(Instant::now);
+        let expires = entries.iter().map(|e| e.expires).min().unwrap_or_else(Instant::now);
         let mut traits = FastMap::default();
         let mut inventory = Vec::with_capacity(entries.len() * 3);
         for entry in entries {
@@ -309,7 +315,7 @@ impl Assembled {
         Assembled {
             trait_ids: Arc::new(trait_ids),
             rows,
-            oldest,
+            expires,
             providers: Arc::new(providers),
             traits: Arc::new(traits),
             inventory: Arc::new(inventory.into_iter().collect()),
@@ -373,7 +379,10 @@ fn load_entries(
     let mut by_id: FastMap<i32, Entry> = rows
         .iter()
         .filter(|r| wanted.contains_key(&r.id))
-        .map(|r| (r.id, Entry { row: r.clone(), loaded_at, traits: Arc::default(), inventory: Vec::new() }))
+        .map(|r| {
+            let expires = expiry(r.id, loaded_at);
+            (r.id, Entry { row: r.clone(), expires, traits: Arc::default(), inventory: Vec::new() })
+        })
         .collect();
     for (provider, trait_id) in traits {
         if let Some(e) = by_id.get_mut(&provider) {
@@ -394,4 +403,20 @@ fn load_entries(
         }
     }
     Ok(by_id.into_values().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiries_are_spread_over_one_more_max_age() {
+        let t = Instant::now();
+        let all: BTreeSet<Instant> = (0..64).map(|id| expiry(id, t)).collect();
+        assert_eq!(all.len(), 64, "every slot its own time");
+        for id in [-5, 0, 1, 63, 64, i32::MAX, i32::MIN] {
+            let at = expiry(id, t);
+            assert!(at >= t + MAX_AGE && at < t + 2 * MAX_AGE, "{id}");
+        }
+    }
 }
