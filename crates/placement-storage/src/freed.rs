@@ -32,16 +32,7 @@ pub fn mark(conn: &mut DbConnection, consumers: &[String]) -> StorageResult<()> 
                     .sql(", updated_at + INTERVAL '1 microsecond')");
                 diesel::update(freed).set(rp::updated_at.eq(later)).execute(conn)?;
             }
-            // Upstream's MariaDB schema keeps whole seconds; GREATEST is
-            // NULL if updated_at is.
-            Backend::Mysql => {
-                let later = sql::<Nullable<Timestamp>>("COALESCE(GREATEST(")
-                    .bind::<Timestamp, _>(now)
-                    .sql(", updated_at + INTERVAL 1 SECOND), ")
-                    .bind::<Timestamp, _>(now)
-                    .sql(")");
-                diesel::update(freed).set(rp::updated_at.eq(later)).execute(conn)?;
-            }
+            Backend::Mysql => mark_on_mysql(conn, chunk, now)?,
             // SQLite's writers are serialized: computed here.
             Backend::Sqlite => {
                 let previous: Vec<Option<NaiveDateTime>> = freed.clone().select(rp::updated_at).load(conn)?;
@@ -51,5 +42,39 @@ pub fn mark(conn: &mut DbConnection, consumers: &[String]) -> StorageResult<()> 
             }
         }
     }
+    Ok(())
+}
+
+/// MariaDB runs an UPDATE's `IN (subquery)` as a scan that locks every
+/// provider row it reads (all moves then queue on one another): the ids
+/// first, by a locking read (the latest committed rows, as the DELETE that
+/// follows sees them), then an UPDATE by primary key. Upstream's schema
+/// keeps whole seconds; GREATEST is NULL if `updated_at` is.
+#[cfg(feature = "mysql")]
+fn mark_on_mysql(conn: &mut DbConnection, consumers: &[String], now: NaiveDateTime) -> StorageResult<()> {
+    let DbConnection::Mysql(my) = conn else {
+        return Ok(());
+    };
+    let mut ids: Vec<i32> = allocations::table
+        .filter(allocations::consumer_id.eq_any(consumers))
+        .select(allocations::resource_provider_id)
+        .for_update()
+        .load(my)?;
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let later = sql::<Nullable<Timestamp>>("COALESCE(GREATEST(")
+        .bind::<Timestamp, _>(now)
+        .sql(", updated_at + INTERVAL 1 SECOND), ")
+        .bind::<Timestamp, _>(now)
+        .sql(")");
+    diesel::update(rp::table.filter(rp::id.eq_any(&ids))).set(rp::updated_at.eq(later)).execute(my)?;
+    Ok(())
+}
+
+#[cfg(not(feature = "mysql"))]
+fn mark_on_mysql(_: &mut DbConnection, _: &[String], _: NaiveDateTime) -> StorageResult<()> {
     Ok(())
 }
