@@ -24,6 +24,7 @@ mod inventories;
 mod policy;
 mod providers;
 mod schema;
+mod shutdown;
 mod stress;
 mod traits_and_aggregates;
 mod upstream_parity;

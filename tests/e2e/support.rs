@@ -40,7 +40,7 @@ impl Backend {
     }
 
     /// Why this backend cannot be used here, if it cannot.
-    fn unavailable(self) -> Option<String> {
+    pub fn unavailable(self) -> Option<String> {
         static PG: OnceLock<Option<String>> = OnceLock::new();
         static MY: OnceLock<Option<String>> = OnceLock::new();
         let cell = match self {

@@ -114,6 +114,9 @@ pub struct WorkaroundOptions {
 pub struct Config {
     /// `[DEFAULT] debug`: log at debug level.
     pub debug: bool,
+    /// `[DEFAULT] graceful_shutdown_timeout` (oslo.service's): seconds
+    /// in-flight requests may take to finish after SIGTERM or SIGINT.
+    pub graceful_shutdown_timeout: u64,
     pub api: ApiOptions,
     pub database: DatabaseOptions,
     pub policy: PolicyOptions,
@@ -139,6 +142,7 @@ impl Default for Config {
         let missing_id = "00000000-0000-0000-0000-000000000000".to_string();
         Config {
             debug: false,
+            graceful_shutdown_timeout: 60,
             api: ApiOptions {
                 auth_strategy: "keystone".into(),
                 max_request_body_size: 4 * 1024 * 1024,
@@ -284,6 +288,9 @@ impl Config {
         let o = option.to_ascii_lowercase();
         match (g.as_str(), o.as_str()) {
             ("default", "debug") => self.debug = parse_bool(group, option, value)?,
+            ("default", "graceful_shutdown_timeout") => {
+                self.graceful_shutdown_timeout = parse_int(group, option, value)?
+            }
             ("api", "auth_strategy") => {
                 self.api.auth_strategy = choice(group, option, value, &["keystone", "noauth2"])?;
             }

@@ -35,6 +35,7 @@ fn main() {
     let host = cli.host.clone().unwrap_or_else(|| "127.0.0.1".to_string());
     let port = cli.port.unwrap_or(8778);
     let max_connections = config.api.max_connections;
+    let shutdown_timeout = config.graceful_shutdown_timeout;
     let workers = cli
         .workers
         .or(config.api.workers)
@@ -54,13 +55,37 @@ fn main() {
         let server = HttpServer::new(move || App::new().configure(placement_api::configure(state.clone())))
             .max_connections(max_connections)
             .workers(workers)
+            .shutdown_timeout(shutdown_timeout)
+            // Ours below: SIGINT is graceful too (actix's would cut requests).
+            .disable_signals()
             .bind((host.as_str(), port))
-            .unwrap_or_else(|e| fail(&format!("cannot listen on {host}:{port}: {e}")));
+            .unwrap_or_else(|e| fail(&format!("cannot listen on {host}:{port}: {e}")))
+            .run();
+        let handle = server.handle();
+        actix_web::rt::spawn(async move {
+            let stop = stop_signal().await;
+            log::warn!("{stop}: no new connections; finishing requests in flight (at most {shutdown_timeout} s)");
+            handle.stop(true).await;
+        });
         log::info!("placement-api listening on {host}:{port} with {workers} workers");
-        server.run().await
+        let result = server.await;
+        log::info!("placement-api stopped");
+        result
     });
     if let Err(e) = result {
         fail(&format!("server error: {e}"));
+    }
+}
+
+/// The first SIGTERM or SIGINT, by name.
+async fn stop_signal() -> &'static str {
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        log::warn!("cannot listen for SIGTERM and SIGINT: stopping will not wait for requests in flight");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
     }
 }
 
