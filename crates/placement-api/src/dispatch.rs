@@ -60,17 +60,22 @@ pub async fn dispatch(req: HttpRequest, payload: web::Payload, state: web::Data<
     }
     let global_id = incoming.header("x-openstack-request-id").filter(|id| is_request_id(id)).map(str::to_string);
 
-    let probe = crate::healthcheck::Probe {
-        method: &incoming.method,
-        path: &incoming.path,
-        accept: req.headers().get("accept").and_then(|v| v.to_str().ok()),
-        peer: req.peer_addr().map(|a| a.ip()),
-        port: req.app_config().local_addr().port(),
-        proxied: crate::healthcheck::PROXY_HEADERS.iter().any(|h| incoming.header(h).is_some_and(|v| !v.is_empty())),
-    };
-    let health = state.healthcheck.as_ref().filter(|h| h.takes(&probe));
+    // Only a request for the health check's path is looked at closely.
+    let health = state.healthcheck.as_ref().filter(|h| h.path == incoming.path).and_then(|h| {
+        let probe = crate::healthcheck::Probe {
+            method: &incoming.method,
+            path: &incoming.path,
+            accept: req.headers().get("accept").and_then(|v| v.to_str().ok()),
+            peer: req.peer_addr().map(|a| a.ip()),
+            port: req.app_config().local_addr().port(),
+            proxied: crate::healthcheck::PROXY_HEADERS
+                .iter()
+                .any(|name| incoming.header(name).is_some_and(|v| !v.is_empty())),
+        };
+        h.takes(&probe).then_some((h, probe))
+    });
     let (mut response, version) = match (health, &state.cors) {
-        (Some(health), _) => (crate::healthcheck::answer(health, &state, &probe).await, None),
+        (Some((health, probe)), _) => (crate::healthcheck::answer(health, &state, &probe).await, None),
         (None, Some(_)) if incoming.method == "OPTIONS" => (HttpResponse::Ok().finish(), None),
         _ if state.api_docs && crate::docs::is_docs_path(&incoming.path) => {
             (crate::docs::serve(&incoming.method, &incoming.path), None)

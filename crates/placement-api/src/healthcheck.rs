@@ -190,44 +190,19 @@ async fn run(check: &Check, settings: &HealthcheckSettings, state: &Arc<AppState
     }
 }
 
-/// The media type the middleware picks: the acceptable one of text/plain,
-/// text/html and application/json with the highest quality, ties going to
-/// that order; text/plain when none is acceptable or `Accept` is absent.
+/// The media type the middleware picks: the best of text/plain, text/html
+/// and application/json by webob's rules ([`crate::accept`]); text/plain
+/// when none is acceptable or `Accept` is absent.
 fn media_type(accept: Option<&str>) -> &'static str {
     const OFFERS: [&str; 3] = ["text/plain", "text/html", "application/json"];
-    let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
-        return OFFERS[0];
-    };
-    let ranges: Vec<(String, f32)> = accept
-        .split(',')
-        .filter_map(|part| {
-            let mut pieces = part.split(';');
-            let range = pieces.next()?.trim().to_ascii_lowercase();
-            let q = pieces
-                .filter_map(|p| p.trim().strip_prefix("q=").map(str::to_string))
-                .next()
-                .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok())?;
-            (!range.is_empty()).then_some((range, q))
-        })
-        .collect();
-    let quality = |offer: &str| {
-        let (kind, _) = offer.split_once('/').unwrap_or((offer, ""));
-        // The most specific range matching the offer decides.
-        let exact = ranges.iter().find(|(r, _)| r == offer);
-        let partial = ranges.iter().find(|(r, _)| r.strip_suffix("/*") == Some(kind));
-        let any = ranges.iter().find(|(r, _)| r == "*/*");
-        exact.or(partial).or(any).map_or(0.0, |(_, q)| *q)
-    };
-    let mut best: Option<(&'static str, f32)> = None;
-    for offer in OFFERS {
-        let q = quality(offer);
-        if q > 0.0 && best.is_none_or(|(_, b)| q > b) {
-            best = Some((offer, q));
-        }
-    }
-    best.map_or(OFFERS[0], |(offer, _)| offer)
+    accept
+        .filter(|a| !a.trim().is_empty())
+        .and_then(|a| crate::accept::acceptable(a, &OFFERS).first().copied())
+        .unwrap_or(OFFERS[0])
 }
 
+/// As markupsafe escapes for the middleware's template (error.rs's
+/// `html_escape` writes webob's entities instead).
 fn escape_html(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&#34;").replace('\'', "&#39;")
 }
