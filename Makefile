@@ -14,8 +14,8 @@ BIN = target/debug/placement-api
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-24s %s\n", $$1, $$2}'
 
-run: ## Build (release) and serve on 127.0.0.1:8778 with the embedded SQLite database
-	$(CARGO) run --release -p placement-server --bin placement-api -- --config-file etc/placement-dev.conf
+run: ## Build (release, every backend this machine supports) and serve on 127.0.0.1:8778 with the embedded SQLite database
+	$(CARGO) run --release -p placement-server --bin placement-api $(FEATURES) -- --config-file etc/placement-dev.conf
 
 build: ## Debug build of every crate and binary, all backends this machine supports
 	$(CARGO) build --workspace --all-targets $(FEATURES)

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::support::{Scratch, binary};
+use crate::support::{Backend, Scratch, binary, usable};
 
 fn start_with(config: &str) -> (bool, String) {
     let scratch = Scratch::new("cli");
@@ -40,4 +40,35 @@ fn an_unmigrated_database_is_refused_without_sync_on_startup() {
     ));
     assert!(!ok);
     assert!(err.contains("placement-manage db sync"), "{err}");
+}
+
+/// A database that does not exist is not worth waiting for: one line, and
+/// the server stops at once, where an unreachable server is retried
+/// (`max_retries` x `retry_interval`, 10 x 10 s by default).
+fn nonexistent_database_stops_start_up_with_one_line(backend: Backend) {
+    if !usable(backend) {
+        return;
+    }
+    let admin = backend.admin_url().expect("admin url");
+    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+    let started = std::time::Instant::now();
+    let (ok, err) = start_with(&format!(
+        "[api]\nauth_strategy = noauth2\n[placement_database]\nconnection = {base}/placement_e2e_no_such_database\n"
+    ));
+    assert!(!ok);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "retried: {err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(lines[0].starts_with("placement-api: database not ready:"), "{err}");
+    assert!(lines[0].contains("placement_e2e_no_such_database"), "{err}");
+}
+
+#[test]
+fn nonexistent_database_stops_start_up_with_one_line_postgresql() {
+    nonexistent_database_stops_start_up_with_one_line(Backend::Postgres);
+}
+
+#[test]
+fn nonexistent_database_stops_start_up_with_one_line_mysql() {
+    nonexistent_database_stops_start_up_with_one_line(Backend::Mysql);
 }

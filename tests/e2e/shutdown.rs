@@ -8,14 +8,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::support::{Backend, Server};
+use crate::support::{Backend, Server, usable};
 
 const PROVIDER: &str = "5d0e0000-0000-4000-8000-000000000001";
 const WRITERS: usize = 8;
 
 fn stops_gracefully(backend: Backend, signal: &str) {
-    if let Some(why) = backend.unavailable() {
-        eprintln!("SKIP: {backend:?} unavailable: {why}");
+    if !usable(backend) {
         return;
     }
     let mut server = Server::start(backend, "[DEFAULT]\ngraceful_shutdown_timeout = 20\n");

@@ -25,7 +25,7 @@ pub enum Backend {
 }
 
 impl Backend {
-    fn admin_url(self) -> Option<String> {
+    pub fn admin_url(self) -> Option<String> {
         match self {
             Backend::Sqlite => None,
             Backend::Postgres => Some(
@@ -58,15 +58,22 @@ impl Backend {
 
 /// Run `scenario` against a fresh server on `backend`, or skip.
 pub fn run(backend: Backend, scenario: impl FnOnce(&Server)) {
-    if let Some(why) = backend.unavailable() {
-        if std::env::var("PLACEMENT_TEST_REQUIRE_ALL_BACKENDS").is_ok_and(|v| v == "1") {
-            panic!("{backend:?} is required but unavailable: {why}");
-        }
-        eprintln!("SKIP: {backend:?} unavailable: {why}");
+    if !usable(backend) {
         return;
     }
     let server = Server::start(backend, "");
     scenario(&server);
+}
+
+/// Whether `backend` can be tested here; says why not (SKIP), or fails
+/// the test under PLACEMENT_TEST_REQUIRE_ALL_BACKENDS=1.
+pub fn usable(backend: Backend) -> bool {
+    let Some(why) = backend.unavailable() else { return true };
+    if std::env::var("PLACEMENT_TEST_REQUIRE_ALL_BACKENDS").is_ok_and(|v| v == "1") {
+        panic!("{backend:?} is required but unavailable: {why}");
+    }
+    eprintln!("SKIP: {backend:?} unavailable: {why}");
+    false
 }
 
 /// Expand scenarios into one test per backend.

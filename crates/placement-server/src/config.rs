@@ -436,6 +436,23 @@ mod tests {
         path
     }
 
+    /// The shipped examples (etc/) load, and each names the backend its
+    /// file name says.
+    #[test]
+    fn shipped_example_configurations_load() {
+        let etc = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../etc");
+        for (file, backend) in [
+            ("placement-dev.conf", placement_storage::Backend::Sqlite),
+            ("placement-postgresql.conf", placement_storage::Backend::Postgres),
+            ("placement-mysql.conf", placement_storage::Backend::Mysql),
+        ] {
+            let config = Config::load(&[etc.join(file)], &HashMap::new()).unwrap_or_else(|e| panic!("{file}: {e}"));
+            let url = config.database.connection.as_deref().unwrap_or_else(|| panic!("{file}: no connection"));
+            assert_eq!(placement_storage::DatabaseUrl::parse(url).map(|u| u.backend), Ok(backend), "{file}");
+            assert_eq!(config.api.auth_strategy, "noauth2", "{file}");
+        }
+    }
+
     #[test]
     fn keystone_authtoken_from_files_and_environment() {
         let a = write(

@@ -88,18 +88,22 @@ impl ConnectionManager {
             #[cfg(feature = "mysql")]
             Backend::Mysql => DbConnection::Mysql(diesel::MysqlConnection::establish(&self.url.diesel_url)?),
             #[allow(unreachable_patterns)]
-            other => {
-                return Err(ConnectionError::BadConnection(format!(
-                    "this build has no {other} support; rebuild with the `{}` feature",
-                    if other == Backend::Postgres { "postgres" } else { "mysql" }
-                )));
-            }
+            other => return Err(ConnectionError::BadConnection(not_built(other))),
         };
         conn.batch_execute(&session_setup(self.url.backend, self.sqlite_synchronous))
             .map_err(ConnectionError::CouldntSetupConfiguration)?;
         let galera = galera_session(&mut conn)?;
         Ok((conn, galera))
     }
+}
+
+/// How an error says the URL names a backend this build left out: no
+/// retry can help, so the server fails at once (see `error`).
+pub(crate) const NOT_BUILT: &str = "this build has no";
+
+pub(crate) fn not_built(backend: Backend) -> String {
+    let feature = if backend == Backend::Postgres { "postgres" } else { "mysql" };
+    format!("{NOT_BUILT} {backend} support; rebuild with the `{feature}` feature of placement-server")
 }
 
 /// libpq waits for ever on a server that does not answer unless told.

@@ -156,8 +156,14 @@ const LOST_MARKERS: [&str; 16] = [
 const NOT_READY_MARKERS: [&str; 1] = ["wsrep has not yet prepared node"];
 
 /// The server answered, and said no.
-const REFUSAL_MARKERS: [&str; 5] =
-    ["password authentication failed", "access denied", "no pg_hba.conf entry", "unknown database", "does not exist"];
+const REFUSAL_MARKERS: [&str; 6] = [
+    "password authentication failed",
+    "access denied",
+    "no pg_hba.conf entry",
+    "unknown database",
+    "does not exist",
+    crate::conn::NOT_BUILT,
+];
 
 /// SQLite cannot write its file.
 const STORAGE_MARKERS: [&str; 4] =
@@ -203,6 +209,8 @@ mod tests {
         let refused = StorageError::Unavailable("FATAL:  password authentication failed for user \"x\"".into());
         assert!(refused.is_unavailable() && refused.is_refusal());
         assert!(!StorageError::Unavailable("Connection refused".into()).is_refusal());
+        let not_built = StorageError::Unavailable(crate::conn::not_built(crate::Backend::Postgres));
+        assert!(not_built.is_refusal(), "{not_built}");
     }
 
     #[test]

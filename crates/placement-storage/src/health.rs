@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Default)]
 pub struct Health {
     down: AtomicBool,
+    /// A connection has opened once: until then start-up reports failures
+    /// (and fails at once on a refusal), so they are not logged here too.
+    reached: AtomicBool,
     /// Connections found lost so far; pooled connections idle since a
     /// later loss are pinged before use.
     losses: AtomicU64,
@@ -48,6 +51,7 @@ impl Health {
     }
 
     pub(crate) fn connected(&self) {
+        self.reached.store(true, Ordering::Release);
         if self.down.swap(false, Ordering::AcqRel) {
             let mut state = self.lock();
             let outage = state.down_since.take().map_or(0.0, |t| t.elapsed().as_secs_f64());
@@ -57,10 +61,15 @@ impl Health {
     }
 
     pub(crate) fn connect_failed(&self, error: &str) {
+        // libpq ends its messages with a newline.
+        let error = error.trim_end();
         let mut state = self.lock();
         state.last_error = Some(error.to_string());
         if !self.down.swap(true, Ordering::AcqRel) {
             state.down_since = Some(Instant::now());
+            if !self.reached.load(Ordering::Acquire) {
+                return;
+            }
             log::error!("database unreachable: {error}; answering 503 and reconnecting until it is back");
         }
     }
@@ -85,7 +94,7 @@ mod tests {
         let h = Health::default();
         assert!(!h.is_down() && h.last_error().is_none());
         h.connect_failed("refused");
-        h.connect_failed("refused again");
+        h.connect_failed("refused again\n");
         assert!(h.is_down());
         assert_eq!(h.last_error().as_deref(), Some("refused again"));
         h.connected();
