@@ -49,12 +49,9 @@ fn nonexistent_database_stops_start_up_with_one_line(backend: Backend) {
     if !usable(backend) {
         return;
     }
-    let admin = backend.admin_url().expect("admin url");
-    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+    let url = backend.url_of("placement_e2e_no_such_database").expect("server url");
     let started = std::time::Instant::now();
-    let (ok, err) = start_with(&format!(
-        "[api]\nauth_strategy = noauth2\n[placement_database]\nconnection = {base}/placement_e2e_no_such_database\n"
-    ));
+    let (ok, err) = start_with(&format!("[api]\nauth_strategy = noauth2\n[placement_database]\nconnection = {url}\n"));
     assert!(!ok);
     assert!(started.elapsed() < std::time::Duration::from_secs(10), "retried: {err}");
     let lines: Vec<&str> = err.lines().collect();

@@ -25,7 +25,14 @@ pub enum Backend {
 }
 
 impl Backend {
-    pub fn admin_url(self) -> Option<String> {
+    /// The URL of database `name` on this backend's test server.
+    pub fn url_of(self, name: &str) -> Option<String> {
+        let admin = self.admin_url()?;
+        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+        Some(format!("{base}/{name}"))
+    }
+
+    fn admin_url(self) -> Option<String> {
         match self {
             Backend::Sqlite => None,
             Backend::Postgres => Some(
@@ -139,8 +146,7 @@ impl TestDatabase {
                 placement_storage::conn::execute_once(&admin, &format!("DROP DATABASE IF EXISTS {name}"))
                     .and_then(|_| placement_storage::conn::execute_once(&admin, &format!("CREATE DATABASE {name}")))
                     .expect("create test database");
-                let base = admin_text.rsplit_once('/').map_or(admin_text.as_str(), |(b, _)| b);
-                TestDatabase { url: format!("{base}/{name}"), admin: Some((admin, name)) }
+                TestDatabase { url: backend.url_of(&name).expect("server url"), admin: Some((admin, name)) }
             }
         }
     }
