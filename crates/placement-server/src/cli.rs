@@ -10,6 +10,9 @@ pub struct Cli {
     pub port: Option<u16>,
     /// `--workers N`: HTTP worker threads (overrides `[api] workers`).
     pub workers: Option<usize>,
+    /// `--max-count N` of `placement-manage db online_data_migrations`,
+    /// as given: upstream checks it only when the command runs.
+    pub max_count: Option<String>,
     /// Positional arguments (sub-commands of placement-manage).
     pub args: Vec<String>,
     pub help: bool,
@@ -39,6 +42,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Cli, String> {
                     v.parse().ok().filter(|n| *n > 0).ok_or(format!("--workers: {v:?} is not a positive number"))?,
                 );
             }
+            "--max-count" => cli.max_count = Some(value("--max-count")?),
             "-h" | "--help" => cli.help = true,
             "--version" => cli.version = true,
             other if other.starts_with('-') => return Err(format!("unknown option {other}")),

@@ -7,6 +7,7 @@ pub mod config;
 pub mod healthcheck_conf;
 pub mod ini;
 pub mod keystone_conf;
+pub mod report;
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -9,6 +9,7 @@ pub mod candidates;
 
 pub mod conn;
 pub mod consumers;
+pub mod data_migrations;
 
 pub mod error;
 mod freed;

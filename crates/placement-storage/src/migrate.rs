@@ -76,6 +76,10 @@ pub const REVISIONS: [Revision; 5] = [
 
 pub const HEAD: &str = "a082b8bb98d0";
 
+/// Alembic's revision table, as it creates it.
+pub(crate) const VERSION_TABLE: &str = "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, \
+     CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num));\n";
+
 impl Revision {
     fn sql(&self, backend: Backend) -> &'static str {
         match backend {
@@ -148,10 +152,7 @@ pub fn upgrade(conn: &mut DbConnection) -> StorageResult<Vec<&'static str>> {
         }
         let mut script = String::new();
         if previous.is_none() {
-            script.push_str(
-                "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, \
-                 CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num));\n",
-            );
+            script.push_str(VERSION_TABLE);
         }
         script.push_str(revision.sql(backend));
         script.push('\n');

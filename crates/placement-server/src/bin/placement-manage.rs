@@ -1,32 +1,140 @@
-//! `placement-manage [--config-file FILE] db sync|version`: manage the
-//! database schema, as upstream's command of the same name.
+//! `placement-manage [--config-file FILE] db sync|version|stamp REV|
+//! online_data_migrations [--max-count N]`: manage the database, with
+//! upstream's output and exit codes.
 
-use placement_server::{cli, init_logging, load_config, open_database};
-use placement_storage::migrate;
+use placement_server::report::{Align, table};
+use placement_server::{Config, cli, init_logging, load_config, open_database};
+use placement_storage::data_migrations::{self, Batch};
+use placement_storage::{Database, migrate};
 
-const USAGE: &str = "usage: placement-manage [--config-file FILE]... db {sync,version}";
+const USAGE: &str = "usage: placement-manage [--config-file FILE]... [--config-dir DIR]... db COMMAND
+
+commands:
+  sync                                  bring the schema to the current revision
+  version                               print the schema's revision (None when empty)
+  stamp REVISION                        record REVISION (or head) without migrating
+  online_data_migrations [--max-count N]
+                                        fix rows older releases left behind, in
+                                        batches of 50 until done, or N rows at most";
+
+/// Batch size when no `--max-count` is given, as upstream's.
+const BATCH: i64 = 50;
 
 fn main() {
-    let cli = cli::parse(std::env::args().skip(1)).unwrap_or_else(|e| fail(&format!("{e}\n{USAGE}")));
+    let cli = cli::parse(std::env::args().skip(1)).unwrap_or_else(|e| usage_error(&e));
     if cli.help {
         println!("{USAGE}");
+        return;
+    }
+    if cli.version {
+        println!("{}", env!("CARGO_PKG_VERSION"));
         return;
     }
     let config = load_config(&cli).unwrap_or_else(|e| fail(&e));
     init_logging(&config);
     let command: Vec<&str> = cli.args.iter().map(String::as_str).collect();
+    if !matches!(command.as_slice(), ["db", "sync" | "version" | "online_data_migrations"] | ["db", "stamp", _]) {
+        usage_error("unknown command");
+    }
     let db = open_database(&config).unwrap_or_else(|e| fail(&e));
-    match command.as_slice() {
+    let code = match command.as_slice() {
         ["db", "sync"] => {
             db.with_connection(|c| migrate::upgrade(c).map(|_| ())).unwrap_or_else(|e| fail(&e.to_string()));
             db.prepare(false).unwrap_or_else(|e| fail(&e.to_string()));
+            0
         }
         ["db", "version"] => {
             let rev = db.with_connection(migrate::current_revision).unwrap_or_else(|e| fail(&e.to_string()));
             println!("{}", rev.unwrap_or_else(|| "None".to_string()));
+            0
         }
-        _ => fail(USAGE),
+        ["db", "stamp", rev] => {
+            db.with_connection(|c| data_migrations::stamp(c, rev)).unwrap_or_else(|e| fail(&e.to_string()));
+            0
+        }
+        _ => online_data_migrations(&db, &config, cli.max_count.as_deref()),
+    };
+    std::process::exit(code)
+}
+
+const MIGRATIONS: [&str; 2] = ["set_root_provider_ids", "create_incomplete_consumers"];
+
+fn run_migration(db: &Database, config: &Config, name: &str, limit: i64) -> Result<Batch, String> {
+    let placement = &config.placement;
+    db.write(|c| match name {
+        "set_root_provider_ids" => data_migrations::set_root_provider_ids(c, limit),
+        _ => data_migrations::create_incomplete_consumers(
+            c,
+            limit,
+            &placement.incomplete_consumer_project_id,
+            &placement.incomplete_consumer_user_id,
+        ),
+    })
+    .map_err(|e| e.to_string())
+}
+
+/// Upstream's runner: each batch runs the migrations in order, each on
+/// what is left of the batch's count; without `--max-count`, batches of
+/// 50 repeat until one fixes nothing. Exit 2 when a migration failed (and,
+/// with a count, nothing else progressed), 1 when a counted run may have
+/// left work, else 0.
+fn online_data_migrations(db: &Database, config: &Config, max_count: Option<&str>) -> i32 {
+    let limit = match max_count {
+        Some(text) => match text.trim().parse::<i64>() {
+            Ok(n) if n >= 1 => n,
+            _ => {
+                println!("Must supply a positive value for max_count");
+                return 127;
+            }
+        },
+        None => {
+            println!("Running batches of {BATCH} until complete");
+            BATCH
+        }
+    };
+    let mut totals: Vec<(&str, Batch)> = Vec::new();
+    let (ran, failed) = loop {
+        let mut ran = 0;
+        let mut failed = false;
+        for name in MIGRATIONS {
+            let batch = run_migration(db, config, name, limit - ran).unwrap_or_else(|e| {
+                println!("Error attempting to run {name}");
+                log::error!("Error attempting to run {name}: {e}");
+                failed = true;
+                Batch::default()
+            });
+            if batch.found != 0 {
+                println!("{} rows matched query {name}, {} migrated", batch.found, batch.done);
+            }
+            match totals.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, total)) => {
+                    total.found += batch.found;
+                    total.done += batch.done;
+                }
+                None => totals.push((name, batch)),
+            }
+            ran += batch.done;
+            if ran >= limit {
+                break;
+            }
+        }
+        if max_count.is_some() || ran == 0 {
+            break (ran, failed);
+        }
+    };
+    let rows: Vec<Vec<String>> =
+        totals.iter().map(|(name, t)| vec![name.to_string(), t.found.to_string(), t.done.to_string()]).collect();
+    print!("{}", table(&["Migration", "Total Found", "Completed"], &rows, Align::Centre, false));
+    if failed && (max_count.is_none() || ran == 0) {
+        println!("Some migrations failed unexpectedly. Check log for details.");
+        return 2;
     }
+    i32::from(ran > 0)
+}
+
+fn usage_error(message: &str) -> ! {
+    eprintln!("{USAGE}\nplacement-manage: error: {message}");
+    std::process::exit(2)
 }
 
 fn fail(message: &str) -> ! {

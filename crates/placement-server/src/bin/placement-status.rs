@@ -1,32 +1,120 @@
-//! `placement-status upgrade check`: report whether the database is ready
-//! for this release (exit 0 when it is, 2 when not).
+//! `placement-status upgrade check`: upstream's pre-upgrade checks, with
+//! its table and exit codes (0 success, 1 warning, 2 failure, 255 when a
+//! check could not run).
 
-use placement_server::{cli, init_logging, load_config, open_database};
-use placement_storage::migrate;
+use placement_server::report::{Align, table, wrap};
+use placement_server::{Config, cli, init_logging, load_config, open_database};
+use placement_storage::Database;
+use placement_storage::conn::DbConnection;
+use placement_storage::data_migrations;
+use placement_storage::error::StorageResult;
 
-const USAGE: &str = "usage: placement-status [--config-file FILE]... upgrade check";
+const USAGE: &str = "usage: placement-status [--config-file FILE]... [--config-dir DIR]... upgrade check
 
-fn main() {
-    let cli = cli::parse(std::env::args().skip(1)).unwrap_or_else(|e| fail(&format!("{e}\n{USAGE}")));
-    if cli.help || cli.args != ["upgrade", "check"] {
-        println!("{USAGE}");
-        std::process::exit(if cli.help { 0 } else { 1 });
-    }
-    let config = load_config(&cli).unwrap_or_else(|e| fail(&e));
-    init_logging(&config);
-    let db = open_database(&config).unwrap_or_else(|e| fail(&e));
-    match db.with_connection(migrate::require_head) {
-        Ok(()) => {
-            println!("Check: Database schema\nResult: Success");
-        }
-        Err(e) => {
-            println!("Check: Database schema\nResult: Failure\nDetails: {e}");
-            std::process::exit(2);
-        }
-    }
+Checks whether the database and configuration are ready for this release:
+missing root provider ids, incomplete consumers, a JSON-formatted policy file.";
+
+const RUN_MIGRATIONS: &str = "Run the \"placement-manage db online_data_migrations\" command.";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Code {
+    Success = 0,
+    Warning = 1,
+    Failure = 2,
 }
 
-fn fail(message: &str) -> ! {
-    eprintln!("placement-status: {message}");
+type Check = (Code, Option<String>);
+
+/// One check: its outcome, or why it could not run.
+type CheckFn = fn(&Database, &Config) -> Result<Check, String>;
+
+fn main() {
+    let cli = cli::parse(std::env::args().skip(1)).unwrap_or_else(|e| {
+        eprintln!("{USAGE}\nplacement-status: error: {e}");
+        std::process::exit(2)
+    });
+    if cli.help || cli.args.first().map(String::as_str) != Some("upgrade") {
+        println!("{USAGE}");
+        std::process::exit(if cli.help { 0 } else { 2 });
+    }
+    if cli.version {
+        println!("{}", env!("CARGO_PKG_VERSION"));
+        return;
+    }
+    let config = load_config(&cli).unwrap_or_else(|e| error(&e));
+    init_logging(&config);
+    let db = open_database(&config).unwrap_or_else(|e| error(&e));
+    let checks: [(&str, CheckFn); 3] = [
+        ("Missing Root Provider IDs", missing_root_provider_ids),
+        ("Incomplete Consumers", incomplete_consumers),
+        ("Policy File JSON to YAML Migration", policy_file_is_yaml),
+    ];
+    let mut worst = Code::Success;
+    let mut rows = Vec::new();
+    for (name, check) in checks {
+        let (code, details) = check(&db, &config).unwrap_or_else(|e| error(&e));
+        worst = worst.max(code);
+        let details = details.map_or("None".to_string(), |d| wrap(&d, 60, "  ").join("\n"));
+        rows.push(vec![format!("Check: {name}\nResult: {code:?}\nDetails: {details}")]);
+    }
+    print!("{}", table(&["Upgrade Check Results"], &rows, Align::Left, true));
+    std::process::exit(worst as i32)
+}
+
+fn count(db: &Database, query: fn(&mut DbConnection) -> StorageResult<i64>) -> Result<i64, String> {
+    db.with_connection(query).map_err(|e| e.to_string())
+}
+
+fn missing_root_provider_ids(db: &Database, _: &Config) -> Result<Check, String> {
+    Ok(match count(db, data_migrations::missing_root_provider_ids)? {
+        0 => (Code::Success, None),
+        _ => (
+            Code::Failure,
+            Some(format!(
+                "There is at least one resource provider table record which misses its root provider id. \
+                 {RUN_MIGRATIONS}"
+            )),
+        ),
+    })
+}
+
+fn incomplete_consumers(db: &Database, _: &Config) -> Result<Check, String> {
+    Ok(match count(db, data_migrations::incomplete_consumers)? {
+        0 => (Code::Success, None),
+        n => (
+            Code::Warning,
+            Some(format!(
+                "There are {n} incomplete consumers table records for existing allocations. {RUN_MIGRATIONS}"
+            )),
+        ),
+    })
+}
+
+/// A policy file that parses as JSON fails: JSON policy files are
+/// deprecated in favour of YAML.
+fn policy_file_is_yaml(_: &Database, config: &Config) -> Result<Check, String> {
+    let is_json = config
+        .policy_file()
+        .and_then(|path| std::fs::read_to_string(path).ok())
+        .is_some_and(|text| serde_json::from_str::<serde_json::Value>(&text).is_ok());
+    Ok(if is_json {
+        (
+            Code::Failure,
+            Some(
+                "Your policy file is JSON-formatted which is deprecated. You need to switch to YAML-formatted \
+                 file. Use the ``oslopolicy-convert-json-to-yaml`` tool to convert the existing JSON-formatted \
+                 files to YAML in a backwards-compatible manner: \
+                 https://docs.openstack.org/oslo.policy/latest/cli/oslopolicy-convert-json-to-yaml.html."
+                    .to_string(),
+            ),
+        )
+    } else {
+        (Code::Success, None)
+    })
+}
+
+/// A check that could not run: upstream prints `Error:` and the cause.
+fn error(message: &str) -> ! {
+    println!("Error:\n{message}");
     std::process::exit(255)
 }
