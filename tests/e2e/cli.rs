@@ -69,3 +69,26 @@ fn nonexistent_database_stops_start_up_with_one_line_postgresql() {
 fn nonexistent_database_stops_start_up_with_one_line_mysql() {
     nonexistent_database_stops_start_up_with_one_line(Backend::Mysql);
 }
+
+/// Each binary's `--help` names every option it takes and exits 0, and
+/// `--version` prints the version.
+#[test]
+fn help_describes_every_option() {
+    let common = ["--config-file FILE", "--config-dir DIR", "--help", "--version", "OS_<GROUP>__<OPTION>"];
+    let own: [(&str, &[&str]); 4] = [
+        ("placement-api", &["--host HOST", "--port PORT", "--workers N"]),
+        ("placement-manage", &["sync", "version", "stamp REVISION", "online_data_migrations", "--max-count N"]),
+        ("placement-status", &["upgrade check"]),
+        ("placement-policy", &["list", "sample", "csv", "check RULE"]),
+    ];
+    for (name, options) in own {
+        let out = Command::new(binary(name)).arg("--help").output().expect("run --help");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{name} --help: {:?}", out.status);
+        for option in common.iter().chain(options) {
+            assert!(text.contains(option), "{name} --help does not describe {option}:\n{text}");
+        }
+        let out = Command::new(binary(name)).arg("--version").output().expect("run --version");
+        assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains(env!("CARGO_PKG_VERSION")));
+    }
+}

@@ -19,6 +19,18 @@ pub struct Cli {
     pub version: bool,
 }
 
+/// The options every binary takes, for `--help`.
+pub const COMMON_OPTIONS: &str = "options:
+  --config-file FILE   read FILE (repeatable; later files override earlier ones).
+                       Default: $OS_PLACEMENT_CONFIG_DIR/placement.conf, else the
+                       first of ~/.placement/placement.conf, ~/placement.conf,
+                       /etc/placement/placement.conf, /etc/placement.conf
+  --config-dir DIR     also read DIR's *.conf files in name order (repeatable)
+  -h, --help           print this help and exit
+  --version            print the version and exit
+Any option of a configuration file can also be set from the environment as
+OS_<GROUP>__<OPTION>, for example OS_PLACEMENT_DATABASE__CONNECTION.";
+
 pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Cli, String> {
     let mut cli = Cli::default();
     let mut args = args.into_iter();

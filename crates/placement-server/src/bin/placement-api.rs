@@ -11,12 +11,18 @@ use tokio::signal::unix::{SignalKind, signal};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const USAGE: &str =
-    "usage: placement-api [--config-file FILE]... [--config-dir DIR]... [--host HOST] [--port PORT] [--workers N]";
+    "usage: placement-api [--config-file FILE]... [--config-dir DIR]... [--host HOST] [--port PORT] [--workers N]
+
+Serves the Placement API.
+
+  --host HOST          address to listen on (default 127.0.0.1)
+  --port PORT          port to listen on (default 8778)
+  --workers N          HTTP worker threads (overrides [api] workers; default one per core)";
 
 fn main() {
     let cli = match cli::parse(std::env::args().skip(1)) {
         Ok(cli) if cli.help => {
-            println!("{USAGE}");
+            println!("{USAGE}\n{}", cli::COMMON_OPTIONS);
             return;
         }
         Ok(cli) if cli.version => {

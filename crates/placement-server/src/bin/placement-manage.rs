@@ -23,7 +23,7 @@ const BATCH: i64 = 50;
 fn main() {
     let cli = cli::parse(std::env::args().skip(1)).unwrap_or_else(|e| usage_error(&e));
     if cli.help {
-        println!("{USAGE}");
+        println!("{USAGE}\n{}", cli::COMMON_OPTIONS);
         return;
     }
     if cli.version {

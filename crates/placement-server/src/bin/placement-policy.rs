@@ -20,8 +20,12 @@ const USAGE: &str = "usage: placement-policy [--config-file FILE]... COMMAND
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let cli = cli::parse(std::env::args().skip(1)).unwrap_or_else(|e| fail(&format!("{e}\n{USAGE}")));
+    if cli.version {
+        println!("{}", env!("CARGO_PKG_VERSION"));
+        return;
+    }
     let Some(command) = cli.args.first().filter(|_| !cli.help) else {
-        println!("{USAGE}");
+        println!("{USAGE}\n{}", cli::COMMON_OPTIONS);
         std::process::exit(if cli.help { 0 } else { 2 });
     };
     match command.as_str() {

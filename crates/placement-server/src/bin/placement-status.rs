@@ -33,13 +33,13 @@ fn main() {
         eprintln!("{USAGE}\nplacement-status: error: {e}");
         std::process::exit(2)
     });
-    if cli.help || cli.args.first().map(String::as_str) != Some("upgrade") {
-        println!("{USAGE}");
-        std::process::exit(if cli.help { 0 } else { 2 });
-    }
     if cli.version {
         println!("{}", env!("CARGO_PKG_VERSION"));
         return;
+    }
+    if cli.help || cli.args.first().map(String::as_str) != Some("upgrade") {
+        println!("{USAGE}\n{}", cli::COMMON_OPTIONS);
+        std::process::exit(if cli.help { 0 } else { 2 });
     }
     let config = load_config(&cli).unwrap_or_else(|e| error(&e));
     init_logging(&config);
