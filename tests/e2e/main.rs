@@ -7,6 +7,7 @@ mod keystone_support;
 mod private_db;
 mod support;
 
+mod access_log;
 mod allocations;
 mod api_docs;
 mod auth;

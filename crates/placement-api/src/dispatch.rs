@@ -29,6 +29,8 @@ struct Incoming {
     content_type: Option<String>,
     headers: HeaderMap,
     base_url: String,
+    /// `user project` once authenticated, for the access log.
+    who: std::cell::OnceCell<String>,
 }
 
 impl Incoming {
@@ -39,6 +41,7 @@ impl Incoming {
 
 /// The single actix service: every request comes through here.
 pub async fn dispatch(req: HttpRequest, payload: web::Payload, state: web::Data<Arc<AppState>>) -> HttpResponse {
+    let started = std::time::Instant::now();
     let state = state.get_ref().clone();
     let accept = match req.headers().get("accept").and_then(|v| v.to_str().ok()) {
         None | Some("") | Some("*/*") => "application/json".to_string(),
@@ -52,6 +55,7 @@ pub async fn dispatch(req: HttpRequest, payload: web::Payload, state: web::Data<
         content_type: req.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string),
         headers: req.headers().clone(),
         base_url: crate::location::base_url(&req, state.proxy_headers),
+        who: std::cell::OnceCell::new(),
     };
     // Under keystone, identity headers a client sent are gone before any
     // token is read or any later stage runs, as auth_token removes them.
@@ -93,15 +97,21 @@ pub async fn dispatch(req: HttpRequest, payload: web::Payload, state: web::Data<
     }
     set_header(response.headers_mut(), "x-openstack-request-id", &incoming.request_id);
     set_header(response.headers_mut(), "openstack-request-id", &incoming.request_id);
+    let bytes = match actix_web::body::MessageBody::size(response.body()) {
+        actix_web::body::BodySize::Sized(n) => n.to_string(),
+        _ => "-".to_string(),
+    };
     log::info!(
-        "[{}{}] {} \"{} {}{}\" status: {} microversion: {}",
+        "[{} {}{}] {} \"{} {}{}\" status: {} len: {bytes} time: {:.1} ms microversion: {}",
         incoming.request_id,
+        incoming.who.get().map_or("- -", String::as_str),
         global_id.map(|g| format!(" global {g}")).unwrap_or_default(),
         req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "-".into()),
         logsafe(&incoming.method),
         logsafe(req.path()),
         if req.query_string().is_empty() { String::new() } else { format!("?{}", logsafe(req.query_string())) },
         response.status().as_u16(),
+        started.elapsed().as_secs_f64() * 1000.0,
         version.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
     );
     response
@@ -159,6 +169,10 @@ async fn handle(
             Err(e) => return (render(&e, incoming, None, false), None),
         }
     };
+    if !creds.user_id.is_empty() {
+        let project = creds.project_id.as_deref().unwrap_or("-");
+        let _ = incoming.who.set(format!("{} {}", logsafe(&creds.user_id), logsafe(project)));
+    }
     let requested = incoming.header("openstack-api-version").and_then(Microversion::from_header);
     let version = match Microversion::negotiate(requested) {
         Ok(v) => v,
