@@ -110,6 +110,17 @@ pub struct WorkaroundOptions {
     pub optimize_for_wide_provider_trees: bool,
 }
 
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LoggingOptions {
+    pub log_file: Option<PathBuf>,
+    pub log_dir: Option<PathBuf>,
+    /// One JSON object per line.
+    pub use_json: bool,
+    /// strftime format of each line's time (oslo.log's default format
+    /// when set; env_logger's RFC 3339 stamp when not).
+    pub log_date_format: Option<String>,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     /// `[DEFAULT] debug`: log at debug level.
@@ -117,6 +128,8 @@ pub struct Config {
     /// `[DEFAULT] graceful_shutdown_timeout` (oslo.service's): seconds
     /// in-flight requests may take to finish after SIGTERM or SIGINT.
     pub graceful_shutdown_timeout: u64,
+    /// `[DEFAULT] log_file`, `log_dir`, `use_json`, `log_date_format`.
+    pub logging: LoggingOptions,
     pub api: ApiOptions,
     pub database: DatabaseOptions,
     pub policy: PolicyOptions,
@@ -133,6 +146,10 @@ pub struct Config {
     pub config_dirs: Vec<PathBuf>,
 }
 
+fn non_empty(value: &str) -> Option<&str> {
+    Some(value.trim()).filter(|v| !v.is_empty())
+}
+
 fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
@@ -143,6 +160,7 @@ impl Default for Config {
         Config {
             debug: false,
             graceful_shutdown_timeout: 60,
+            logging: LoggingOptions::default(),
             api: ApiOptions {
                 auth_strategy: "keystone".into(),
                 max_request_body_size: 4 * 1024 * 1024,
@@ -288,6 +306,10 @@ impl Config {
         let o = option.to_ascii_lowercase();
         match (g.as_str(), o.as_str()) {
             ("default", "debug") => self.debug = parse_bool(group, option, value)?,
+            ("default", "log_file") => self.logging.log_file = non_empty(value).map(PathBuf::from),
+            ("default", "log_dir") => self.logging.log_dir = non_empty(value).map(PathBuf::from),
+            ("default", "use_json") => self.logging.use_json = parse_bool(group, option, value)?,
+            ("default", "log_date_format") => self.logging.log_date_format = non_empty(value).map(str::to_string),
             ("default", "graceful_shutdown_timeout") => {
                 self.graceful_shutdown_timeout = parse_int(group, option, value)?
             }

@@ -7,6 +7,7 @@ pub mod config;
 pub mod healthcheck_conf;
 pub mod ini;
 pub mod keystone_conf;
+pub mod logging;
 pub mod report;
 
 use std::collections::HashMap;
@@ -29,11 +30,10 @@ pub fn load_config(cli: &cli::Cli) -> Result<Config, String> {
     Config::load(&files, &env).map_err(|e| e.to_string())
 }
 
-/// Log to stderr; `[DEFAULT] debug` raises the level, `RUST_LOG` overrides.
-pub fn init_logging(config: &Config) {
-    let level = if config.debug { "debug" } else { "info" };
-    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| format!("{level},actix_server=warn,actix_web=warn"));
-    let _ = env_logger::Builder::new().parse_filters(&filter).format_timestamp_millis().try_init();
+/// Install the logger the configuration asks for (see [`logging`]);
+/// `program` names the default log file under `log_dir`.
+pub fn init_logging(config: &Config, program: &str) -> Result<(), String> {
+    logging::init(config.debug, &config.logging, program)
 }
 
 /// Open the configured database. A SQLite file's directory is created if

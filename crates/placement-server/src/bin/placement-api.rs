@@ -33,7 +33,7 @@ fn main() {
         Err(e) => fail(&format!("{e}\n{USAGE}")),
     };
     let config = load_config(&cli).unwrap_or_else(|e| fail(&e));
-    init_logging(&config);
+    init_logging(&config, "placement-api").unwrap_or_else(|e| fail(&e));
     let db = open_database(&config).unwrap_or_else(|e| fail(&e));
     if let Err(e) = prepare_database(&db, &config) {
         fail(&e);

@@ -31,7 +31,7 @@ fn main() {
         return;
     }
     let config = load_config(&cli).unwrap_or_else(|e| fail(&e));
-    init_logging(&config);
+    init_logging(&config, "placement-manage").unwrap_or_else(|e| fail(&e));
     let command: Vec<&str> = cli.args.iter().map(String::as_str).collect();
     if !matches!(command.as_slice(), ["db", "sync" | "version" | "online_data_migrations"] | ["db", "stamp", _]) {
         usage_error("unknown command");

@@ -42,7 +42,7 @@ fn main() {
         std::process::exit(if cli.help { 0 } else { 2 });
     }
     let config = load_config(&cli).unwrap_or_else(|e| error(&e));
-    init_logging(&config);
+    init_logging(&config, "placement-status").unwrap_or_else(|e| error(&e));
     let db = open_database(&config).unwrap_or_else(|e| error(&e));
     let checks: [(&str, CheckFn); 3] = [
         ("Missing Root Provider IDs", missing_root_provider_ids),
