@@ -22,6 +22,7 @@ mod healthcheck;
 mod hostile;
 mod http_contract;
 mod inventories;
+mod metrics;
 mod policy;
 mod providers;
 mod schema;

@@ -31,6 +31,8 @@ struct Incoming {
     base_url: String,
     /// `user project` once authenticated, for the access log.
     who: std::cell::OnceCell<String>,
+    /// The route template that matched, for metrics.
+    route: std::cell::OnceCell<&'static str>,
 }
 
 impl Incoming {
@@ -56,6 +58,7 @@ pub async fn dispatch(req: HttpRequest, payload: web::Payload, state: web::Data<
         headers: req.headers().clone(),
         base_url: crate::location::base_url(&req, state.proxy_headers),
         who: std::cell::OnceCell::new(),
+        route: std::cell::OnceCell::new(),
     };
     // Under keystone, identity headers a client sent are gone before any
     // token is read or any later stage runs, as auth_token removes them.
@@ -78,8 +81,16 @@ pub async fn dispatch(req: HttpRequest, payload: web::Payload, state: web::Data<
         };
         h.takes(&probe).then_some((h, probe))
     });
+    let metrics_asked = state.metrics.is_some() && incoming.path == crate::metrics::PATH;
     let (mut response, version) = match (health, &state.cors) {
-        (Some((health, probe)), _) => (crate::healthcheck::answer(health, &state, &probe).await, None),
+        (Some((health, probe)), _) => {
+            let _ = incoming.route.set("/healthcheck");
+            (crate::healthcheck::answer(health, &state, &probe).await, None)
+        }
+        _ if metrics_asked => {
+            let _ = incoming.route.set(crate::metrics::PATH);
+            (metrics_page(&state, &incoming.method), None)
+        }
         (None, Some(_)) if incoming.method == "OPTIONS" => (HttpResponse::Ok().finish(), None),
         _ if state.api_docs && crate::docs::is_docs_path(&incoming.path) => {
             (crate::docs::serve(&incoming.method, &incoming.path), None)
@@ -97,6 +108,10 @@ pub async fn dispatch(req: HttpRequest, payload: web::Payload, state: web::Data<
     }
     set_header(response.headers_mut(), "x-openstack-request-id", &incoming.request_id);
     set_header(response.headers_mut(), "openstack-request-id", &incoming.request_id);
+    if let Some(metrics) = &state.metrics {
+        let route = incoming.route.get().copied().unwrap_or(crate::metrics::UNMATCHED);
+        metrics.observe(route, &incoming.method, response.status().as_u16(), started.elapsed().as_secs_f64());
+    }
     let bytes = match actix_web::body::MessageBody::size(response.body()) {
         actix_web::body::BodySize::Sized(n) => n.to_string(),
         _ => "-".to_string(),
@@ -115,6 +130,20 @@ pub async fn dispatch(req: HttpRequest, payload: web::Payload, state: web::Data<
         version.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
     );
     response
+}
+
+/// The metrics in Prometheus's text format, to GET (or HEAD) without
+/// authentication, as a scraper asks.
+fn metrics_page(state: &AppState, method: &str) -> HttpResponse {
+    let Some(metrics) = &state.metrics else {
+        return HttpResponse::NotFound().finish();
+    };
+    if method != "GET" && method != "HEAD" {
+        return HttpResponse::MethodNotAllowed().insert_header(("allow", "GET, HEAD")).finish();
+    }
+    HttpResponse::Ok()
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(metrics.render(&state.db))
 }
 
 /// `req-` followed by a UUID, the only inbound request id accepted.
@@ -203,6 +232,7 @@ async fn handle(
     let Some((route, params)) = found else {
         return respond(Err(ApiError::not_found("").escaped()));
     };
+    let _ = incoming.route.set(route.pattern);
     let for_method: Vec<&routes::Endpoint> = route.endpoints.iter().filter(|e| e.method == incoming.method).collect();
     if for_method.is_empty() && incoming.method == "HEAD" {
         // Upstream (webob) answers a HEAD no handler takes with its HTML

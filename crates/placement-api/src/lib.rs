@@ -15,6 +15,7 @@ pub mod healthcheck;
 pub mod intake;
 pub mod location;
 pub mod logsafe;
+pub mod metrics;
 pub mod openapi;
 
 pub mod routes;

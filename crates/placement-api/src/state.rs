@@ -80,4 +80,7 @@ pub struct AppState {
     /// `[api] validate_responses`: check every response against its
     /// version's document and log what differs (for tests).
     pub validate_responses: bool,
+    /// `[metrics] enabled`: count requests and serve them at
+    /// [`crate::metrics::PATH`].
+    pub metrics: Option<crate::metrics::Metrics>,
 }

@@ -128,6 +128,8 @@ pub struct Config {
     /// `[DEFAULT] graceful_shutdown_timeout` (oslo.service's): seconds
     /// in-flight requests may take to finish after SIGTERM or SIGINT.
     pub graceful_shutdown_timeout: u64,
+    /// `[metrics] enabled` (ours): serve Prometheus metrics at `/metrics`.
+    pub metrics_enabled: bool,
     /// `[DEFAULT] log_file`, `log_dir`, `use_json`, `log_date_format`.
     pub logging: LoggingOptions,
     pub api: ApiOptions,
@@ -160,6 +162,7 @@ impl Default for Config {
         Config {
             debug: false,
             graceful_shutdown_timeout: 60,
+            metrics_enabled: false,
             logging: LoggingOptions::default(),
             api: ApiOptions {
                 auth_strategy: "keystone".into(),
@@ -306,6 +309,7 @@ impl Config {
         let o = option.to_ascii_lowercase();
         match (g.as_str(), o.as_str()) {
             ("default", "debug") => self.debug = parse_bool(group, option, value)?,
+            ("metrics", "enabled") => self.metrics_enabled = parse_bool(group, option, value)?,
             ("default", "log_file") => self.logging.log_file = non_empty(value).map(PathBuf::from),
             ("default", "log_dir") => self.logging.log_dir = non_empty(value).map(PathBuf::from),
             ("default", "use_json") => self.logging.use_json = parse_bool(group, option, value)?,

@@ -185,5 +185,6 @@ pub async fn build_state(config: &Config, db: Database) -> Result<Arc<AppState>,
         api_docs: config.api.enable_api_docs,
         healthcheck: config.healthcheck.enabled.then(|| config.healthcheck.settings.clone()),
         validate_responses: config.api.validate_responses,
+        metrics: config.metrics_enabled.then(placement_api::metrics::Metrics::default),
     }))
 }

@@ -49,6 +49,13 @@ pub fn now() -> NaiveDateTime {
 
 /// The pool, what it knows of the database's health, and how long a
 /// request may wait for a connection.
+/// A snapshot of the connection pool, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolState {
+    pub open: u32,
+    pub idle: u32,
+}
+
 #[derive(Clone)]
 pub struct Connections {
     pool: Pool,
@@ -148,6 +155,12 @@ impl Database {
                 other => return other,
             }
         }
+    }
+
+    /// The pool's open connections and how many of them are idle.
+    pub fn pool_state(&self) -> PoolState {
+        let state = self.connections.pool.state();
+        PoolState { open: state.connections, idle: state.idle_connections }
     }
 
     /// One round trip on a pooled connection: whether the database answers.

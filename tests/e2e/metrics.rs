@@ -1,0 +1,62 @@
+//! `[metrics] enabled`: Prometheus metrics at `/metrics`, off by default.
+
+use crate::support::{Backend, Server};
+
+/// The value of the series whose name and labels start as `series`.
+fn value(page: &str, series: &str) -> f64 {
+    page.lines()
+        .find(|l| l.starts_with(series))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+fn scrape(s: &Server) -> String {
+    let r = s.req("GET", "/metrics").without("x-auth-token").send().expect(200);
+    assert!(
+        r.header("content-type").is_some_and(|c| c.starts_with("application/openmetrics-text")),
+        "{:?}",
+        r.header("content-type")
+    );
+    r.text
+}
+
+#[test]
+fn counters_move_with_requests() {
+    let s = Server::start(Backend::Sqlite, "[metrics]\nenabled = True\n");
+    let ok = "placement_http_requests_total{route=\"/resource_providers\",method=\"GET\",status=\"200\"}";
+    let missing = "placement_http_requests_total{route=\"/resource_providers/{uuid}\",method=\"GET\",status=\"404\"}";
+    let latency = "placement_http_request_duration_seconds_count{route=\"/resource_providers\",method=\"GET\"}";
+    let before = scrape(&s);
+    for _ in 0..3 {
+        s.req("GET", "/resource_providers").send().expect(200);
+    }
+    s.req("GET", "/resource_providers/7b1e2c1c-9f5e-4a51-9d3e-3c8a0d0f0a11").send().expect(404);
+    let after = scrape(&s);
+    assert_eq!(value(&after, ok) - value(&before, ok), 3.0, "{after}");
+    assert_eq!(value(&after, missing) - value(&before, missing), 1.0, "{after}");
+    assert_eq!(value(&after, latency) - value(&before, latency), 3.0, "{after}");
+    assert!(value(&after, "placement_db_pool_connections") >= 1.0, "{after}");
+    assert!(after.contains("placement_db_pool_in_use_connections"), "{after}");
+}
+
+/// Paths no route matches share one label, so no client can grow the
+/// number of series.
+#[test]
+fn unmatched_paths_share_one_series() {
+    let s = Server::start(Backend::Sqlite, "[metrics]\nenabled = True\n");
+    for i in 0..50 {
+        s.req("GET", &format!("/no-such-thing-{i}")).send().expect(404);
+    }
+    let page = scrape(&s);
+    assert!(!page.contains("no-such-thing"), "{page}");
+    let unmatched = "placement_http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"}";
+    assert_eq!(value(&page, unmatched), 50.0, "{page}");
+    s.req("GET", "/resource_providers").send().expect(200);
+}
+
+#[test]
+fn off_by_default() {
+    let s = Server::start(Backend::Sqlite, "");
+    s.req("GET", "/metrics").send().expect(404);
+}
