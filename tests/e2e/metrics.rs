@@ -1,5 +1,7 @@
 //! `[metrics] enabled`: Prometheus metrics at `/metrics`, off by default.
 
+use serde_json::json;
+
 use crate::support::{Backend, Server};
 
 /// The value of the series whose name and labels start as `series`.
@@ -38,6 +40,15 @@ fn counters_move_with_requests() {
     assert_eq!(value(&after, latency) - value(&before, latency), 3.0, "{after}");
     assert!(value(&after, "placement_db_pool_connections") >= 1.0, "{after}");
     assert!(after.contains("placement_db_pool_in_use_connections"), "{after}");
+    assert!(after.contains("placement_db_transaction_retries_total{cause=\"lost_race\"} 0"), "{after}");
+
+    // A write with a stale generation: a 409 counted by its code.
+    let rp = s.req("POST", "/resource_providers").version("1.20").json(json!({"name": "m1"})).send().expect(200);
+    let uuid = rp.json["uuid"].as_str().unwrap().to_string();
+    let stale = json!({"resource_provider_generation": 99, "inventories": {"VCPU": {"total": 8}}});
+    s.req("PUT", &format!("/resource_providers/{uuid}/inventories")).json(stale).send().expect(409);
+    let conflicts = "placement_http_conflicts_total{code=\"placement.concurrent_update\"}";
+    assert_eq!(value(&scrape(&s), conflicts), 1.0);
 }
 
 /// Paths no route matches share one label, so no client can grow the

@@ -33,6 +33,8 @@ struct Incoming {
     who: std::cell::OnceCell<String>,
     /// The route template that matched, for metrics.
     route: std::cell::OnceCell<&'static str>,
+    /// The `placement.*` code of the error answered, for metrics.
+    error_code: std::cell::OnceCell<&'static str>,
 }
 
 impl Incoming {
@@ -59,6 +61,7 @@ pub async fn dispatch(req: HttpRequest, payload: web::Payload, state: web::Data<
         base_url: crate::location::base_url(&req, state.proxy_headers),
         who: std::cell::OnceCell::new(),
         route: std::cell::OnceCell::new(),
+        error_code: std::cell::OnceCell::new(),
     };
     // Under keystone, identity headers a client sent are gone before any
     // token is read or any later stage runs, as auth_token removes them.
@@ -110,7 +113,14 @@ pub async fn dispatch(req: HttpRequest, payload: web::Payload, state: web::Data<
     set_header(response.headers_mut(), "openstack-request-id", &incoming.request_id);
     if let Some(metrics) = &state.metrics {
         let route = incoming.route.get().copied().unwrap_or(crate::metrics::UNMATCHED);
-        metrics.observe(route, &incoming.method, response.status().as_u16(), started.elapsed().as_secs_f64());
+        let status = response.status().as_u16();
+        metrics.observe(
+            route,
+            &incoming.method,
+            status,
+            started.elapsed().as_secs_f64(),
+            incoming.error_code.get().copied(),
+        );
     }
     let bytes = match actix_web::body::MessageBody::size(response.body()) {
         actix_web::body::BodySize::Sized(n) => n.to_string(),
@@ -169,6 +179,7 @@ fn render_context(incoming: &Incoming, version: Option<Microversion>, version_fa
 }
 
 fn render(err: &ApiError, incoming: &Incoming, version: Option<Microversion>, version_failed: bool) -> HttpResponse {
+    let _ = incoming.error_code.set(err.code.as_str());
     let rendered = err.render(&render_context(incoming, version, version_failed));
     let mut builder = HttpResponse::build(err.status);
     builder.content_type(rendered.content_type);

@@ -19,6 +19,16 @@ struct RequestLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CodeLabels {
+    code: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CauseLabels {
+    cause: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
     route: &'static str,
     method: &'static str,
@@ -31,6 +41,8 @@ pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: LatencyFamily,
+    conflicts: Family<CodeLabels, Counter>,
+    retries: Family<CauseLabels, Counter>,
     pool_open: Gauge,
     pool_idle: Gauge,
     pool_in_use: Gauge,
@@ -58,13 +70,21 @@ impl Default for Metrics {
             "Time to answer, by route template and method",
             latency.clone(),
         );
+        let conflicts = Family::<CodeLabels, Counter>::default();
+        registry.register("http_conflicts", "409 answers, by error code", conflicts.clone());
+        let retries = Family::<CauseLabels, Counter>::default();
+        registry.register(
+            "db_transaction_retries",
+            "Transactions retried, by cause (transient database error, lost race for a generation)",
+            retries.clone(),
+        );
         let pool_open = Gauge::default();
         registry.register("db_pool_connections", "Database connections open", pool_open.clone());
         let pool_idle = Gauge::default();
         registry.register("db_pool_idle_connections", "Database connections open and idle", pool_idle.clone());
         let pool_in_use = Gauge::default();
         registry.register("db_pool_in_use_connections", "Database connections serving a request", pool_in_use.clone());
-        Metrics { registry, requests, latency, pool_open, pool_idle, pool_in_use }
+        Metrics { registry, requests, latency, conflicts, retries, pool_open, pool_idle, pool_in_use }
     }
 }
 
@@ -73,9 +93,20 @@ fn method_label(method: &str) -> &'static str {
 }
 
 impl Metrics {
-    /// Count one answered request.
-    pub fn observe(&self, route: &'static str, method: &str, status: u16, seconds: f64) {
+    /// Count one answered request; `error_code` is its `placement.*`
+    /// code when it failed.
+    pub fn observe(
+        &self,
+        route: &'static str,
+        method: &str,
+        status: u16,
+        seconds: f64,
+        error_code: Option<&'static str>,
+    ) {
         let method = method_label(method);
+        if status == 409 {
+            self.conflicts.get_or_create(&CodeLabels { code: error_code.unwrap_or("placement.undefined_code") }).inc();
+        }
         self.requests.get_or_create(&RequestLabels { route, method, status }).inc();
         self.latency.get_or_create(&RouteLabels { route, method }).observe(seconds);
     }
@@ -86,6 +117,12 @@ impl Metrics {
         self.pool_open.set(i64::from(pool.open));
         self.pool_idle.set(i64::from(pool.idle));
         self.pool_in_use.set(i64::from(pool.open.saturating_sub(pool.idle)));
+        let retries = db.retries();
+        for (cause, total) in [("transient", &retries.transient), ("lost_race", &retries.lost_race)] {
+            // The storage counts; bring the exported counter up to it.
+            let counter = self.retries.get_or_create(&CauseLabels { cause });
+            counter.inc_by(total.load(std::sync::atomic::Ordering::Relaxed).saturating_sub(counter.get()));
+        }
         let mut out = String::new();
         if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
             log::error!("could not encode metrics");

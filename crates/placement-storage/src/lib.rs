@@ -61,6 +61,17 @@ pub struct Connections {
     pool: Pool,
     health: std::sync::Arc<health::Health>,
     checkout_timeout: std::time::Duration,
+    retries: std::sync::Arc<Retries>,
+}
+
+/// Transactions retried since start, for metrics.
+#[derive(Debug, Default)]
+pub struct Retries {
+    /// After a transient database error (deadlock, serialization
+    /// failure, lost connection).
+    pub transient: std::sync::atomic::AtomicU64,
+    /// After losing a race for a generation (allocations, reshapes).
+    pub lost_race: std::sync::atomic::AtomicU64,
 }
 
 impl Connections {
@@ -98,7 +109,8 @@ impl Database {
         let backend = url.backend;
         let health = std::sync::Arc::new(health::Health::default());
         let pool = conn::build_pool(url, options, health.clone())?;
-        let connections = Connections { pool, health, checkout_timeout: options.checkout_timeout };
+        let connections =
+            Connections { pool, health, checkout_timeout: options.checkout_timeout, retries: Default::default() };
         let trees = std::sync::Arc::new(tree_cache::TreeCache::new(true));
         Ok(Database { connections, backend, trees, owners: Default::default() })
     }
@@ -148,6 +160,7 @@ impl Database {
         loop {
             match self.write(&mut work) {
                 Err(e) if e.is_lost_race() && attempt < attempts.max(1) => {
+                    self.connections.retries.lost_race.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     log::debug!("retrying write after a lost race (attempt {attempt}): {e}");
                     std::thread::sleep(tx::backoff(attempt));
                     attempt += 1;
@@ -155,6 +168,11 @@ impl Database {
                 other => return other,
             }
         }
+    }
+
+    /// Transactions retried since start.
+    pub fn retries(&self) -> &Retries {
+        &self.connections.retries
     }
 
     /// The pool's open connections and how many of them are idle.

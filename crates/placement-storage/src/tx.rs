@@ -43,6 +43,7 @@ pub fn run<T>(
         match result {
             Err(e) if e.is_transient() && attempt < MAX_ATTEMPTS => {
                 log::info!("retrying transaction after transient error (attempt {attempt}): {e}");
+                connections.retries.transient.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 std::thread::sleep(backoff(attempt));
                 attempt += 1;
             }
