@@ -262,6 +262,15 @@ fn plan_with<'a>(
     lock_early: bool,
 ) -> StorageResult<Plan<'a>> {
     let prepared = prepare(conn, ids, writes, lock_early)?;
+    #[cfg(feature = "postgres")]
+    if let (DbConnection::Postgresql(pg), true) = (&mut *conn, lock_early)
+        && prepared.iter().any(|p| !p.created)
+    {
+        let uuids: Vec<String> =
+            writes.iter().flat_map(|w| w.allocations.iter().map(|(uuid, _)| uuid.clone())).collect();
+        let consumers: Vec<String> = prepared.iter().filter(|p| !p.created).map(|p| p.consumer.uuid.clone()).collect();
+        crate::pg_write::lock_in_order(pg, &uuids, &consumers)?;
+    }
     // Providers (and their generations) are read before any usage, so a
     // concurrent writer either shows in the usage or fails our bump.
     let mut touched = TouchedProviders::default();

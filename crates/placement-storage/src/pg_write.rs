@@ -74,6 +74,33 @@ impl Fixed for BumpProvider<'_> {
     }
 }
 
+struct LockInOrder<'a> {
+    uuids: &'a [String],
+    consumers: &'a [String],
+}
+
+impl Fixed for LockInOrder<'_> {
+    fn walk<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("SELECT id FROM resource_providers WHERE uuid = ANY(");
+        out.push_bind_param::<Array<Text>, _>(self.uuids)?;
+        out.push_sql(") OR id IN (SELECT resource_provider_id FROM allocations WHERE consumer_id = ANY(");
+        out.push_bind_param::<Array<Text>, _>(self.consumers)?;
+        out.push_sql(")) ORDER BY id FOR UPDATE");
+        Ok(())
+    }
+}
+
+/// Lock, in id order, the providers named by uuid and those holding the
+/// consumers' allocations now. A write that frees one provider and claims
+/// on another would otherwise lock the two in its own order, and two moves
+/// in opposite directions wait on each other until PostgreSQL's deadlock
+/// check (a second by default) aborts one. Rows are locked as the sorted
+/// scan returns them.
+pub fn lock_in_order(pg: &mut PgConnection, uuids: &[String], consumers: &[String]) -> StorageResult<()> {
+    kept::<Integer, _>(LockInOrder { uuids, consumers }).load::<i32>(pg)?;
+    Ok(())
+}
+
 /// Bump a provider's generation, taking its row lock; its id and new
 /// generation, or `None` when there is no such provider.
 pub fn bump_provider(pg: &mut PgConnection, uuid: &str) -> StorageResult<Option<(i32, i32)>> {
