@@ -20,6 +20,11 @@ const PROVIDERS: [&str; 3] = [
 ];
 const VCPU: i64 = 8;
 const CLIENTS: usize = 24;
+/// Consumers a cloud in use already has on each raced provider, one VCPU
+/// each, seeded behind the API: 150,000 allocation rows in all.
+const OCCUPIED: i64 = 50_000;
+/// The seeded consumers' uuids start so; no client makes such a uuid.
+const SEEDED_PREFIX: &str = "5eed0000-";
 /// How long a race runs: `PLACEMENT_STRESS_SECONDS`, else `default`.
 pub fn run_for(default: Duration) -> Duration {
     std::env::var("PLACEMENT_STRESS_SECONDS").ok().and_then(|s| s.parse().ok()).map_or(default, Duration::from_secs)
@@ -113,15 +118,73 @@ fn client(servers: &[&Server], id: usize, length: Duration, tally: &Tally, holdi
     holdings.lock().unwrap().extend(mine);
 }
 
-/// Providers with `VCPU` each, made through `first`.
+/// Providers with `VCPU` free each, made through `first`.
 pub fn make_providers(first: &Server) {
+    make_occupied_providers(first, 0)
+}
+
+/// Providers with `VCPU` free each once `occupied` seeded consumers hold
+/// one VCPU apiece on each: the allocations are written straight into the
+/// database, then the inventory through the API (so every server's caches
+/// see a new generation).
+fn make_occupied_providers(first: &Server, occupied: i64) {
     for uuid in PROVIDERS {
         first.req("POST", "/resource_providers").json(json!({"uuid": uuid, "name": uuid})).send().expect(201);
+    }
+    if occupied > 0 {
+        let started = Instant::now();
+        seed_consumers(first, occupied);
+        eprintln!(
+            "seeded {} allocations in {:.1} s",
+            occupied * PROVIDERS.len() as i64,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    for uuid in PROVIDERS {
         first
             .req("PUT", &format!("/resource_providers/{uuid}/inventories"))
-            .json(json!({"resource_provider_generation": 0, "inventories": {"VCPU": {"total": VCPU, "max_unit": 3}}}))
+            .json(json!({"resource_provider_generation": 0, "inventories": {"VCPU": {"total": VCPU + occupied, "max_unit": 3}}}))
             .send()
             .expect(200);
+    }
+}
+
+/// `per_provider` consumers holding one VCPU on each raced provider: the
+/// consumers a thousand rows to a statement, then each provider's
+/// allocations in one. The seeded owner's ids are far above any the API
+/// gives out here.
+fn seed_consumers(first: &Server, per_provider: i64) {
+    let url = placement_storage::DatabaseUrl::parse(first.database_url().expect("own database")).expect("url parses");
+    let execute = |sql: &str| placement_storage::conn::execute_once(&url, sql).expect("seed occupancy");
+    for table in ["projects", "users"] {
+        execute(&format!(
+            "INSERT INTO {table} (id, external_id, created_at) VALUES (900001, 'seeded', CURRENT_TIMESTAMP)"
+        ));
+    }
+    let prefix = |i: usize| format!("{SEEDED_PREFIX}0000-4000-8000-{i:02}");
+    for (i, provider) in PROVIDERS.iter().enumerate() {
+        let consumers: Vec<String> = (0..per_provider)
+            .map(|n| format!("('{}{n:010}', 900001, 900001, 1, CURRENT_TIMESTAMP)", prefix(i)))
+            .collect();
+        for chunk in consumers.chunks(1000) {
+            execute(&format!(
+                "INSERT INTO consumers (uuid, project_id, user_id, generation, created_at) VALUES {}",
+                chunk.join(", ")
+            ));
+        }
+        execute(&format!(
+            "INSERT INTO allocations (resource_provider_id, consumer_id, resource_class_id, used, created_at) \
+             SELECT rp.id, c.uuid, 0, 1, CURRENT_TIMESTAMP FROM resource_providers rp, consumers c \
+             WHERE rp.uuid = '{provider}' AND c.uuid LIKE '{}%'",
+            prefix(i)
+        ));
+    }
+    // As autovacuum would soon after such a load: plans for a table of
+    // 150,000 rows, not for an empty one.
+    match first.database_url() {
+        Some(u) if u.starts_with("postgresql") => execute("ANALYZE"),
+        Some(u) if u.starts_with("mysql") => execute("ANALYZE TABLE allocations, consumers, resource_providers"),
+        _ => {}
     }
 }
 
@@ -151,6 +214,13 @@ pub struct Outcome {
 /// every server while it runs, then compare every server's view with what
 /// the clients hold: usages, each provider's consumers, each consumer.
 pub fn measure(all: &[&Server], label: &str, length: Duration) -> Outcome {
+    measure_occupied(all, label, length, 0)
+}
+
+/// [`measure`], with `occupied` seeded VCPUs held on each provider beside
+/// the clients' own.
+fn measure_occupied(all: &[&Server], label: &str, length: Duration, occupied: i64) -> Outcome {
+    let capacity = VCPU + occupied;
     let tally = Tally::default();
     let holdings = Mutex::new(Holdings::new());
     let over = AtomicU64::new(0);
@@ -165,7 +235,7 @@ pub fn measure(all: &[&Server], label: &str, length: Duration) -> Outcome {
                         let Ok(r) = server.req("GET", &format!("/resource_providers/{uuid}/usages")).try_send() else {
                             continue;
                         };
-                        if r.json["usages"]["VCPU"].as_i64().unwrap_or(0) > VCPU {
+                        if r.json["usages"]["VCPU"].as_i64().unwrap_or(0) > capacity {
                             // Which allocations made it, as the same server sees them now.
                             let now = server.req("GET", &format!("/resource_providers/{uuid}/allocations")).try_send();
                             eprintln!(
@@ -189,8 +259,9 @@ pub fn measure(all: &[&Server], label: &str, length: Duration) -> Outcome {
         running.store(false, Ordering::Relaxed);
     });
     let elapsed = started.elapsed();
+    let checked = Instant::now();
     let holdings = holdings.into_inner().unwrap();
-    let mut believed = [0i64; 3];
+    let mut believed = [occupied; 3];
     for (provider, vcpus, _) in holdings.values() {
         believed[*provider] += vcpus;
     }
@@ -206,13 +277,20 @@ pub fn measure(all: &[&Server], label: &str, length: Duration) -> Outcome {
         for (i, uuid) in PROVIDERS.iter().enumerate() {
             let r = server.req("GET", &format!("/resource_providers/{uuid}/usages")).send().expect(200);
             let used = r.json["usages"]["VCPU"].as_i64().unwrap_or(-1);
-            if used != believed[i] || used > VCPU {
+            if used != believed[i] || used > capacity {
                 eprintln!("{label} provider {i}: server says {used}, clients hold {}", believed[i]);
                 outcome.wrong_usages += 1;
             }
             let r = server.req("GET", &format!("/resource_providers/{uuid}/allocations")).send().expect(200);
-            let consumers: Vec<&String> =
+            let seeded = |c: &String| c.starts_with(SEEDED_PREFIX);
+            let all_consumers: Vec<&String> =
                 r.json["allocations"].as_object().map(|m| m.keys().collect()).unwrap_or_default();
+            let seeded_seen = all_consumers.iter().filter(|c| seeded(c)).count() as i64;
+            if seeded_seen != occupied {
+                eprintln!("{label} provider {i}: {seeded_seen} seeded consumers listed, {occupied} seeded");
+                outcome.lost += occupied.abs_diff(seeded_seen);
+            }
+            let consumers: Vec<&String> = all_consumers.into_iter().filter(|c| !seeded(c)).collect();
             let orphans = consumers.iter().filter(|c| holdings.get(**c).is_none_or(|h| h.0 != i)).count();
             let held = holdings.values().filter(|h| h.0 == i).count();
             outcome.orphans += orphans as u64;
@@ -229,7 +307,7 @@ pub fn measure(all: &[&Server], label: &str, length: Duration) -> Outcome {
     }
     eprintln!(
         "STRESS {label}: {} requests in {:.1} s ({:.0}/s), {} concurrent-update 409s, {} capacity 409s, \
-         {} errors; {} consumers hold {believed:?} of {VCPU} each; over-capacity samples {}, wrong usages {}, \
+         {} errors; {} consumers hold {believed:?} of {capacity} each; over-capacity samples {}, wrong usages {}, \
          orphans {}, lost {}, wrong consumers {}",
         outcome.requests,
         elapsed.as_secs_f64(),
@@ -244,6 +322,7 @@ pub fn measure(all: &[&Server], label: &str, length: Duration) -> Outcome {
         outcome.lost,
         outcome.wrong_consumers,
     );
+    eprintln!("{label}: checked in {:.1} s", checked.elapsed().as_secs_f64());
     outcome
 }
 
@@ -256,7 +335,11 @@ pub fn server_errors(all: &[&Server]) -> Vec<String> {
 
 /// The race, and nothing wrong afterwards.
 pub fn race_on(all: &[&Server], label: &str, length: Duration) {
-    let o = measure(all, label, length);
+    race_occupied(all, label, length, 0)
+}
+
+fn race_occupied(all: &[&Server], label: &str, length: Duration, occupied: i64) {
+    let o = measure_occupied(all, label, length, occupied);
     assert_eq!(o.over_samples, 0, "{label}: usage seen over capacity during the run");
     assert_eq!(o.wrong_usages, 0, "{label}: usages differ from what the clients hold");
     assert_eq!((o.orphans, o.lost), (0, 0), "{label}: orphaned or lost allocations");
@@ -265,29 +348,48 @@ pub fn race_on(all: &[&Server], label: &str, length: Duration) {
     assert!(o.requests > 100, "{label}: the race ran ({} requests)", o.requests);
 }
 
-fn race(backend: Backend, processes: usize) {
+fn race(backend: Backend, processes: usize, occupied: i64) {
     run(backend, |first| {
         let mut servers = Vec::new();
         for _ in 1..processes {
             servers.push(first.sibling());
         }
-        make_providers(first);
+        make_occupied_providers(first, occupied);
         let all: Vec<&Server> = std::iter::once(first).chain(servers.iter()).collect();
-        race_on(&all, &format!("{backend:?} x{processes}"), run_for(SHORT_RACE));
+        let label = format!("{backend:?} x{processes}, {} seeded allocations", occupied * PROVIDERS.len() as i64);
+        race_occupied(&all, &label, run_for(SHORT_RACE), occupied);
     });
 }
 
 #[test]
 fn racing_allocators_never_overcommit_sqlite() {
-    race(Backend::Sqlite, 1)
+    race(Backend::Sqlite, 1, 0)
 }
 
 #[test]
 fn racing_allocators_never_overcommit_postgresql() {
-    race(Backend::Postgres, 3)
+    race(Backend::Postgres, 3, 0)
 }
 
 #[test]
 fn racing_allocators_never_overcommit_mysql() {
-    race(Backend::Mysql, 3)
+    race(Backend::Mysql, 3, 0)
+}
+
+// At occupancy: each raced provider also carries 50,000 seeded consumers,
+// so usage is summed, cached and freed over 150,000 allocation rows.
+
+#[test]
+fn racing_allocators_never_overcommit_at_occupancy_sqlite() {
+    race(Backend::Sqlite, 1, OCCUPIED)
+}
+
+#[test]
+fn racing_allocators_never_overcommit_at_occupancy_postgresql() {
+    race(Backend::Postgres, 3, OCCUPIED)
+}
+
+#[test]
+fn racing_allocators_never_overcommit_at_occupancy_mysql() {
+    race(Backend::Mysql, 3, OCCUPIED)
 }

@@ -172,14 +172,18 @@ pub fn seed(url: &str, layout: Layout, count: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// What each seeded consumer holds: the perf query's amounts.
-const HELD: [(&str, i32); 3] = [("VCPU", 1), ("MEMORY_MB", 256), ("DISK_GB", 10)];
+/// What each seeded consumer holds, where its tree has the class: the
+/// perf query's amounts, and a VF on nested trees.
+const HELD: [(&str, i32); 4] = [("VCPU", 1), ("MEMORY_MB", 256), ("DISK_GB", 10), ("SRIOV_NET_VF", 1)];
 
-/// Add `count` consumers, each holding [`HELD`] on one of the flat
-/// providers in turn (by id), as instances on a cloud in use. Each
-/// provider's totals grow by what it comes to hold, so its free capacity,
-/// and every candidates answer, stay those of the empty cloud: only the
-/// allocation rows a query has to account for grow.
+/// Add `count` consumers, each holding [`HELD`] in one tree: on the
+/// providers with VCPU in turn (by id), each class on that provider or,
+/// failing that, on the first provider of its tree that has the class
+/// (a nested tree's disk on its compute node, a VF on its first PF), as
+/// instances on a cloud in use. Each provider's totals grow by what it
+/// comes to hold, so its free capacity, and every candidates answer, stay
+/// those of the empty cloud: only the allocation rows a query has to
+/// account for grow.
 pub fn seed_consumers(url: &str, count: usize) -> Result<(), String> {
     let start = Instant::now();
     let db = Database::open(url, &placement_storage::PoolOptions { max_size: 1, ..Default::default() })
@@ -190,15 +194,44 @@ pub fn seed_consumers(url: &str, count: usize) -> Result<(), String> {
     Ok(())
 }
 
-fn add_consumers(conn: &mut DbConnection, count: usize) -> StorageResult<i64> {
-    use placement_storage::schema::{consumers, inventories as inv, projects, users};
-    let classes: Vec<i32> = HELD.iter().map(|(c, _)| resource_class_id(c).unwrap_or_default()).collect();
-    let providers: Vec<i32> = inv::table
-        .filter(inv::resource_class_id.eq(classes[0]))
-        .select(inv::resource_provider_id)
+/// One seeded consumer's allocations: (provider id, class id, used).
+type Slot = Vec<(i32, i32, i32)>;
+
+/// Where a consumer placed on each VCPU provider holds what: see
+/// [`seed_consumers`].
+fn slots(conn: &mut DbConnection) -> StorageResult<Vec<Slot>> {
+    use placement_storage::schema::inventories as inv;
+    let classes: Vec<(i32, i32)> =
+        HELD.iter().filter_map(|(c, used)| resource_class_id(c).map(|id| (id, *used))).collect();
+    let ids: Vec<i32> = classes.iter().map(|(id, _)| *id).collect();
+    let rows: Vec<(i32, Option<i32>, i32)> = inv::table
+        .inner_join(rp::table.on(rp::id.eq(inv::resource_provider_id)))
+        .filter(inv::resource_class_id.eq_any(&ids))
+        .select((inv::resource_provider_id, rp::root_provider_id, inv::resource_class_id))
         .order(inv::resource_provider_id)
         .load(conn)?;
-    if providers.is_empty() || count == 0 {
+    let has = |provider: i32, class: i32| rows.iter().any(|r| r.0 == provider && r.2 == class);
+    let in_tree = |root: Option<i32>, class: i32| rows.iter().find(|r| r.1 == root && r.2 == class).map(|r| r.0);
+    let vcpu = classes[0].0;
+    Ok(rows
+        .iter()
+        .filter(|r| r.2 == vcpu)
+        .map(|&(provider, root, _)| {
+            classes
+                .iter()
+                .filter_map(|&(class, used)| {
+                    let holder = if has(provider, class) { Some(provider) } else { in_tree(root, class) };
+                    holder.map(|h| (h, class, used))
+                })
+                .collect()
+        })
+        .collect())
+}
+
+fn add_consumers(conn: &mut DbConnection, count: usize) -> StorageResult<i64> {
+    use placement_storage::schema::{consumers, inventories as inv, projects, users};
+    let slots = slots(conn)?;
+    if slots.is_empty() || count == 0 {
         return Ok(consumers::table.count().get_result(conn)?);
     }
     let mut ids = Vec::new();
@@ -215,15 +248,15 @@ fn add_consumers(conn: &mut DbConnection, count: usize) -> StorageResult<i64> {
     }
     let existing: i64 = consumers::table.count().get_result(conn)?;
     let mut rows = (Vec::new(), Vec::new());
-    let mut held = vec![0i32; providers.len()];
+    // (provider, class) -> what seeded consumers came to hold there.
+    let mut held = std::collections::BTreeMap::<(i32, i32), i32>::new();
     for i in 0..count {
         let n = existing as usize + i;
         let uuid = format!("c0c0c0c0-0000-4000-8000-{n:012}");
-        let slot = n % providers.len();
-        held[slot] += 1;
         rows.0.push(format!("('{uuid}', {}, {}, 1, CURRENT_TIMESTAMP)", ids[0], ids[1]));
-        for (class, (_, used)) in classes.iter().zip(HELD) {
-            rows.1.push(format!("({}, '{uuid}', {class}, {used}, CURRENT_TIMESTAMP)", providers[slot]));
+        for &(provider, class, used) in &slots[n % slots.len()] {
+            *held.entry((provider, class)).or_default() += used;
+            rows.1.push(format!("({provider}, '{uuid}', {class}, {used}, CURRENT_TIMESTAMP)"));
         }
     }
     let tables = [
@@ -235,19 +268,20 @@ fn add_consumers(conn: &mut DbConnection, count: usize) -> StorageResult<i64> {
             diesel::sql_query(format!("INSERT INTO {table} VALUES {}", chunk.join(", "))).execute(conn)?;
         }
     }
-    for (provider, n) in providers.iter().zip(held).filter(|(_, n)| *n > 0) {
+    let mut bumped = std::collections::BTreeSet::new();
+    for (&(provider, class), &n) in &held {
         // As the API would: an inventory change bumps the generation, which
         // is what running servers' caches check.
-        diesel::update(rp::table.filter(rp::id.eq(provider)))
-            .set(rp::generation.eq(rp::generation + 1))
-            .execute(conn)?;
-        for (class, (_, used)) in classes.iter().zip(HELD) {
-            diesel::update(
-                inv::table.filter(inv::resource_provider_id.eq(provider)).filter(inv::resource_class_id.eq(class)),
-            )
-            .set(inv::total.eq(inv::total + n * used))
-            .execute(conn)?;
+        if bumped.insert(provider) {
+            diesel::update(rp::table.filter(rp::id.eq(provider)))
+                .set(rp::generation.eq(rp::generation + 1))
+                .execute(conn)?;
         }
+        diesel::update(
+            inv::table.filter(inv::resource_provider_id.eq(provider)).filter(inv::resource_class_id.eq(class)),
+        )
+        .set(inv::total.eq(inv::total + n))
+        .execute(conn)?;
     }
     Ok(existing + count as i64)
 }
@@ -299,6 +333,15 @@ mod tests {
         seed(&nested, Layout::Nested, 2).unwrap();
         // Four isolated VFs over eight PFs, in order: 8 * 7 * 6 * 5 per tree.
         assert_eq!(candidates(&nested, NESTED_QUERY), 2 * 1680);
+        // Occupancy on trees: VCPU and memory on a NUMA node, disk on its
+        // compute node, a VF on the tree's first PF; free capacity unchanged.
+        seed_consumers(&nested, 50).unwrap();
+        assert_eq!(candidates(&nested, NESTED_QUERY), 2 * 1680);
+        assert_eq!(candidates(&nested, "/allocation_candidates?resources=SRIOV_NET_VF:8"), 2 * 8);
+        let db =
+            Database::open(&nested, &placement_storage::PoolOptions { max_size: 1, ..Default::default() }).unwrap();
+        let rows: i64 = db.read(|c| Ok(placement_storage::schema::allocations::table.count().get_result(c)?)).unwrap();
+        assert_eq!(rows, 50 * 4);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
