@@ -41,6 +41,9 @@ fn counters_move_with_requests() {
     assert!(value(&after, "placement_db_pool_connections") >= 1.0, "{after}");
     assert!(after.contains("placement_db_pool_in_use_connections"), "{after}");
     assert!(after.contains("placement_db_transaction_retries_total{cause=\"lost_race\"} 0"), "{after}");
+    assert_eq!(value(&after, "placement_db_pool_waiting"), 0.0, "{after}");
+    let checkouts = "placement_db_pool_checkout_seconds_count";
+    assert!(value(&after, checkouts) - value(&before, checkouts) >= 4.0, "a checkout per request: {after}");
 
     // A write with a stale generation: a 409 counted by its code.
     let rp = s.req("POST", "/resource_providers").version("1.20").json(json!({"name": "m1"})).send().expect(200);
@@ -49,6 +52,20 @@ fn counters_move_with_requests() {
     s.req("PUT", &format!("/resource_providers/{uuid}/inventories")).json(stale).send().expect(409);
     let conflicts = "placement_http_conflicts_total{code=\"placement.concurrent_update\"}";
     assert_eq!(value(&scrape(&s), conflicts), 1.0);
+
+    // Candidates: the solver's time and the answer's size.
+    s.req("PUT", &format!("/resource_providers/{uuid}/inventories"))
+        .json(json!({"resource_provider_generation": 0, "inventories": {"VCPU": {"total": 8}}}))
+        .send()
+        .expect(200);
+    let before = scrape(&s);
+    s.req("GET", "/allocation_candidates?resources=VCPU:1").version("1.20").send().expect(200);
+    s.req("GET", "/allocation_candidates?resources=VCPU:2").version("1.20").send().expect(200);
+    let after = scrape(&s);
+    let solved = "placement_candidates_solve_seconds_count";
+    assert_eq!(value(&after, solved) - value(&before, solved), 2.0, "{after}");
+    let found = "placement_candidates_returned_sum";
+    assert_eq!(value(&after, found) - value(&before, found), 2.0, "one candidate each: {after}");
 }
 
 /// Paths no route matches share one label, so no client can grow the
@@ -70,4 +87,30 @@ fn unmatched_paths_share_one_series() {
 fn off_by_default() {
     let s = Server::start(Backend::Sqlite, "");
     s.req("GET", "/metrics").send().expect(404);
+}
+
+/// With one pooled connection and clients asking at once, the scrape
+/// (which needs no connection) shows requests waiting for one.
+#[test]
+fn waiting_for_a_connection_is_seen() {
+    let s = Server::start(
+        Backend::Sqlite,
+        "[metrics]\nenabled = True\n[placement_database]\nmax_pool_size = 1\nmax_overflow = 0\n",
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    let mut most = 0.0f64;
+    std::thread::scope(|scope| {
+        for _ in 0..6 {
+            scope.spawn(|| {
+                while std::time::Instant::now() < deadline {
+                    s.req("GET", "/resource_providers").send().expect(200);
+                }
+            });
+        }
+        while std::time::Instant::now() < deadline && most < 1.0 {
+            most = most.max(value(&scrape(&s), "placement_db_pool_waiting"));
+        }
+    });
+    assert!(most >= 1.0, "no scrape saw a request waiting");
+    assert_eq!(value(&scrape(&s), "placement_db_pool_waiting"), 0.0, "none waits once the clients stop");
 }

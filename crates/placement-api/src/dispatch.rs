@@ -153,7 +153,7 @@ fn metrics_page(state: &AppState, method: &str) -> HttpResponse {
     }
     HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-        .body(metrics.render(&state.db))
+        .body(metrics.render(&state.db, state.intake.waiting()))
 }
 
 /// `req-` followed by a UUID, the only inbound request id accepted.

@@ -13,7 +13,7 @@
 
 use std::io::Read;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
@@ -61,24 +61,51 @@ impl Default for Limits {
 pub struct Intake {
     pub limits: Limits,
     slots: Arc<Semaphore>,
+    /// Requests waiting for a slot now (metrics).
+    waiting: Arc<AtomicI64>,
     body_bytes: Arc<AtomicUsize>,
+}
+
+/// One request counted as waiting until dropped, also when the client
+/// goes away while it waits.
+struct Queued<'a>(&'a AtomicI64);
+
+impl<'a> Queued<'a> {
+    fn join(waiting: &'a AtomicI64) -> Self {
+        waiting.fetch_add(1, Ordering::Relaxed);
+        Queued(waiting)
+    }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Intake {
     pub fn new(limits: Limits) -> Self {
         let slots = Arc::new(Semaphore::new(limits.handler_slots.max(1)));
-        Intake { limits, slots, body_bytes: Arc::default() }
+        Intake { limits, slots, waiting: Arc::default(), body_bytes: Arc::default() }
     }
 
     /// A handler slot, or 503 after waiting `queue_timeout`.
     pub async fn slot(&self) -> Result<OwnedSemaphorePermit, ApiError> {
-        match tokio::time::timeout(self.limits.queue_timeout, self.slots.clone().acquire_owned()).await {
+        let queued = Queued::join(&self.waiting);
+        let acquired = tokio::time::timeout(self.limits.queue_timeout, self.slots.clone().acquire_owned()).await;
+        drop(queued);
+        match acquired {
             Ok(Ok(permit)) => Ok(permit),
             _ => Err(ApiError::unavailable(
                 "The server is too busy to take this request; try again later.",
                 format!("no handler slot came free within {:?}", self.limits.queue_timeout),
             )),
         }
+    }
+
+    /// Requests waiting for a handler slot now.
+    pub fn waiting(&self) -> i64 {
+        self.waiting.load(Ordering::Relaxed)
     }
 
     /// Read the body of a routed, authenticated request. The reservation

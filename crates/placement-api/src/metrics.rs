@@ -1,5 +1,7 @@
 //! Prometheus metrics (`[metrics] enabled`, ours): requests by route
-//! template, method and status, latency by route, and the database pool.
+//! template, method and status, latency by route, the database pool (its
+//! connections, callers waiting and how long a checkout waits), retries
+//! and 409s by cause, and the candidates solver's time and answers.
 //! Labels come from a closed set (route templates, known methods), so no
 //! request can make the series grow without bound.
 
@@ -46,11 +48,20 @@ pub struct Metrics {
     pool_open: Gauge,
     pool_idle: Gauge,
     pool_in_use: Gauge,
+    pool_waiting: Gauge,
+    checkout: Histogram,
+    solve: Histogram,
+    candidates: Histogram,
 }
 
 /// Buckets from 0.5 ms to about 8 s.
 fn latency_histogram() -> Histogram {
     Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(0.0005, 2.0, 15))
+}
+
+/// Buckets from 0.1 ms to about 3 s.
+fn wait_histogram() -> Histogram {
+    Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(0.0001, 2.0, 15))
 }
 
 /// Route label of requests no route matched.
@@ -84,7 +95,46 @@ impl Default for Metrics {
         registry.register("db_pool_idle_connections", "Database connections open and idle", pool_idle.clone());
         let pool_in_use = Gauge::default();
         registry.register("db_pool_in_use_connections", "Database connections serving a request", pool_in_use.clone());
-        Metrics { registry, requests, latency, conflicts, retries, pool_open, pool_idle, pool_in_use }
+        let pool_waiting = Gauge::default();
+        // A handler holds at most one connection and handler slots are as
+        // many as the pool's connections, so requests queue for a slot.
+        registry.register(
+            "db_pool_waiting",
+            "Requests waiting for a database connection (for a handler slot, one per pooled connection, or in the pool)",
+            pool_waiting.clone(),
+        );
+        let checkout = wait_histogram();
+        registry.register(
+            "db_pool_checkout_seconds",
+            "Time waited for a database connection from the pool",
+            checkout.clone(),
+        );
+        let solve = wait_histogram();
+        registry.register(
+            "candidates_solve_seconds",
+            "Time the allocation candidates solver took, after the rows were read",
+            solve.clone(),
+        );
+        let candidates = Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(1.0, 4.0, 9));
+        registry.register(
+            "candidates_returned",
+            "Allocation requests in an allocation candidates answer",
+            candidates.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            latency,
+            conflicts,
+            retries,
+            pool_open,
+            pool_idle,
+            pool_in_use,
+            pool_waiting,
+            checkout,
+            solve,
+            candidates,
+        }
     }
 }
 
@@ -111,12 +161,27 @@ impl Metrics {
         self.latency.get_or_create(&RouteLabels { route, method }).observe(seconds);
     }
 
-    /// The text exposition, with the pool's state as of now.
-    pub fn render(&self, db: &Database) -> String {
+    /// Have the database report each checkout's wait here.
+    pub fn watch(&self, db: &Database) {
+        let checkout = self.checkout.clone();
+        db.observe_checkouts(Box::new(move |waited| checkout.observe(waited.as_secs_f64())));
+    }
+
+    /// One candidates search: how long the solver took and how many
+    /// allocation requests it found.
+    pub fn observe_solve(&self, seconds: f64, candidates: usize) {
+        self.solve.observe(seconds);
+        self.candidates.observe(candidates as f64);
+    }
+
+    /// The text exposition, with the pool's state as of now; `queued`
+    /// requests wait for a handler slot.
+    pub fn render(&self, db: &Database, queued: i64) -> String {
         let pool = db.pool_state();
         self.pool_open.set(i64::from(pool.open));
         self.pool_idle.set(i64::from(pool.idle));
         self.pool_in_use.set(i64::from(pool.open.saturating_sub(pool.idle)));
+        self.pool_waiting.set(queued + db.checkouts_waiting());
         let retries = db.retries();
         for (cause, total) in [("transient", &retries.transient), ("lost_race", &retries.lost_race)] {
             // The storage counts; bring the exported counter up to it.

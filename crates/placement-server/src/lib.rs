@@ -165,6 +165,10 @@ pub async fn build_state(config: &Config, db: Database) -> Result<Arc<AppState>,
         handler_slots: pool.max_size as usize,
         queue_timeout: pool.checkout_timeout,
     };
+    let metrics = config.metrics_enabled.then(placement_api::metrics::Metrics::default);
+    if let Some(metrics) = &metrics {
+        metrics.watch(&db);
+    }
     Ok(Arc::new(AppState {
         auth,
         db,
@@ -185,6 +189,6 @@ pub async fn build_state(config: &Config, db: Database) -> Result<Arc<AppState>,
         api_docs: config.api.enable_api_docs,
         healthcheck: config.healthcheck.enabled.then(|| config.healthcheck.settings.clone()),
         validate_responses: config.api.validate_responses,
-        metrics: config.metrics_enabled.then(placement_api::metrics::Metrics::default),
+        metrics,
     }))
 }

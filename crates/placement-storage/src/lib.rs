@@ -62,7 +62,20 @@ pub struct Connections {
     health: std::sync::Arc<health::Health>,
     checkout_timeout: std::time::Duration,
     retries: std::sync::Arc<Retries>,
+    checkouts: std::sync::Arc<Checkouts>,
 }
+
+/// Waits for a pooled connection, for metrics.
+#[derive(Default)]
+pub struct Checkouts {
+    /// Callers waiting for a connection now.
+    pub waiting: std::sync::atomic::AtomicI64,
+    /// Told how long each checkout waited, once set.
+    observer: std::sync::OnceLock<CheckoutObserver>,
+}
+
+/// What [`Database::observe_checkouts`] is given.
+pub type CheckoutObserver = Box<dyn Fn(std::time::Duration) + Send + Sync>;
 
 /// Transactions retried since start, for metrics.
 #[derive(Debug, Default)]
@@ -76,7 +89,15 @@ pub struct Retries {
 
 impl Connections {
     fn checkout(&self) -> StorageResult<conn::PooledConnection> {
-        conn::checkout(&self.pool, &self.health, self.checkout_timeout)
+        use std::sync::atomic::Ordering::Relaxed;
+        self.checkouts.waiting.fetch_add(1, Relaxed);
+        let started = std::time::Instant::now();
+        let conn = conn::checkout(&self.pool, &self.health, self.checkout_timeout);
+        self.checkouts.waiting.fetch_sub(1, Relaxed);
+        if let Some(observe) = self.checkouts.observer.get() {
+            observe(started.elapsed());
+        }
+        conn
     }
 
     /// Pass `result` on; if it says the server went away under `conn`
@@ -109,8 +130,13 @@ impl Database {
         let backend = url.backend;
         let health = std::sync::Arc::new(health::Health::default());
         let pool = conn::build_pool(url, options, health.clone())?;
-        let connections =
-            Connections { pool, health, checkout_timeout: options.checkout_timeout, retries: Default::default() };
+        let connections = Connections {
+            pool,
+            health,
+            checkout_timeout: options.checkout_timeout,
+            retries: Default::default(),
+            checkouts: Default::default(),
+        };
         let trees = std::sync::Arc::new(tree_cache::TreeCache::new(true));
         Ok(Database { connections, backend, trees, owners: Default::default() })
     }
@@ -173,6 +199,17 @@ impl Database {
     /// Transactions retried since start.
     pub fn retries(&self) -> &Retries {
         &self.connections.retries
+    }
+
+    /// Callers waiting for a pooled connection now.
+    pub fn checkouts_waiting(&self) -> i64 {
+        self.connections.checkouts.waiting.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Have `observer` told how long each checkout of a pooled connection
+    /// waited (metrics); false if one was set already.
+    pub fn observe_checkouts(&self, observer: CheckoutObserver) -> bool {
+        self.connections.checkouts.observer.set(observer).is_ok()
     }
 
     /// The pool's open connections and how many of them are idle.

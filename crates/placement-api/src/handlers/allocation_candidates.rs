@@ -63,8 +63,12 @@ pub fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
     let reply = match loaded {
         Loaded::NoResults => Reply::text(candidates_json::EMPTY.to_string()),
         Loaded::Ready(prepared) => {
+            let started = std::time::Instant::now();
             let solution =
                 cands::solve(&prepared.snapshot, &prepared.request, &options(ctx, &parsed)).map_err(too_costly)?;
+            if let Some(metrics) = &ctx.state.metrics {
+                metrics.observe_solve(started.elapsed().as_secs_f64(), solution.candidates.len());
+            }
             Reply::text(candidates_json::write(ctx.version, &prepared, &solution))
         }
     };
