@@ -114,3 +114,18 @@ fn waiting_for_a_connection_is_seen() {
     assert!(most >= 1.0, "no scrape saw a request waiting");
     assert_eq!(value(&scrape(&s), "placement_db_pool_waiting"), 0.0, "none waits once the clients stop");
 }
+
+/// `[metrics] port`: the metrics on their own port, and only there.
+#[test]
+fn served_on_their_own_port_when_asked() {
+    let port = crate::support::free_port();
+    let s = Server::start(Backend::Sqlite, &format!("[metrics]\nenabled = True\nport = {port}\n"));
+    s.req("GET", "/resource_providers").send().expect(200);
+    s.req("GET", "/metrics").send().expect(404);
+    let own = format!("http://127.0.0.1:{port}");
+    let page = ureq::get(&format!("{own}/metrics")).call().expect("metrics on their port").into_body().read_to_string();
+    let ok = "placement_http_requests_total{route=\"/resource_providers\",method=\"GET\",status=\"200\"}";
+    assert_eq!(value(&page.expect("text"), ok), 1.0);
+    let other = ureq::get(&format!("{own}/resource_providers")).header("x-auth-token", "admin").call();
+    assert!(matches!(other, Err(ureq::Error::StatusCode(404))), "{other:?}");
+}

@@ -84,7 +84,11 @@ pub async fn dispatch(req: HttpRequest, payload: web::Payload, state: web::Data<
         };
         h.takes(&probe).then_some((h, probe))
     });
-    let metrics_asked = state.metrics.is_some() && incoming.path == crate::metrics::PATH;
+    let local_port = req.app_config().local_addr().port();
+    let on_metrics_port = state.metrics_port == Some(local_port);
+    let metrics_asked = state.metrics.is_some()
+        && incoming.path == crate::metrics::PATH
+        && state.metrics_port.is_none_or(|p| p == local_port);
     let (mut response, version) = match (health, &state.cors) {
         (Some((health, probe)), _) => {
             let _ = incoming.route.set("/healthcheck");
@@ -94,6 +98,7 @@ pub async fn dispatch(req: HttpRequest, payload: web::Payload, state: web::Data<
             let _ = incoming.route.set(crate::metrics::PATH);
             (metrics_page(&state, &incoming.method), None)
         }
+        _ if on_metrics_port => (HttpResponse::NotFound().finish(), None),
         (None, Some(_)) if incoming.method == "OPTIONS" => (HttpResponse::Ok().finish(), None),
         _ if state.api_docs && crate::docs::is_docs_path(&incoming.path) => {
             (crate::docs::serve(&incoming.method, &incoming.path), None)

@@ -83,4 +83,7 @@ pub struct AppState {
     /// `[metrics] enabled`: count requests and serve them at
     /// [`crate::metrics::PATH`].
     pub metrics: Option<crate::metrics::Metrics>,
+    /// The port metrics are served on, when not the API's; that port
+    /// answers nothing else.
+    pub metrics_port: Option<u16>,
 }

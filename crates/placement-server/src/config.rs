@@ -130,6 +130,10 @@ pub struct Config {
     pub graceful_shutdown_timeout: u64,
     /// `[metrics] enabled` (ours): serve Prometheus metrics at `/metrics`.
     pub metrics_enabled: bool,
+    /// `[metrics] port` and `host` (ours): serve them on a port of their
+    /// own (on the API's host unless `host` is set), not the API's.
+    pub metrics_port: Option<u16>,
+    pub metrics_host: Option<String>,
     /// `[DEFAULT] log_file`, `log_dir`, `use_json`, `log_date_format`.
     pub logging: LoggingOptions,
     pub api: ApiOptions,
@@ -163,6 +167,8 @@ impl Default for Config {
             debug: false,
             graceful_shutdown_timeout: 60,
             metrics_enabled: false,
+            metrics_port: None,
+            metrics_host: None,
             logging: LoggingOptions::default(),
             api: ApiOptions {
                 auth_strategy: "keystone".into(),
@@ -310,6 +316,13 @@ impl Config {
         match (g.as_str(), o.as_str()) {
             ("default", "debug") => self.debug = parse_bool(group, option, value)?,
             ("metrics", "enabled") => self.metrics_enabled = parse_bool(group, option, value)?,
+            ("metrics", "port") => {
+                self.metrics_port = match non_empty(value) {
+                    Some(v) => Some(parse_int(group, option, v)?),
+                    None => None,
+                }
+            }
+            ("metrics", "host") => self.metrics_host = non_empty(value).map(str::to_string),
             ("default", "log_file") => self.logging.log_file = non_empty(value).map(PathBuf::from),
             ("default", "log_dir") => self.logging.log_dir = non_empty(value).map(PathBuf::from),
             ("default", "use_json") => self.logging.use_json = parse_bool(group, option, value)?,

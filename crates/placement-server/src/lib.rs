@@ -190,5 +190,6 @@ pub async fn build_state(config: &Config, db: Database) -> Result<Arc<AppState>,
         healthcheck: config.healthcheck.enabled.then(|| config.healthcheck.settings.clone()),
         validate_responses: config.api.validate_responses,
         metrics,
+        metrics_port: config.metrics_port.filter(|_| config.metrics_enabled),
     }))
 }

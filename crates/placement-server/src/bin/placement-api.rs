@@ -41,6 +41,10 @@ fn main() {
     let host = cli.host.clone().unwrap_or_else(|| "127.0.0.1".to_string());
     let port = cli.port.unwrap_or(8778);
     let max_connections = config.api.max_connections;
+    let metrics_at = config
+        .metrics_port
+        .filter(|_| config.metrics_enabled)
+        .map(|p| (config.metrics_host.clone().unwrap_or_else(|| host.clone()), p));
     let shutdown_timeout = config.graceful_shutdown_timeout;
     let workers = cli
         .workers
@@ -58,15 +62,21 @@ fn main() {
                 reload_policy(&reloading, &config).await;
             }
         });
-        let server = HttpServer::new(move || App::new().configure(placement_api::configure(state.clone())))
+        let mut server = HttpServer::new(move || App::new().configure(placement_api::configure(state.clone())))
             .max_connections(max_connections)
             .workers(workers)
             .shutdown_timeout(shutdown_timeout)
             // Ours below: SIGINT is graceful too (actix's would cut requests).
             .disable_signals()
             .bind((host.as_str(), port))
-            .unwrap_or_else(|e| fail(&format!("cannot listen on {host}:{port}: {e}")))
-            .run();
+            .unwrap_or_else(|e| fail(&format!("cannot listen on {host}:{port}: {e}")));
+        if let Some((metrics_host, metrics_port)) = &metrics_at {
+            server = server
+                .bind((metrics_host.as_str(), *metrics_port))
+                .unwrap_or_else(|e| fail(&format!("cannot listen for metrics on {metrics_host}:{metrics_port}: {e}")));
+            log::info!("metrics served on {metrics_host}:{metrics_port} only");
+        }
+        let server = server.run();
         let handle = server.handle();
         actix_web::rt::spawn(async move {
             let stop = stop_signal().await;
