@@ -25,13 +25,8 @@ pub fn mark(conn: &mut DbConnection, consumers: &[String]) -> StorageResult<()> 
         match conn.backend() {
             // Evaluated under the row lock the UPDATE takes, against the
             // latest committed value: strictly later even when two writers
-            // free the same provider at once.
-            Backend::Postgres => {
-                let later = sql::<Nullable<Timestamp>>("GREATEST(")
-                    .bind::<Timestamp, _>(now)
-                    .sql(", updated_at + INTERVAL '1 microsecond')");
-                diesel::update(freed).set(rp::updated_at.eq(later)).execute(conn)?;
-            }
+            // free the same provider at once (pg_write keeps it prepared).
+            Backend::Postgres => stamp_on_postgres(conn, chunk)?,
             Backend::Mysql => mark_on_mysql(conn, chunk, now)?,
             // SQLite's writers are serialized: computed here.
             Backend::Sqlite => {
@@ -71,6 +66,19 @@ fn mark_on_mysql(conn: &mut DbConnection, consumers: &[String], now: NaiveDateTi
         .bind::<Timestamp, _>(now)
         .sql(")");
     diesel::update(rp::table.filter(rp::id.eq_any(&ids))).set(rp::updated_at.eq(later)).execute(my)?;
+    Ok(())
+}
+
+#[cfg(feature = "postgres")]
+fn stamp_on_postgres(conn: &mut DbConnection, consumers: &[String]) -> StorageResult<()> {
+    match conn {
+        DbConnection::Postgresql(pg) => crate::pg_write::stamp_freed(pg, consumers),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(not(feature = "postgres"))]
+fn stamp_on_postgres(_: &mut DbConnection, _: &[String]) -> StorageResult<()> {
     Ok(())
 }
 

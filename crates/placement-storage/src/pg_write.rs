@@ -81,11 +81,16 @@ struct LockInOrder<'a> {
 
 impl Fixed for LockInOrder<'_> {
     fn walk<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql("SELECT id FROM resource_providers WHERE uuid = ANY(");
+        // The ids first (an InitPlan, by index), then the rows by primary
+        // key: an OR of the two conditions would scan every provider.
+        out.push_sql(
+            "SELECT id FROM resource_providers WHERE id = ANY(ARRAY(\
+             SELECT id FROM resource_providers WHERE uuid = ANY(",
+        );
         out.push_bind_param::<Array<Text>, _>(self.uuids)?;
-        out.push_sql(") OR id IN (SELECT resource_provider_id FROM allocations WHERE consumer_id = ANY(");
+        out.push_sql(") UNION SELECT resource_provider_id FROM allocations WHERE consumer_id = ANY(");
         out.push_bind_param::<Array<Text>, _>(self.consumers)?;
-        out.push_sql(")) ORDER BY id FOR UPDATE");
+        out.push_sql("))) ORDER BY id FOR UPDATE");
         Ok(())
     }
 }
@@ -98,6 +103,33 @@ impl Fixed for LockInOrder<'_> {
 /// scan returns them.
 pub fn lock_in_order(pg: &mut PgConnection, uuids: &[String], consumers: &[String]) -> StorageResult<()> {
     kept::<Integer, _>(LockInOrder { uuids, consumers }).load::<i32>(pg)?;
+    Ok(())
+}
+
+struct StampFreed<'a> {
+    consumers: &'a [String],
+    now: NaiveDateTime,
+}
+
+impl Fixed for StampFreed<'_> {
+    fn walk<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("UPDATE resource_providers SET updated_at = GREATEST(");
+        out.push_bind_param::<Timestamp, _>(&self.now)?;
+        out.push_sql(
+            ", updated_at + INTERVAL '1 microsecond') WHERE id = ANY(ARRAY(\
+             SELECT resource_provider_id FROM allocations WHERE consumer_id = ANY(",
+        );
+        out.push_bind_param::<Array<Text>, _>(self.consumers)?;
+        out.push_sql("))) RETURNING id");
+        Ok(())
+    }
+}
+
+/// Move `updated_at` strictly forward on every provider holding the
+/// consumers' allocations (see `freed`), evaluated under each row's lock
+/// against its latest committed value.
+pub fn stamp_freed(pg: &mut PgConnection, consumers: &[String]) -> StorageResult<()> {
+    kept::<Integer, _>(StampFreed { consumers, now: now() }).load::<i32>(pg)?;
     Ok(())
 }
 
