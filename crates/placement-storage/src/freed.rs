@@ -5,9 +5,7 @@
 //! generations.
 
 use chrono::{NaiveDateTime, TimeDelta};
-use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::{Nullable, Timestamp};
 
 use crate::conn::DbConnection;
 use crate::error::StorageResult;
@@ -47,6 +45,8 @@ pub fn mark(conn: &mut DbConnection, consumers: &[String]) -> StorageResult<()> 
 /// keeps whole seconds; GREATEST is NULL if `updated_at` is.
 #[cfg(feature = "mysql")]
 fn mark_on_mysql(conn: &mut DbConnection, consumers: &[String], now: NaiveDateTime) -> StorageResult<()> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{Nullable, Timestamp};
     let DbConnection::Mysql(my) = conn else {
         return Ok(());
     };
