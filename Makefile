@@ -42,7 +42,7 @@ conformance-postgresql: build ## The conformance run on fresh PostgreSQL databas
 conformance-mysql: build ## The conformance run on fresh MariaDB/MySQL databases
 	PLACEMENT_CONFORMANCE_BACKEND=mysql $(MAKE) conformance
 
-bench-compare: ## Upstream 16.0.0 and ours side by side on one database at 0, 50,000 and 200,000 consumers (needs `make compat`'s virtualenv)
+bench-compare: ## Upstream 16.0.0 and ours side by side on one database: placeload's cloud, 0-200,000 consumers with writes and moves, nested trees, 100,000 providers, memory (needs `make compat`'s virtualenv)
 	scripts/bench-compare $(BACKENDS)
 
 bench: ## Benchmarks: solver (criterion), then per backend: perf query at 1k/10k/100k providers, writes, nested trees; then the Keystone path's cost per request
