@@ -42,9 +42,9 @@ pub struct DatabaseOptions {
     pub max_pool_size: Option<u32>,
     /// Extra connections allowed over `max_pool_size`.
     pub max_overflow: Option<u32>,
-    /// Seconds a request waits for a free connection (SQLAlchemy's 30 when
-    /// unset, as upstream).
-    pub pool_timeout: Option<u64>,
+    /// Seconds a request waits for a free connection (SQLAlchemy's 30
+    /// unless set, as upstream).
+    pub pool_timeout: u64,
     /// Seconds after which a connection is closed and replaced.
     pub connection_recycle_time: u64,
     /// Attempts to reach the database at start-up; -1 for no limit.
@@ -146,6 +146,9 @@ pub struct Config {
     pub enable_proxy_headers_parsing: bool,
     /// `[keystone_authtoken]`, as written (read by [`crate::keystone_conf`]).
     pub keystone_authtoken: crate::keystone_conf::RawOptions,
+    /// Options given that this server does not read, as `[group] option`
+    /// (logged at start-up: a misspelt option would otherwise pass unseen).
+    pub ignored: Vec<String>,
     /// `[healthcheck]`.
     pub healthcheck: crate::healthcheck_conf::HealthcheckOptions,
     /// Directories of the files read, for finding the policy file.
@@ -184,7 +187,7 @@ impl Default for Config {
                 sync_on_startup: false,
                 max_pool_size: None,
                 max_overflow: None,
-                pool_timeout: None,
+                pool_timeout: 30,
                 connection_recycle_time: 3600,
                 max_retries: 10,
                 retry_interval: 10,
@@ -236,6 +239,7 @@ impl Default for Config {
             workarounds: WorkaroundOptions { optimize_for_wide_provider_trees: false },
             enable_proxy_headers_parsing: false,
             keystone_authtoken: Default::default(),
+            ignored: Vec::new(),
             healthcheck: Default::default(),
             config_dirs: Vec::new(),
         }
@@ -364,7 +368,7 @@ impl Config {
                     })?;
                 self.placement.allocation_candidates_time_limit = limit;
             }
-            ("placement_database", "connection") => self.database.connection = Some(value.to_string()),
+            ("placement_database", "connection") => self.database.connection = non_empty(value).map(str::to_string),
             ("placement_database", "sync_on_startup") => {
                 self.database.sync_on_startup = parse_bool(group, option, value)?;
             }
@@ -375,7 +379,7 @@ impl Config {
                 self.database.max_overflow = Some(parse_int(group, option, value)?);
             }
             ("placement_database", "pool_timeout") => {
-                self.database.pool_timeout = Some(parse_int(group, option, value)?);
+                self.database.pool_timeout = parse_int(group, option, value)?;
             }
             ("placement_database", "connection_recycle_time") => {
                 self.database.connection_recycle_time = parse_int(group, option, value)?;
@@ -437,7 +441,7 @@ impl Config {
             ("keystone_authtoken", o) if crate::keystone_conf::is_option(o) => {
                 self.keystone_authtoken.insert(o.to_string(), value.to_string());
             }
-            _ => log::debug!("ignoring unknown option [{group}] {option}"),
+            _ => self.ignored.push(format!("[{group}] {option}")),
         }
         Ok(())
     }
@@ -465,6 +469,52 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn options_not_read_are_listed() {
+        let mut config = Config::default();
+        config.set("placement", "max_allocation_candidate", "5").unwrap();
+        config.set("oslo_concurrency", "lock_path", "/tmp").unwrap();
+        config.set("Placement", "usage_cache", "False").unwrap();
+        assert_eq!(config.ignored, ["[placement] max_allocation_candidate", "[oslo_concurrency] lock_path"]);
+    }
+
+    /// etc/placement.conf (installed by the package) names every option
+    /// by a name this server reads, with the default it really has.
+    #[test]
+    fn sample_configuration_names_every_option_with_its_default() {
+        let sample = include_str!("../../../etc/placement.conf");
+        let mut config = Config::default();
+        let mut group = String::new();
+        let mut named = 0;
+        for line in sample.lines() {
+            if let Some(g) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                group = g.to_string();
+            } else if let Some((option, value)) = line.strip_prefix('#').and_then(|l| l.split_once(" =")) {
+                if option.contains(' ') {
+                    continue; // prose, not an option
+                }
+                named += 1;
+                let value = value.trim();
+                if group == "keystone_authtoken" {
+                    assert!(crate::keystone_conf::is_option(option), "[{group}] {option}");
+                } else if !value.is_empty() {
+                    config.set(&group, option, value).unwrap_or_else(|e| panic!("[{group}] {option}: {e}"));
+                } else {
+                    // No default to give: known, whatever the value.
+                    let _ = config.set(&group, option, "");
+                }
+            }
+        }
+        assert!(config.ignored.is_empty(), "not options of ours: {:?}", config.ignored);
+        assert!(named > 60, "{named} options");
+        let defaults = Config::default();
+        let mut applied = config.clone();
+        // Empty values set what has no default to "unset", as it was.
+        applied.keystone_authtoken = defaults.keystone_authtoken.clone();
+        assert_eq!(applied, defaults, "a default in etc/placement.conf differs from the code's");
+    }
+
     use super::*;
 
     fn write(name: &str, text: &str) -> PathBuf {
@@ -546,7 +596,7 @@ mod tests {
         );
         let c = Config::load(&[p], &HashMap::new()).unwrap();
         let d = &c.database;
-        assert_eq!((d.max_pool_size, d.max_overflow, d.pool_timeout), (Some(4), Some(2), Some(3)));
+        assert_eq!((d.max_pool_size, d.max_overflow, d.pool_timeout), (Some(4), Some(2), 3));
         assert_eq!((d.max_retries, d.retry_interval, d.db_retry_interval), (-1, 2, 5));
         assert!(!d.sqlite_synchronous && d.connection_trace);
         assert_eq!(c.api.max_request_body_size, 1024);

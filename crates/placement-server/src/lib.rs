@@ -33,7 +33,13 @@ pub fn load_config(cli: &cli::Cli) -> Result<Config, String> {
 /// Install the logger the configuration asks for (see [`logging`]);
 /// `program` names the default log file under `log_dir`.
 pub fn init_logging(config: &Config, program: &str) -> Result<(), String> {
-    logging::init(config.debug, &config.logging, program)
+    logging::init(config.debug, &config.logging, program)?;
+    // Options of other services (a shared file) are normal; a misspelt
+    // one of ours shows here.
+    if !config.ignored.is_empty() {
+        log::info!("options not read by {program}: {}", config.ignored.join(", "));
+    }
+    Ok(())
 }
 
 /// Open the configured database. A SQLite file's directory is created if
@@ -67,7 +73,7 @@ pub fn pool_options(db: &config::DatabaseOptions) -> PoolOptions {
     };
     PoolOptions {
         max_size: max_size.max(1),
-        checkout_timeout: Duration::from_secs(db.pool_timeout.unwrap_or(30)),
+        checkout_timeout: Duration::from_secs(db.pool_timeout),
         reconnect_interval: Duration::from_secs(db.db_retry_interval.max(1)),
         recycle_time: (db.connection_recycle_time > 0).then(|| Duration::from_secs(db.connection_recycle_time)),
         sqlite_synchronous: db.sqlite_synchronous,
