@@ -9,7 +9,7 @@ CONFORMANCE_JOBS ?= 2
 CONFORMANCE_LOGS ?= target/conformance-logs
 BIN = target/debug/placement-api
 
-.PHONY: help run build test bench bench-compare conformance conformance-postgresql conformance-mysql compat difftest difftest-ci lint fmt clippy clean openapi openapi-check
+.PHONY: help run build test bench bench-compare conformance conformance-postgresql conformance-mysql compat difftest difftest-ci lint fmt clippy clean openapi openapi-check deb deb-check
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-24s %s\n", $$1, $$2}'
@@ -27,6 +27,15 @@ test: ## Run every test (unit and end-to-end, on SQLite, PostgreSQL and MariaDB 
 	  echo "cargo-nextest not found; using cargo test"; \
 	  $(CARGO) test --workspace $(FEATURES) --no-fail-fast; \
 	fi
+
+deb: ## Debian package (cargo-deb) of a release build with every backend this machine supports: target/debian/*.deb
+	$(CARGO) build --release -p placement-server $(FEATURES)
+	scripts/man-pages target/release target/man
+	$(CARGO) deb -p placement-server --no-build --output target/debian/
+
+deb-check: ## Build the package, install it with dpkg, serve a request as its user on SQLite, purge it (needs root)
+	$(CARGO) build --release -p placement-server $(FEATURES)
+	scripts/deb-check release
 
 conformance: build ## Run upstream's gabbi tests against our server (expected failures ratchet), every response checked against the OpenAPI documents
 	rm -rf $(CONFORMANCE_LOGS) && mkdir -p $(CONFORMANCE_LOGS)
