@@ -9,7 +9,7 @@ CONFORMANCE_JOBS ?= 2
 CONFORMANCE_LOGS ?= target/conformance-logs
 BIN = target/debug/placement-api
 
-.PHONY: help run build test bench bench-compare conformance conformance-postgresql conformance-mysql compat difftest difftest-ci lint fmt clippy clean openapi openapi-check deb deb-check
+.PHONY: help run build test bench bench-compare conformance conformance-postgresql conformance-mysql compat difftest difftest-ci lint fmt clippy clean openapi openapi-check deb deb-check deps-check
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-24s %s\n", $$1, $$2}'
@@ -27,6 +27,9 @@ test: ## Run every test (unit and end-to-end, on SQLite, PostgreSQL and MariaDB 
 	  echo "cargo-nextest not found; using cargo test"; \
 	  $(CARGO) test --workspace $(FEATURES) --no-fail-fast; \
 	fi
+
+deps-check: ## placement-model and placement-policy free of diesel and actix, placement-storage of actix; no unused dependency (cargo-machete)
+	scripts/deps-check
 
 deb: ## Debian package (cargo-deb) of a release build with every backend this machine supports: target/debian/*.deb
 	$(CARGO) build --release -p placement-server $(FEATURES)

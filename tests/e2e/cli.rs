@@ -92,3 +92,24 @@ fn help_describes_every_option() {
         assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains(env!("CARGO_PKG_VERSION")));
     }
 }
+
+/// A reader that stops early (`placement-policy list | head`) ends the
+/// program as SIGPIPE ends a filter, not with a panic.
+#[test]
+fn a_closed_pipe_ends_output_quietly() {
+    let scratch = crate::support::Scratch::new("pipe");
+    let config = scratch.0.join("placement.conf");
+    std::fs::write(&config, "").expect("empty configuration");
+    let mut child = std::process::Command::new(crate::support::binary("placement-policy"))
+        .args(["--config-file", &config.display().to_string(), "list"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("placement-policy runs");
+    // Closed before the listing is written: it meets a broken pipe.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("placement-policy ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+}

@@ -101,6 +101,33 @@ pub fn config_files(cli: &Cli, env_dir: Option<&str>) -> Vec<PathBuf> {
     .collect()
 }
 
+/// Write `text` to standard output. When the reader has gone (`placement-policy
+/// list | head`), end as a Unix filter does on SIGPIPE (status 141) instead
+/// of panicking as `print!` would.
+pub fn write_out(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(141);
+        }
+        eprintln!("cannot write to standard output: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// `print!` through [`write_out`].
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::cli::write_out(&format!($($arg)*)) };
+}
+
+/// `println!` through [`write_out`].
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => { $crate::cli::write_out(&(format!($($arg)*) + "\n")) };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,9 @@
 //! Placement API (default 127.0.0.1:8778).
 
 use actix_web::{App, HttpServer};
-use placement_server::{build_state, cli, init_logging, load_config, open_database, prepare_database, reload_policy};
+use placement_server::{
+    build_state, cli, init_logging, load_config, open_database, outln, prepare_database, reload_policy,
+};
 use tokio::signal::unix::{SignalKind, signal};
 
 // The candidates query builds and frees many small objects per request;
@@ -22,11 +24,11 @@ Serves the Placement API.
 fn main() {
     let cli = match cli::parse(std::env::args().skip(1)) {
         Ok(cli) if cli.help => {
-            println!("{USAGE}\n{}", cli::COMMON_OPTIONS);
+            outln!("{USAGE}\n{}", cli::COMMON_OPTIONS);
             return;
         }
         Ok(cli) if cli.version => {
-            println!("placement-api {}", env!("CARGO_PKG_VERSION"));
+            outln!("placement-api {}", env!("CARGO_PKG_VERSION"));
             return;
         }
         Ok(cli) => cli,

@@ -3,7 +3,7 @@
 //! upstream's output and exit codes.
 
 use placement_server::report::{Align, table};
-use placement_server::{Config, cli, init_logging, load_config, open_database};
+use placement_server::{Config, cli, init_logging, load_config, open_database, out, outln};
 use placement_storage::data_migrations::{self, Batch};
 use placement_storage::{Database, migrate};
 
@@ -23,11 +23,11 @@ const BATCH: i64 = 50;
 fn main() {
     let cli = cli::parse(std::env::args().skip(1)).unwrap_or_else(|e| usage_error(&e));
     if cli.help {
-        println!("{USAGE}\n{}", cli::COMMON_OPTIONS);
+        outln!("{USAGE}\n{}", cli::COMMON_OPTIONS);
         return;
     }
     if cli.version {
-        println!("{}", env!("CARGO_PKG_VERSION"));
+        outln!("{}", env!("CARGO_PKG_VERSION"));
         return;
     }
     let config = load_config(&cli).unwrap_or_else(|e| fail(&e));
@@ -45,7 +45,7 @@ fn main() {
         }
         ["db", "version"] => {
             let rev = db.with_connection(migrate::current_revision).unwrap_or_else(|e| fail(&e.to_string()));
-            println!("{}", rev.unwrap_or_else(|| "None".to_string()));
+            outln!("{}", rev.unwrap_or_else(|| "None".to_string()));
             0
         }
         ["db", "stamp", rev] => {
@@ -83,12 +83,12 @@ fn online_data_migrations(db: &Database, config: &Config, max_count: Option<&str
         Some(text) => match text.trim().parse::<i64>() {
             Ok(n) if n >= 1 => n,
             _ => {
-                println!("Must supply a positive value for max_count");
+                outln!("Must supply a positive value for max_count");
                 return 127;
             }
         },
         None => {
-            println!("Running batches of {BATCH} until complete");
+            outln!("Running batches of {BATCH} until complete");
             BATCH
         }
     };
@@ -98,13 +98,13 @@ fn online_data_migrations(db: &Database, config: &Config, max_count: Option<&str
         let mut failed = false;
         for name in MIGRATIONS {
             let batch = run_migration(db, config, name, limit - ran).unwrap_or_else(|e| {
-                println!("Error attempting to run {name}");
+                outln!("Error attempting to run {name}");
                 log::error!("Error attempting to run {name}: {e}");
                 failed = true;
                 Batch::default()
             });
             if batch.found != 0 {
-                println!("{} rows matched query {name}, {} migrated", batch.found, batch.done);
+                outln!("{} rows matched query {name}, {} migrated", batch.found, batch.done);
             }
             match totals.iter_mut().find(|(n, _)| *n == name) {
                 Some((_, total)) => {
@@ -124,9 +124,9 @@ fn online_data_migrations(db: &Database, config: &Config, max_count: Option<&str
     };
     let rows: Vec<Vec<String>> =
         totals.iter().map(|(name, t)| vec![name.to_string(), t.found.to_string(), t.done.to_string()]).collect();
-    print!("{}", table(&["Migration", "Total Found", "Completed"], &rows, Align::Centre, false));
+    out!("{}", table(&["Migration", "Total Found", "Completed"], &rows, Align::Centre, false));
     if failed && (max_count.is_none() || ran == 0) {
-        println!("Some migrations failed unexpectedly. Check log for details.");
+        outln!("Some migrations failed unexpectedly. Check log for details.");
         return 2;
     }
     i32::from(ran > 0)

@@ -4,6 +4,8 @@
 
 use std::path::PathBuf;
 
+use placement_server::outln;
+
 const USAGE: &str = "usage: placement-openapi --out DIR";
 
 fn main() {
@@ -11,7 +13,7 @@ fn main() {
     let dir = match args.as_slice() {
         [flag, dir] if flag == "--out" => PathBuf::from(dir),
         [flag] if flag == "--help" || flag == "-h" => {
-            println!("{USAGE}");
+            outln!("{USAGE}");
             return;
         }
         _ => fail(USAGE),

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use placement_policy::{Credentials, Policy, Target, default_lines, render_csv, sample_yaml};
-use placement_server::{cli, load_config, policy_config};
+use placement_server::{cli, load_config, out, outln, policy_config};
 
 const USAGE: &str = "usage: placement-policy [--config-file FILE]... COMMAND
   list      every rule as enforced: its check string, where it comes from,
@@ -21,16 +21,16 @@ const USAGE: &str = "usage: placement-policy [--config-file FILE]... COMMAND
 async fn main() {
     let cli = cli::parse(std::env::args().skip(1)).unwrap_or_else(|e| fail(&format!("{e}\n{USAGE}")));
     if cli.version {
-        println!("{}", env!("CARGO_PKG_VERSION"));
+        outln!("{}", env!("CARGO_PKG_VERSION"));
         return;
     }
     let Some(command) = cli.args.first().filter(|_| !cli.help) else {
-        println!("{USAGE}\n{}", cli::COMMON_OPTIONS);
+        outln!("{USAGE}\n{}", cli::COMMON_OPTIONS);
         std::process::exit(if cli.help { 0 } else { 2 });
     };
     match command.as_str() {
-        "sample" => print!("{}", sample_yaml()),
-        "csv" => print!("{}", render_csv(&default_lines().unwrap_or_else(|e| fail(&e.to_string())))),
+        "sample" => out!("{}", sample_yaml()),
+        "csv" => out!("{}", render_csv(&default_lines().unwrap_or_else(|e| fail(&e.to_string())))),
         "list" => list(&load(&cli).await),
         "check" => check(&load(&cli).await, &cli.args[1..]),
         other => fail(&format!("unknown command {other:?}\n{USAGE}")),
@@ -44,16 +44,16 @@ async fn load(cli: &cli::Cli) -> Policy {
 
 fn list(policy: &Policy) {
     for rule in policy.effective() {
-        println!("{}", rule.name);
-        println!("  check: {:?} ({:?})", rule.check, rule.source);
+        outln!("{}", rule.name);
+        outln!("  check: {:?} ({:?})", rule.check, rule.source);
         if !rule.scope_types.is_empty() {
-            println!("  scope_types: {}", rule.scope_types.join(", "));
+            outln!("  scope_types: {}", rule.scope_types.join(", "));
         }
         for line in &rule.lines {
-            println!("  {line}");
+            outln!("  {line}");
         }
         if rule.lines.is_empty() {
-            println!("  (no line: nobody is allowed)");
+            outln!("  (no line: nobody is allowed)");
         }
     }
 }
@@ -79,9 +79,9 @@ fn check(policy: &Policy, args: &[String]) {
         }
     }
     match policy.authorize(rule, &creds, &target) {
-        Ok(()) => println!("{rule}: allowed"),
+        Ok(()) => outln!("{rule}: allowed"),
         Err(denied) => {
-            println!("{rule}: denied ({denied})");
+            outln!("{rule}: denied ({denied})");
             std::process::exit(1);
         }
     }

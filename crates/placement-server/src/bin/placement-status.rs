@@ -3,7 +3,7 @@
 //! check could not run).
 
 use placement_server::report::{Align, table, wrap};
-use placement_server::{Config, cli, init_logging, load_config, open_database};
+use placement_server::{Config, cli, init_logging, load_config, open_database, out, outln};
 use placement_storage::Database;
 use placement_storage::conn::DbConnection;
 use placement_storage::data_migrations;
@@ -34,11 +34,11 @@ fn main() {
         std::process::exit(2)
     });
     if cli.version {
-        println!("{}", env!("CARGO_PKG_VERSION"));
+        outln!("{}", env!("CARGO_PKG_VERSION"));
         return;
     }
     if cli.help || cli.args.first().map(String::as_str) != Some("upgrade") {
-        println!("{USAGE}\n{}", cli::COMMON_OPTIONS);
+        outln!("{USAGE}\n{}", cli::COMMON_OPTIONS);
         std::process::exit(if cli.help { 0 } else { 2 });
     }
     let config = load_config(&cli).unwrap_or_else(|e| error(&e));
@@ -57,7 +57,7 @@ fn main() {
         let details = details.map_or("None".to_string(), |d| wrap(&d, 60, "  ").join("\n"));
         rows.push(vec![format!("Check: {name}\nResult: {code:?}\nDetails: {details}")]);
     }
-    print!("{}", table(&["Upgrade Check Results"], &rows, Align::Left, true));
+    out!("{}", table(&["Upgrade Check Results"], &rows, Align::Left, true));
     std::process::exit(worst as i32)
 }
 
@@ -115,6 +115,6 @@ fn policy_file_is_yaml(_: &Database, config: &Config) -> Result<Check, String> {
 
 /// A check that could not run: upstream prints `Error:` and the cause.
 fn error(message: &str) -> ! {
-    println!("Error:\n{message}");
+    outln!("Error:\n{message}");
     std::process::exit(255)
 }
