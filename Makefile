@@ -20,13 +20,14 @@ run: ## Build (release, every backend this machine supports) and serve on 127.0.
 build: ## Debug build of every crate and binary, all backends this machine supports
 	$(CARGO) build --workspace --all-targets $(FEATURES)
 
-test: ## Run every test (unit and end-to-end, on SQLite, PostgreSQL and MariaDB when reachable)
+test: ## Run every test (unit and end-to-end, on SQLite, PostgreSQL and MariaDB when reachable), then say per backend whether its tests ran
+	@mkdir -p target && rm -f target/test-skips.tsv
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
-	  $(CARGO) nextest run --workspace $(FEATURES) --no-fail-fast; \
+	  PLACEMENT_TEST_SKIP_LOG=$(CURDIR)/target/test-skips.tsv $(CARGO) nextest run --workspace $(FEATURES) --no-fail-fast; \
 	else \
 	  echo "cargo-nextest not found; using cargo test"; \
-	  $(CARGO) test --workspace $(FEATURES) --no-fail-fast; \
-	fi
+	  PLACEMENT_TEST_SKIP_LOG=$(CURDIR)/target/test-skips.tsv $(CARGO) test --workspace $(FEATURES) --no-fail-fast; \
+	fi; status=$$?; scripts/test-summary target/test-skips.tsv; exit $$status
 
 deps-check: ## placement-model and placement-policy free of diesel and actix, placement-storage of actix; no unused dependency (cargo-machete)
 	scripts/deps-check

@@ -80,6 +80,16 @@ pub fn usable(backend: Backend) -> bool {
         panic!("{backend:?} is required but unavailable: {why}");
     }
     eprintln!("SKIP: {backend:?} unavailable: {why}");
+    // nextest hides a passing test's stderr: `make test` sums these up.
+    if let Some(path) = std::env::var_os("PLACEMENT_TEST_SKIP_LOG") {
+        use std::io::Write;
+        let line = format!("{backend:?}\t{}\n", why.replace(['\n', '\t'], " "));
+        let _ = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(line.as_bytes()));
+    }
     false
 }
 
