@@ -224,9 +224,12 @@ fn client(servers: &[&Server], id: usize, stop: &AtomicBool, journal: &Journal) 
         if seen != old && seen != new {
             journal.violation(format!("consumer {consumer} is {seen:?}, neither before {old:?} nor after {new:?}"));
         }
-        if let Some(h) = seen {
-            mine.insert(consumer, h);
-        }
+        // A delete that went through before its answer was lost holds
+        // nothing any more.
+        match seen {
+            Some(h) => mine.insert(consumer, h),
+            None => mine.remove(&consumer),
+        };
     }
     mine
 }
@@ -361,7 +364,15 @@ fn fault_during_writes(backend: Backend, fault: Fault) {
     let violations = journal.violations.into_inner().unwrap();
     assert!(violations.is_empty(), "{} violations, first: {}", violations.len(), violations[0]);
     for (s, r) in recovery.iter().enumerate() {
-        assert!(*r < RECOVERY_LIMIT, "server {s} took {r:?} to serve again after the database was back");
+        // Its log says what it waited on (seen twice in CI under load, 8 s).
+        let log = servers[s].log_text();
+        let tail: Vec<&str> =
+            log.lines().filter(|l| l.contains("WARN") || l.contains("ERROR")).rev().take(20).collect();
+        assert!(
+            *r < RECOVERY_LIMIT,
+            "server {s} took {r:?} to serve again after the database was back; its last warnings:\n{}",
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        );
     }
     assert!(!unavailable.is_empty() || transport > 0, "the outage was seen by the clients");
     assert!(waits.last().is_none_or(|d| *d < Duration::from_secs(3)), "503s come fast: slowest {:?}", waits.last());
