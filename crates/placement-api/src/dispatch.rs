@@ -70,6 +70,7 @@ pub async fn dispatch(req: HttpRequest, payload: web::Payload, state: web::Data<
     }
     let global_id = incoming.header("x-openstack-request-id").filter(|id| is_request_id(id)).map(str::to_string);
 
+    let local_port = req.app_config().local_addr().port();
     // Only a request for the health check's path is looked at closely.
     let health = state.healthcheck.as_ref().filter(|h| h.path == incoming.path).and_then(|h| {
         let probe = crate::healthcheck::Probe {
@@ -77,18 +78,17 @@ pub async fn dispatch(req: HttpRequest, payload: web::Payload, state: web::Data<
             path: &incoming.path,
             accept: req.headers().get("accept").and_then(|v| v.to_str().ok()),
             peer: req.peer_addr().map(|a| a.ip()),
-            port: req.app_config().local_addr().port(),
+            port: local_port,
             proxied: crate::healthcheck::PROXY_HEADERS
                 .iter()
                 .any(|name| incoming.header(name).is_some_and(|v| !v.is_empty())),
         };
         h.takes(&probe).then_some((h, probe))
     });
-    let local_port = req.app_config().local_addr().port();
     let on_metrics_port = state.metrics_port == Some(local_port);
     let metrics_asked = state.metrics.is_some()
         && incoming.path == crate::metrics::PATH
-        && state.metrics_port.is_none_or(|p| p == local_port);
+        && (state.metrics_port.is_none() || on_metrics_port);
     let (mut response, version) = match (health, &state.cors) {
         (Some((health, probe)), _) => {
             let _ = incoming.route.set("/healthcheck");

@@ -9,8 +9,8 @@ use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
 use crate::conn::DbConnection;
+use crate::consumers::{self, Owner};
 use crate::error::{StorageError, StorageResult};
-use crate::schema::{projects, users};
 use crate::{migrate, now};
 
 /// What one batch of a migration found and fixed.
@@ -82,36 +82,10 @@ pub fn create_incomplete_consumers(
     Ok(Batch { found: done, done })
 }
 
-enum Owner {
-    Project,
-    User,
-}
-
+/// The id of the project or user `external_id`, created if missing (as
+/// a write would: `consumers::ensure`, without the request's id cache).
 fn owner_id(conn: &mut DbConnection, owner: Owner, external_id: &str) -> StorageResult<i32> {
-    let find = |conn: &mut DbConnection| -> StorageResult<Option<i32>> {
-        Ok(match owner {
-            Owner::Project => projects::table
-                .filter(projects::external_id.eq(external_id))
-                .select(projects::id)
-                .first(conn)
-                .optional()?,
-            Owner::User => {
-                users::table.filter(users::external_id.eq(external_id)).select(users::id).first(conn).optional()?
-            }
-        })
-    };
-    if let Some(id) = find(conn)? {
-        return Ok(id);
-    }
-    match owner {
-        Owner::Project => diesel::insert_into(projects::table)
-            .values((projects::external_id.eq(external_id), projects::created_at.eq(now())))
-            .execute(conn)?,
-        Owner::User => diesel::insert_into(users::table)
-            .values((users::external_id.eq(external_id), users::created_at.eq(now())))
-            .execute(conn)?,
-    };
-    find(conn)?.ok_or_else(|| StorageError::Schema(format!("could not create owner {external_id}")))
+    consumers::ensure(conn, &consumers::OwnerIds::default(), &mut consumers::Created::default(), owner, external_id)
 }
 
 /// Record `revision` (an id, or `head`) as the schema's revision without
