@@ -51,19 +51,20 @@ fn put(
     provider: usize,
     vcpus: i64,
     generation: Option<i64>,
-) -> crate::support::Resp {
+) -> Result<crate::support::Resp, String> {
     let body = json!({
         "allocations": {PROVIDERS[provider]: {"resources": {"VCPU": vcpus}}},
         "project_id": "p", "user_id": "u",
         "consumer_generation": generation,
     });
-    servers[i % servers.len()].req("PUT", &format!("/allocations/{consumer}")).version("1.28").json(body).send()
+    servers[i % servers.len()].req("PUT", &format!("/allocations/{consumer}")).version("1.28").json(body).try_send()
 }
 
 fn client(servers: &[&Server], id: usize, length: Duration, tally: &Tally, holdings: &Mutex<Holdings>) {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (id as u64 + 1));
     let mut mine: Holdings = HashMap::new();
-    let deadline = Instant::now() + length;
+    let began = Instant::now();
+    let deadline = began + length;
     let mut n = 0usize;
     while Instant::now() < deadline {
         n += 1;
@@ -88,8 +89,20 @@ fn client(servers: &[&Server], id: usize, length: Duration, tally: &Tally, holdi
                 }
                 _ => {
                     let consumer = held[rng.next(held.len() as u64) as usize].clone();
-                    let r = servers[(n + id) % servers.len()].req("DELETE", &format!("/allocations/{consumer}")).send();
+                    let r =
+                        servers[(n + id) % servers.len()].req("DELETE", &format!("/allocations/{consumer}")).try_send();
                     (consumer, r)
+                }
+            };
+            // No answer: whether the write happened is unknown, so the
+            // client's belief may be wrong; counted as an error, which
+            // fails the race with the servers' logs.
+            let resp = match resp {
+                Ok(resp) => resp,
+                Err(why) => {
+                    tally.errors.fetch_add(1, Ordering::Relaxed);
+                    eprintln!("no answer {:.1} s into the race: {why}", began.elapsed().as_secs_f64());
+                    break;
                 }
             };
             match resp.status {
@@ -188,6 +201,14 @@ fn seed_consumers(first: &Server, per_provider: i64) {
     }
 }
 
+struct StopOnDrop<'a>(&'a std::sync::atomic::AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Relaxed);
+    }
+}
+
 /// What a race came to: the clients' tallies, and every way the servers
 /// disagreed with what the clients were told.
 #[derive(Debug, Default)]
@@ -228,6 +249,9 @@ fn measure_occupied(all: &[&Server], label: &str, length: Duration, occupied: i6
     let started = Instant::now();
     std::thread::scope(|scope| {
         let (running, over) = (&running, &over);
+        // Ends the sampler even when a client panics, so the panic fails
+        // the test instead of leaving the scope waiting forever.
+        let _stop_sampler = StopOnDrop(running);
         scope.spawn(move || {
             while running.load(Ordering::Relaxed) {
                 for server in all {
@@ -256,7 +280,6 @@ fn measure_occupied(all: &[&Server], label: &str, length: Duration, occupied: i6
                 clients.spawn(move || client(all, id, length, tally, holdings));
             }
         });
-        running.store(false, Ordering::Relaxed);
     });
     let elapsed = started.elapsed();
     let checked = Instant::now();
@@ -340,11 +363,12 @@ pub fn race_on(all: &[&Server], label: &str, length: Duration) {
 
 fn race_occupied(all: &[&Server], label: &str, length: Duration, occupied: i64) {
     let o = measure_occupied(all, label, length, occupied);
+    // First: an unanswered write leaves the clients unsure of what they hold.
+    assert_eq!(o.errors, 0, "{label}: no request may fail with anything but a 409: {:#?}", server_errors(all));
     assert_eq!(o.over_samples, 0, "{label}: usage seen over capacity during the run");
     assert_eq!(o.wrong_usages, 0, "{label}: usages differ from what the clients hold");
     assert_eq!((o.orphans, o.lost), (0, 0), "{label}: orphaned or lost allocations");
     assert_eq!(o.wrong_consumers, 0, "{label}: consumers differ from what the clients hold");
-    assert_eq!(o.errors, 0, "{label}: no request may fail with anything but a 409: {:#?}", server_errors(all));
     assert!(o.requests > 100, "{label}: the race ran ({} requests)", o.requests);
 }
 
@@ -358,7 +382,20 @@ fn race(backend: Backend, processes: usize, occupied: i64) {
         let all: Vec<&Server> = std::iter::once(first).chain(servers.iter()).collect();
         let label = format!("{backend:?} x{processes}, {} seeded allocations", occupied * PROVIDERS.len() as i64);
         race_occupied(&all, &label, run_for(SHORT_RACE), occupied);
+        if backend == Backend::Postgres {
+            assert_eq!(deadlocks(&all), Vec::<String>::new(), "{label}: writes lock providers in one order");
+        }
     });
+}
+
+/// PostgreSQL's deadlock reports the servers logged (each one cost a
+/// second of PostgreSQL's `deadlock_timeout` before it was retried).
+pub fn deadlocks(all: &[&Server]) -> Vec<String> {
+    all.iter()
+        .flat_map(|s| {
+            s.log_text().lines().filter(|l| l.contains("deadlock detected")).map(str::to_string).collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 #[test]

@@ -263,13 +263,19 @@ fn plan_with<'a>(
 ) -> StorageResult<Plan<'a>> {
     let prepared = prepare(conn, ids, writes, lock_early)?;
     #[cfg(feature = "postgres")]
-    if let (DbConnection::Postgresql(pg), true) = (&mut *conn, lock_early)
-        && prepared.iter().any(|p| !p.created)
-    {
-        let uuids: Vec<String> =
+    if let (DbConnection::Postgresql(pg), true) = (&mut *conn, lock_early) {
+        let mut uuids: Vec<String> =
             writes.iter().flat_map(|w| w.allocations.iter().map(|(uuid, _)| uuid.clone())).collect();
-        let consumers: Vec<String> = prepared.iter().filter(|p| !p.created).map(|p| p.consumer.uuid.clone()).collect();
-        crate::pg_write::lock_in_order(pg, &uuids, &consumers)?;
+        uuids.sort_unstable();
+        uuids.dedup();
+        // New consumers on one provider lock nothing else: the bump below
+        // is their only lock. On several, the bumps would lock them in
+        // the order of their uuids, not of their ids as everyone else.
+        if prepared.iter().any(|p| !p.created) || uuids.len() > 1 {
+            let consumers: Vec<String> =
+                prepared.iter().filter(|p| !p.created).map(|p| p.consumer.uuid.clone()).collect();
+            crate::pg_write::lock_in_order(pg, &uuids, &consumers)?;
+        }
     }
     // Providers (and their generations) are read before any usage, so a
     // concurrent writer either shows in the usage or fails our bump.

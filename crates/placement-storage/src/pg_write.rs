@@ -115,12 +115,17 @@ impl Fixed for StampFreed<'_> {
     fn walk<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql("UPDATE resource_providers SET updated_at = GREATEST(");
         out.push_bind_param::<Timestamp, _>(&self.now)?;
+        // Locked in id order first, as every other write locks them: an
+        // UPDATE locks rows in whatever order its plan meets them, and two
+        // deletes (or a delete and a move) freeing the same providers
+        // then waited on each other until the deadlock check.
         out.push_sql(
             ", updated_at + INTERVAL '1 microsecond') WHERE id = ANY(ARRAY(\
+             SELECT id FROM resource_providers WHERE id = ANY(ARRAY(\
              SELECT resource_provider_id FROM allocations WHERE consumer_id = ANY(",
         );
         out.push_bind_param::<Array<Text>, _>(self.consumers)?;
-        out.push_sql("))) RETURNING id");
+        out.push_sql("))) ORDER BY id FOR UPDATE)) RETURNING id");
         Ok(())
     }
 }
