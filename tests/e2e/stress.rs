@@ -349,11 +349,20 @@ fn measure_occupied(all: &[&Server], label: &str, length: Duration, occupied: i6
     outcome
 }
 
-/// The servers' log lines for the 5xx they answered, with their causes.
+/// The servers' log lines for the 5xx they answered, with their causes,
+/// and for requests slower than 10 s.
 pub fn server_errors(all: &[&Server]) -> Vec<String> {
     let lines: Vec<String> =
         all.iter().flat_map(|s| s.log_text().lines().map(str::to_string).collect::<Vec<_>>()).collect();
-    lines.into_iter().filter(|l| l.contains(": 5") && l.contains("ERROR")).take(10).collect()
+    // And requests that took longer than a client waits.
+    let slow = |l: &str| {
+        l.split(" time: ")
+            .nth(1)
+            .and_then(|t| t.split(' ').next())
+            .and_then(|ms| ms.parse::<f64>().ok())
+            .is_some_and(|ms| ms > 10_000.0)
+    };
+    lines.into_iter().filter(|l| (l.contains(": 5") && l.contains("ERROR")) || slow(l)).take(10).collect()
 }
 
 /// The race, and nothing wrong afterwards.
