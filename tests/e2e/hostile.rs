@@ -321,6 +321,44 @@ fn candidates_stop_at_the_time_limit() {
     still_serving(&s);
 }
 
+/// Searches that each run for their whole time limit, more of them than
+/// `[api] candidates_threads`: they take turns on that many threads (so
+/// their memory is held by that many), each is answered, and every other
+/// request is served meanwhile.
+#[test]
+fn costly_searches_take_turns_on_their_own_threads() {
+    let s = Server::start(
+        Backend::Sqlite,
+        "[api]\ncandidates_threads = 2\n[placement]\nallocation_candidates_time_limit = 0.3\n\
+         allocation_candidates_search_steps = 100000000000\n",
+    );
+    let query = wide_tree(&s);
+    let costly_threads = || {
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", s.pid())).expect("the server's threads");
+        tasks
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+            .filter(|name| name.starts_with("placement-costl"))
+            .count()
+    };
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        let searches: Vec<_> = (0..6).map(|_| scope.spawn(|| s.req("GET", &query).version("1.39").send())).collect();
+        std::thread::sleep(Duration::from_millis(200));
+        // Served while every costly thread is busy searching.
+        let r = s.req("GET", "/resource_providers").send().expect(200);
+        assert_eq!(r.json["resource_providers"].as_array().map(Vec::len), Some(14));
+        for search in searches {
+            let r = search.join().expect("search");
+            assert_eq!(r.status, 503, "{}", r.text);
+            assert!(r.text.contains("took longer than 0.3 seconds"), "{}", r.text);
+        }
+    });
+    // Six searches of 0.3 s on two threads: three turns, not one.
+    assert!(started.elapsed() >= Duration::from_millis(850), "{:?}", started.elapsed());
+    assert_eq!(costly_threads(), 2);
+    still_serving(&s);
+}
+
 /// With every handler slot busy, a request waits `pool_timeout` and is
 /// refused with 503; what it sent is logged escaped, so a client can't
 /// forge a log line.

@@ -321,9 +321,14 @@ async fn handle(
         accept: incoming.accept.clone(),
     };
     let handler = endpoint.handler;
-    let result = match web::block(move || handler(&ctx)).await {
-        Ok(result) => result,
-        Err(e) => Err(ApiError::internal(format!("handler failed: {e}"))),
+    let result = if endpoint.costly {
+        let state = ctx.state.clone();
+        state.costly.run(move || handler(&ctx)).await.unwrap_or_else(|_| Err(ApiError::internal("handler failed")))
+    } else {
+        match web::block(move || handler(&ctx)).await {
+            Ok(result) => result,
+            Err(e) => Err(ApiError::internal(format!("handler failed: {e}"))),
+        }
     };
     if state.validate_responses {
         check_against_document(incoming, version, route.pattern, &result);

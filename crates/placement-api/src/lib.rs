@@ -7,6 +7,7 @@ pub mod auth;
 pub mod body;
 pub mod context;
 pub mod cors;
+pub mod costly;
 pub mod dispatch;
 pub mod docs;
 pub mod error;

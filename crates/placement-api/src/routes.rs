@@ -19,20 +19,26 @@ pub struct Endpoint {
     pub min: u16,
     pub max: u16,
     pub outside: u16,
+    /// Handled on the threads for costly requests (see [`crate::costly`]).
+    pub costly: bool,
 }
 
 const LATEST: u16 = placement_model::Microversion::MAX.minor;
 
+const fn costly(endpoint: Endpoint) -> Endpoint {
+    Endpoint { costly: true, ..endpoint }
+}
+
 const fn any(method: &'static str, handler: Handler) -> Endpoint {
-    Endpoint { method, handler, min: 0, max: LATEST, outside: 404 }
+    Endpoint { method, handler, min: 0, max: LATEST, outside: 404, costly: false }
 }
 
 const fn from(method: &'static str, min: u16, handler: Handler) -> Endpoint {
-    Endpoint { method, handler, min, max: LATEST, outside: 404 }
+    Endpoint { method, handler, min, max: LATEST, outside: 404, costly: false }
 }
 
 const fn window(method: &'static str, min: u16, max: u16, handler: Handler) -> Endpoint {
-    Endpoint { method, handler, min, max, outside: 404 }
+    Endpoint { method, handler, min, max, outside: 404, costly: false }
 }
 
 pub struct Route {
@@ -73,7 +79,14 @@ pub static ROUTES: &[Route] = &[
             any("GET", inventories::list),
             any("POST", inventories::create),
             any("PUT", inventories::replace),
-            Endpoint { method: "DELETE", handler: inventories::delete_all, min: 5, max: LATEST, outside: 405 },
+            Endpoint {
+                method: "DELETE",
+                handler: inventories::delete_all,
+                min: 5,
+                max: LATEST,
+                outside: 405,
+                costly: false,
+            },
         ],
     },
     Route {
@@ -99,7 +112,7 @@ pub static ROUTES: &[Route] = &[
             any("DELETE", allocations::delete_for_consumer),
         ],
     },
-    Route { pattern: "/allocation_candidates", endpoints: &[from("GET", 10, allocation_candidates::list)] },
+    Route { pattern: "/allocation_candidates", endpoints: &[costly(from("GET", 10, allocation_candidates::list))] },
     Route { pattern: "/traits", endpoints: &[from("GET", 6, traits::list)] },
     Route {
         pattern: "/traits/{name}",

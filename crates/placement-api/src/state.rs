@@ -71,6 +71,8 @@ pub struct AppState {
     pub placement: PlacementSettings,
     /// Body size, body memory and handler slot limits.
     pub intake: crate::intake::Intake,
+    /// Where allocation candidates are searched.
+    pub costly: crate::costly::CostlyThreads,
     /// `[oslo_middleware] enable_proxy_headers_parsing`.
     pub proxy_headers: bool,
     /// `[api] enable_api_docs`: serve the OpenAPI documents and Swagger UI.

@@ -24,6 +24,9 @@ pub struct ApiOptions {
     /// HTTP worker threads (ours; upstream's WSGI server has its own
     /// processes and threads); `None`: one per core.
     pub workers: Option<usize>,
+    /// Threads that answer allocation candidates requests (ours); `None`:
+    /// one per core.
+    pub candidates_threads: Option<usize>,
     /// Serve the OpenAPI documents and Swagger UI at `/api-docs/` (ours).
     pub enable_api_docs: bool,
     /// Check every response against the OpenAPI document of its version and
@@ -179,6 +182,7 @@ impl Default for Config {
                 max_request_body_memory: 128 * 1024 * 1024,
                 max_connections: 1024,
                 workers: None,
+                candidates_threads: None,
                 enable_api_docs: true,
                 validate_responses: false,
             },
@@ -345,6 +349,9 @@ impl Config {
             }
             ("api", "workers") => {
                 self.api.workers = Some(positive(group, option, parse_int(group, option, value)?)?);
+            }
+            ("api", "candidates_threads") => {
+                self.api.candidates_threads = Some(positive(group, option, parse_int(group, option, value)?)?);
             }
             ("api", "max_connections") => {
                 self.api.max_connections = positive(group, option, parse_int(group, option, value)?)?;
@@ -591,6 +598,7 @@ mod tests {
             "[placement_database]\nmax_pool_size = 4\nmax_overflow = 2\npool_timeout = 3\nmax_retries = -1\n\
              retry_interval = 2\ndb_retry_interval = 5\nconnection_recycle_time = 60\nconnection_debug = 100\n\
              connection_trace = true\nsqlite_synchronous = false\n[api]\nmax_request_body_size = 1024\n\
+             candidates_threads = 3\n\
              [placement]\nallocation_candidates_time_limit = 0.5\nusage_cache = false\n[oslo_middleware]\n\
              enable_proxy_headers_parsing = true\n[workarounds]\noptimize_for_wide_provider_trees = true\n",
         );
@@ -600,10 +608,15 @@ mod tests {
         assert_eq!((d.max_retries, d.retry_interval, d.db_retry_interval), (-1, 2, 5));
         assert!(!d.sqlite_synchronous && d.connection_trace);
         assert_eq!(c.api.max_request_body_size, 1024);
+        assert_eq!(c.api.candidates_threads, Some(3));
         assert_eq!(c.placement.allocation_candidates_time_limit, 0.5);
         assert!(!c.placement.usage_cache);
         assert!(c.enable_proxy_headers_parsing && c.workarounds.optimize_for_wide_provider_trees);
-        for bad in ["[placement_database]\nmax_retries = -2\n", "[api]\nmax_request_body_size = 0\n"] {
+        for bad in [
+            "[placement_database]\nmax_retries = -2\n",
+            "[api]\nmax_request_body_size = 0\n",
+            "[api]\ncandidates_threads = 0\n",
+        ] {
             let p = write("bad-limit", bad);
             assert!(Config::load(&[p], &HashMap::new()).is_err(), "{bad}");
         }

@@ -191,6 +191,12 @@ pub async fn build_state(config: &Config, db: Database) -> Result<Arc<AppState>,
             candidates_time_limit: Duration::from_secs_f64(p.allocation_candidates_time_limit),
         },
         intake: Intake::new(limits),
+        costly: placement_api::costly::CostlyThreads::new(
+            config
+                .api
+                .candidates_threads
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)),
+        ),
         proxy_headers: config.enable_proxy_headers_parsing,
         api_docs: config.api.enable_api_docs,
         healthcheck: config.healthcheck.enabled.then(|| config.healthcheck.settings.clone()),
