@@ -34,9 +34,14 @@ impl Ctx {
         &self.state.db
     }
 
-    /// A path parameter by name.
-    pub fn param(&self, name: &str) -> &str {
-        self.params.iter().find(|(n, _)| *n == name).map_or("", |(_, v)| v.as_str())
+    /// A path parameter of the route, by name; one the route does not have is a
+    /// bug in the handler, answered 500 rather than read as empty.
+    pub fn param(&self, name: &str) -> Result<&str, ApiError> {
+        self.params
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+            .ok_or_else(|| ApiError::internal(format!("the route has no path parameter {name:?}")))
     }
 
     /// Check a policy rule with the default target (the caller's project

@@ -30,6 +30,16 @@ pub struct ApiError {
     pub internal: Option<String>,
 }
 
+/// The status and the message a client would read (the internal cause is
+/// left out, as it is from responses).
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.status, self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
 impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
         ApiError {
@@ -277,6 +287,17 @@ mod tests {
             version,
             version_failed: false,
         }
+    }
+
+    #[test]
+    fn an_api_error_is_a_std_error_that_keeps_its_internal_cause_to_itself() {
+        let e: Box<dyn std::error::Error> = Box::new(ApiError::internal("SQL: secret"));
+        assert_eq!(
+            e.to_string(),
+            "500 Internal Server Error: An unexpected error occurred; the server log has the details under \
+             this request id."
+        );
+        assert_eq!(ApiError::not_found("No such thing").to_string(), "404 Not Found: No such thing");
     }
 
     #[test]

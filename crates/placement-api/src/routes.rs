@@ -210,3 +210,38 @@ mod tests {
         assert_eq!(find("/allocations").unwrap().0.allow_at(0), "POST");
     }
 }
+
+#[cfg(test)]
+mod param_names {
+    use super::ROUTES;
+
+    /// Every `ctx.param("...")` a handler reads names a placeholder of some
+    /// route (a typo would otherwise be found only by the request that hits
+    /// it, as a 500).
+    #[test]
+    fn handlers_read_only_parameters_routes_have() {
+        let placeholders: Vec<&str> = ROUTES
+            .iter()
+            .flat_map(|r| r.pattern.split('/'))
+            .filter_map(|part| part.strip_prefix('{')?.strip_suffix('}'))
+            .collect();
+        let sources = [
+            include_str!("handlers/aggregates.rs"),
+            include_str!("handlers/allocations.rs"),
+            include_str!("handlers/inventories.rs"),
+            include_str!("handlers/resource_classes.rs"),
+            include_str!("handlers/resource_providers.rs"),
+            include_str!("handlers/traits.rs"),
+            include_str!("handlers/usages.rs"),
+        ];
+        let mut read = 0;
+        for source in sources {
+            for call in source.split("ctx.param(\"").skip(1) {
+                let name = call.split('"').next().unwrap_or_default();
+                assert!(placeholders.contains(&name), "a handler reads {name:?}, which no route has");
+                read += 1;
+            }
+        }
+        assert!(read >= 30, "only {read} parameters read");
+    }
+}

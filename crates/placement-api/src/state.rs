@@ -21,7 +21,7 @@ pub struct PlacementSettings {
     pub incomplete_consumer_user_id: String,
     pub randomize_allocation_candidates: bool,
     pub max_allocation_candidates: i64,
-    pub allocation_candidates_generation_strategy: String,
+    pub allocation_candidates_generation_strategy: placement_model::candidates::Strategy,
     pub allocation_conflict_retry_count: u32,
     /// Search steps one candidates request may take before it is refused.
     pub candidates_search_steps: u64,
@@ -36,7 +36,7 @@ impl Default for PlacementSettings {
             incomplete_consumer_user_id: "00000000-0000-0000-0000-000000000000".into(),
             randomize_allocation_candidates: false,
             max_allocation_candidates: -1,
-            allocation_candidates_generation_strategy: "depth-first".into(),
+            allocation_candidates_generation_strategy: placement_model::candidates::Strategy::DepthFirst,
             allocation_conflict_retry_count: 10,
             candidates_search_steps: 100_000_000,
             candidates_time_limit: std::time::Duration::from_secs(10),

@@ -96,7 +96,7 @@ pub struct PlacementOptions {
     pub incomplete_consumer_user_id: String,
     pub randomize_allocation_candidates: bool,
     pub max_allocation_candidates: i64,
-    pub allocation_candidates_generation_strategy: String,
+    pub allocation_candidates_generation_strategy: placement_model::candidates::Strategy,
     pub allocation_conflict_retry_count: u32,
     /// Search steps one candidates request may take (ours).
     pub allocation_candidates_search_steps: u64,
@@ -234,7 +234,7 @@ impl Default for Config {
                 incomplete_consumer_user_id: missing_id,
                 randomize_allocation_candidates: false,
                 max_allocation_candidates: -1,
-                allocation_candidates_generation_strategy: "depth-first".into(),
+                allocation_candidates_generation_strategy: placement_model::candidates::Strategy::DepthFirst,
                 allocation_conflict_retry_count: 10,
                 allocation_candidates_search_steps: 100_000_000,
                 allocation_candidates_time_limit: 10.0,
@@ -438,8 +438,12 @@ impl Config {
                 self.placement.max_allocation_candidates = parse_int(group, option, value)?;
             }
             ("placement", "allocation_candidates_generation_strategy") => {
+                use placement_model::candidates::Strategy;
                 self.placement.allocation_candidates_generation_strategy =
-                    choice(group, option, value, &["depth-first", "breadth-first"])?;
+                    match choice(group, option, value, &["depth-first", "breadth-first"])?.as_str() {
+                        "breadth-first" => Strategy::BreadthFirst,
+                        _ => Strategy::DepthFirst,
+                    };
             }
             ("placement", "allocation_conflict_retry_count") => {
                 self.placement.allocation_conflict_retry_count = parse_int(group, option, value)?;
@@ -627,7 +631,10 @@ mod tests {
         let c = Config::default();
         assert_eq!(c.api.auth_strategy, "keystone");
         assert_eq!(c.placement.max_allocation_candidates, -1);
-        assert_eq!(c.placement.allocation_candidates_generation_strategy, "depth-first");
+        assert_eq!(
+            c.placement.allocation_candidates_generation_strategy,
+            placement_model::candidates::Strategy::DepthFirst
+        );
         assert!(c.policy.enforce_new_defaults && c.policy.enforce_scope);
         assert!(c.cors.allowed_origin.is_empty());
         assert_eq!((c.database.max_retries, c.database.retry_interval), (10, 10));

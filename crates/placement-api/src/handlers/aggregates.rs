@@ -38,7 +38,7 @@ fn reply(ctx: &Ctx, aggregates: Vec<String>, generation: i32) -> Reply {
 pub fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_accept()?;
     ctx.authorize("placement:resource_providers:aggregates:list")?;
-    let uuid = ctx.param("uuid");
+    let uuid = ctx.param("uuid")?;
     let (rp, aggregates) = ctx.read(|c| {
         let rp = providers::get(c, uuid)?;
         let aggregates = store::of_provider(c, rp.id)?;
@@ -52,7 +52,7 @@ pub fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
 pub fn replace(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_content()?;
     ctx.authorize("placement:resource_providers:aggregates:update")?;
-    let uuid = ctx.param("uuid");
+    let uuid = ctx.param("uuid")?;
     let with_generation = ctx.version.at_least(19);
     let rp = ctx.read(|c| providers::get(c, uuid))?;
     let aggregates = if with_generation {

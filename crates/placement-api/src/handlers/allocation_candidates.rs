@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use placement_model::DomainError;
-use placement_model::candidates::{self as cands, Exhausted, Options, Strategy};
+use placement_model::candidates::{self as cands, Exhausted, Options};
 use placement_model::error::ErrorCode;
 use placement_model::request::{self, CandidateRequest};
 use placement_storage::StorageError;
@@ -102,11 +102,7 @@ fn options(ctx: &Ctx, parsed: &CandidateRequest) -> Options {
     Options {
         nested_aware: ctx.version.at_least(29),
         max_candidates: usize::try_from(settings.max_allocation_candidates).ok(),
-        strategy: if settings.allocation_candidates_generation_strategy == "breadth-first" {
-            Strategy::BreadthFirst
-        } else {
-            Strategy::DepthFirst
-        },
+        strategy: settings.allocation_candidates_generation_strategy,
         limit: parsed.wide.limit,
         shuffle_seed: settings.randomize_allocation_candidates.then(|| uuid::Uuid::new_v4().as_u64_pair().0),
         max_steps: Some(settings.candidates_search_steps),

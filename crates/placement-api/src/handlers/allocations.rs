@@ -83,7 +83,7 @@ fn last_modified(rows: &[AllocationRow]) -> Option<chrono::NaiveDateTime> {
 pub fn for_consumer(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_accept()?;
     ctx.authorize("placement:allocations:list")?;
-    let uuid = ctx.param("consumer_uuid");
+    let uuid = ctx.param("consumer_uuid")?;
     let (rows, consumer, type_name) = ctx.read(|c| {
         let (rows, consumer) = store::of_consumer(c, uuid)?;
         let type_name = match &consumer {
@@ -117,7 +117,7 @@ pub fn for_consumer(ctx: &Ctx) -> Result<Reply, ApiError> {
 pub fn for_provider(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_accept()?;
     ctx.authorize("placement:resource_providers:allocations:list")?;
-    let uuid = ctx.param("uuid");
+    let uuid = ctx.param("uuid")?;
     let (rp, rows) = ctx
         .db()
         .read(|c| {
@@ -239,7 +239,7 @@ fn write(ctx: &Ctx, writes: &[ConsumerWrite], class_error: impl Fn(&DomainError)
 pub fn put_for_consumer(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_content()?;
     ctx.authorize("placement:allocations:update")?;
-    let raw = ctx.param("consumer_uuid");
+    let raw = ctx.param("consumer_uuid")?;
     if !is_uuid_like(raw) {
         return Err(ApiError::bad_request(format!("Malformed consumer_uuid: {raw}")));
     }
@@ -273,7 +273,7 @@ pub fn post(ctx: &Ctx) -> Result<Reply, ApiError> {
 #[utoipa::path(delete, path = "/allocations/{consumer_uuid}", responses((status = 204), (status = 404)))]
 pub fn delete_for_consumer(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.authorize("placement:allocations:delete")?;
-    let uuid = ctx.param("consumer_uuid");
+    let uuid = ctx.param("consumer_uuid")?;
     let removed = ctx.write(|c| store::delete_for_consumer(c, uuid))?;
     if removed == 0 {
         return Err(ApiError::not_found(format!("No allocations for consumer '{uuid}'")));

@@ -186,7 +186,7 @@ fn generation_conflict() -> ApiError {
 pub fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_accept()?;
     ctx.authorize("placement:resource_providers:inventories:list")?;
-    let uuid = ctx.param("uuid");
+    let uuid = ctx.param("uuid")?;
     let (rp, stored) = provider_for_read(ctx, uuid)?;
     let inventories: Vec<&Inventory> = stored.iter().map(|s| &s.inventory).collect();
     // No inventory, no time: upstream folds the inventories' times.
@@ -198,8 +198,8 @@ pub fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
 pub fn show(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_accept()?;
     ctx.authorize("placement:resource_providers:inventories:show")?;
-    let uuid = ctx.param("uuid");
-    let class = ctx.param("resource_class");
+    let uuid = ctx.param("uuid")?;
+    let class = ctx.param("resource_class")?;
     let (rp, stored) = provider_for_read(ctx, uuid)?;
     let found = stored
         .iter()
@@ -214,7 +214,7 @@ pub fn show(ctx: &Ctx) -> Result<Reply, ApiError> {
 pub fn create(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_content()?;
     ctx.authorize("placement:resource_providers:inventories:create")?;
-    let uuid = ctx.param("uuid");
+    let uuid = ctx.param("uuid")?;
     let rp = ctx.read(|c| providers::get(c, uuid))?;
     let data: InventoryRequest = parse_body(&ctx.body, requests::post_inventory())?;
     let class = data.resource_class.clone().unwrap_or_default();
@@ -244,7 +244,7 @@ pub fn create(ctx: &Ctx) -> Result<Reply, ApiError> {
 pub fn replace(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_content()?;
     ctx.authorize("placement:resource_providers:inventories:update")?;
-    let uuid = ctx.param("uuid");
+    let uuid = ctx.param("uuid")?;
     let rp = ctx.read(|c| providers::get(c, uuid))?;
     let data = parse_json(&ctx.body, requests::put_inventories())?;
     if crate::body::int(&data["resource_provider_generation"]).ok() != Some(i64::from(rp.generation)) {
@@ -285,7 +285,7 @@ pub fn replace(ctx: &Ctx) -> Result<Reply, ApiError> {
 #[utoipa::path(delete, path = "/resource_providers/{uuid}/inventories", responses((status = 204)))]
 pub fn delete_all(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.authorize("placement:resource_providers:inventories:delete")?;
-    let uuid = ctx.param("uuid");
+    let uuid = ctx.param("uuid")?;
     let rp = ctx.read(|c| providers::get(c, uuid))?;
     ctx.db().write(|c| store::replace(c, &rp, &[])).map_err(|e| match e {
         StorageError::Domain(DomainError::ProviderConcurrentUpdate) => ApiError::conflict(format!(
@@ -306,8 +306,8 @@ pub fn delete_all(ctx: &Ctx) -> Result<Reply, ApiError> {
 pub fn update(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_content()?;
     ctx.authorize("placement:resource_providers:inventories:update")?;
-    let uuid = ctx.param("uuid");
-    let class = ctx.param("resource_class");
+    let uuid = ctx.param("uuid")?;
+    let class = ctx.param("resource_class")?;
     let rp = ctx.read(|c| providers::get(c, uuid))?;
     let data: InventoryRequest = parse_body(&ctx.body, requests::put_inventory())?;
     if data.resource_provider_generation != Some(i64::from(rp.generation)) {
@@ -330,8 +330,8 @@ pub fn update(ctx: &Ctx) -> Result<Reply, ApiError> {
 #[utoipa::path(delete, path = "/resource_providers/{uuid}/inventories/{resource_class}", responses((status = 204)))]
 pub fn delete(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.authorize("placement:resource_providers:inventories:delete")?;
-    let uuid = ctx.param("uuid");
-    let class = ctx.param("resource_class");
+    let uuid = ctx.param("uuid")?;
+    let class = ctx.param("resource_class")?;
     let rp = ctx.read(|c| providers::get(c, uuid))?;
     ctx.db().write(|c| store::delete(c, &rp, class)).map_err(|e| match e {
         StorageError::Domain(d @ (DomainError::ProviderConcurrentUpdate | DomainError::InventoryInUse { .. })) => {

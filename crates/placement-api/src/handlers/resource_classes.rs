@@ -71,7 +71,7 @@ pub fn create(ctx: &Ctx) -> Result<Reply, ApiError> {
 pub fn show(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_accept()?;
     ctx.authorize("placement:resource_classes:show")?;
-    let name = ctx.param("name");
+    let name = ctx.param("name")?;
     let rc = ctx.read(|c| store::get(c, name))?;
     Ok(Reply::body(&ResourceClassBody::new(&rc)).modified(ctx.version, last_modified(&rc)))
 }
@@ -82,7 +82,7 @@ pub fn show(ctx: &Ctx) -> Result<Reply, ApiError> {
 pub fn rename(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_content()?;
     ctx.authorize("placement:resource_classes:update")?;
-    let name = ctx.param("name");
+    let name = ctx.param("name")?;
     let data: ResourceClassRequest = parse_body(&ctx.body, requests::resource_class_name())?;
     let new_name = data.name;
 
@@ -108,7 +108,7 @@ pub fn rename(ctx: &Ctx) -> Result<Reply, ApiError> {
 #[utoipa::path(put, path = "/resource_classes/{name}", responses((status = 201), (status = 204)))]
 pub fn ensure(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.authorize("placement:resource_classes:update")?;
-    let name = ctx.param("name");
+    let name = ctx.param("name")?;
     // Upstream pastes the name into a JSON text and validates that, so a
     // name with quotes can validate as another name; validate the name
     // itself, with upstream's message.
@@ -126,7 +126,7 @@ pub fn ensure(ctx: &Ctx) -> Result<Reply, ApiError> {
 #[utoipa::path(delete, path = "/resource_classes/{name}", responses((status = 204)))]
 pub fn delete(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.authorize("placement:resource_classes:delete")?;
-    let name = ctx.param("name");
+    let name = ctx.param("name")?;
     ctx.db()
         .write(|c| {
             let rc = store::get(c, name)?;

@@ -154,7 +154,7 @@ pub fn create(ctx: &Ctx) -> Result<Reply, ApiError> {
 pub fn show(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_accept()?;
     ctx.authorize("placement:resource_providers:show")?;
-    let uuid = ctx.param("uuid");
+    let uuid = ctx.param("uuid")?;
     let rp = ctx.read(|c| providers::get(c, uuid))?;
     Ok(Reply::body(&provider_body(ctx, &rp)).modified(ctx.version, rp.last_modified()))
 }
@@ -164,7 +164,7 @@ pub fn show(ctx: &Ctx) -> Result<Reply, ApiError> {
 pub fn update(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_content()?;
     ctx.authorize("placement:resource_providers:update")?;
-    let uuid = ctx.param("uuid");
+    let uuid = ctx.param("uuid")?;
     let current = ctx.read(|c| providers::get(c, uuid))?;
     let schema = requests::update_provider(ctx.version);
     let data: ProviderRequest = parse_body(&ctx.body, schema)?;
@@ -191,7 +191,7 @@ pub fn update(ctx: &Ctx) -> Result<Reply, ApiError> {
 #[utoipa::path(delete, path = "/resource_providers/{uuid}", responses((status = 204)))]
 pub fn delete(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.authorize("placement:resource_providers:delete")?;
-    let uuid = ctx.param("uuid");
+    let uuid = ctx.param("uuid")?;
     ctx.db().write(|c| providers::delete(c, uuid)).map_err(|e| match e {
         StorageError::Domain(DomainError::ProviderNotFound(_)) => {
             ApiError::not_found(format!("No resource provider with uuid {uuid} found for delete"))

@@ -77,7 +77,7 @@ pub fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
 #[utoipa::path(get, path = "/traits/{name}", responses((status = 204), (status = 404)))]
 pub fn show(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.authorize("placement:traits:show")?;
-    let name = ctx.param("name");
+    let name = ctx.param("name")?;
     let found = ctx.read(|c| store::find(c, name))?;
     let t = found.ok_or_else(|| ApiError::not_found(DomainError::TraitNotFound(name.to_string()).to_string()))?;
     Ok(Reply::empty(204).modified(ctx.version, t.created_at))
@@ -86,7 +86,7 @@ pub fn show(ctx: &Ctx) -> Result<Reply, ApiError> {
 #[utoipa::path(put, path = "/traits/{name}", responses((status = 201), (status = 204)))]
 pub fn ensure(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.authorize("placement:traits:update")?;
-    let name = ctx.param("name");
+    let name = ctx.param("name")?;
     if validator::validate(&json!(name), requests::custom_trait()).is_err() {
         return Err(ApiError::bad_request(
             "The trait is invalid. A valid trait must be no longer than 255 characters, start with the \
@@ -102,7 +102,7 @@ pub fn ensure(ctx: &Ctx) -> Result<Reply, ApiError> {
 #[utoipa::path(delete, path = "/traits/{name}", responses((status = 204)))]
 pub fn delete(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.authorize("placement:traits:delete")?;
-    let name = ctx.param("name");
+    let name = ctx.param("name")?;
     ctx.db().write(|c| store::delete(c, name)).map_err(|e| match e {
         StorageError::Domain(d @ DomainError::TraitNotFound(_)) => ApiError::not_found(d.to_string()),
         StorageError::Domain(d @ DomainError::TraitCannotDeleteStandard(_)) => ApiError::bad_request(d.to_string()),
@@ -116,7 +116,7 @@ pub fn delete(ctx: &Ctx) -> Result<Reply, ApiError> {
 pub fn of_provider(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_accept()?;
     ctx.authorize("placement:resource_providers:traits:list")?;
-    let uuid = ctx.param("uuid");
+    let uuid = ctx.param("uuid")?;
     let (rp, traits) = ctx
         .db()
         .read(|c| {
@@ -139,7 +139,7 @@ pub fn of_provider(ctx: &Ctx) -> Result<Reply, ApiError> {
 pub fn replace_for_provider(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_content()?;
     ctx.authorize("placement:resource_providers:traits:update")?;
-    let uuid = ctx.param("uuid");
+    let uuid = ctx.param("uuid")?;
     let data: ProviderTraitsRequest = parse_body(&ctx.body, requests::set_provider_traits())?;
     let generation = data.resource_provider_generation;
     let wanted = data.traits;
@@ -170,7 +170,7 @@ pub fn replace_for_provider(ctx: &Ctx) -> Result<Reply, ApiError> {
 #[utoipa::path(delete, path = "/resource_providers/{uuid}/traits", responses((status = 204)))]
 pub fn delete_for_provider(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.authorize("placement:resource_providers:traits:delete")?;
-    let uuid = ctx.param("uuid");
+    let uuid = ctx.param("uuid")?;
     ctx.db()
         .write(|c| {
             let rp = providers::get(c, uuid)?;

@@ -37,7 +37,7 @@ pub struct TypedUsagesBody {
 pub fn of_provider(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_json_accept()?;
     ctx.authorize("placement:resource_providers:usages")?;
-    let uuid = ctx.param("uuid");
+    let uuid = ctx.param("uuid")?;
     let (rp, usages) = ctx
         .db()
         .read(|c| {

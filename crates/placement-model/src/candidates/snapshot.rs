@@ -1,32 +1,14 @@
 //! What the solver knows about the providers that can matter to a request.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use super::{AggregateId, ClassId, ProviderId, TraitId};
 
-/// FNV-1a: a fast hasher for the solver's sets of small integer keys.
-#[derive(Default)]
-pub struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
-
-pub type FastSet<T> = HashSet<T, BuildHasherDefault<Fnv>>;
-pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+/// Sets and maps of the solver's small integer keys, with rustc's fast
+/// (not DoS-resistant: the keys are database ids) hasher.
+pub type FastSet<T> = HashSet<T, rustc_hash::FxBuildHasher>;
+pub type FastMap<K, V> = HashMap<K, V, rustc_hash::FxBuildHasher>;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProviderNode {
