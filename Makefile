@@ -9,7 +9,7 @@ CONFORMANCE_JOBS ?= 2
 CONFORMANCE_LOGS ?= target/conformance-logs
 BIN = target/debug/placement-api
 
-.PHONY: help run build test bench bench-compare conformance conformance-postgresql conformance-mysql compat difftest difftest-ci lint fmt clippy clean openapi openapi-check deb deb-check deps-check
+.PHONY: help run build test bench bench-compare conformance conformance-postgresql conformance-mysql compat difftest difftest-ci lint fmt clippy doc clean openapi openapi-check deb deb-check deps-check
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-24s %s\n", $$1, $$2}'
@@ -80,13 +80,16 @@ difftest-ci: build ## The differential test as CI runs it: seeds 1-4 and one dra
 	scripts/difftest/run $(CURDIR)/$(BIN) --seeds 1-4 --requests 300
 	scripts/difftest/run $(CURDIR)/$(BIN) --seeds '' --random-seed --requests 300
 
-lint: fmt clippy ## Formatting and lints, as CI checks them
+lint: fmt clippy doc ## Formatting, lints and API docs, as CI checks them
 
 fmt: ## Check formatting
 	$(CARGO) fmt --all --check
 
 clippy: ## Lints, warnings as errors
 	$(CARGO) clippy --workspace --all-targets $(FEATURES) -- -D warnings
+
+doc: ## API documentation of every crate (target/doc), warnings as errors
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps $(FEATURES)
 
 clean: ## Remove build outputs
 	$(CARGO) clean

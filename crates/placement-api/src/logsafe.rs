@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::fmt::Write;
 
 /// Longest request-supplied text written to one log line.
-const MAX_LOGGED: usize = 2048;
+pub const MAX_LOGGED: usize = 2048;
 
 /// `text` with `\n`, `\r`, `\t` and other control characters escaped,
 /// cut to [`MAX_LOGGED`] bytes.
