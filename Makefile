@@ -9,7 +9,7 @@ CONFORMANCE_JOBS ?= 2
 CONFORMANCE_LOGS ?= target/conformance-logs
 BIN = target/debug/placement-api
 
-.PHONY: help run build test bench bench-compare conformance conformance-postgresql conformance-mysql compat difftest difftest-ci lint fmt clippy doc clean openapi openapi-check deb deb-check deps-check
+.PHONY: help run build test bench bench-compare conformance conformance-postgresql conformance-mysql compat difftest difftest-ci lint fmt clippy doc examples clean openapi openapi-check deb deb-check deps-check
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-24s %s\n", $$1, $$2}'
@@ -87,6 +87,10 @@ fmt: ## Check formatting
 
 clippy: ## Lints, warnings as errors
 	$(CARGO) clippy --workspace --all-targets $(FEATURES) -- -D warnings
+
+examples: ## Run the crates' examples: the solver on a cloud built in code, a usage report on a scratch SQLite database
+	$(CARGO) run -q --example solver $(FEATURES)
+	$(CARGO) run -q --example usage_report $(FEATURES)
 
 doc: ## API documentation of every crate (target/doc), warnings as errors
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps $(FEATURES)
