@@ -166,6 +166,20 @@ fn location_honours_proxy_headers_when_enabled() {
         .expect(201);
     let location = r.header("location").unwrap();
     assert!(location.starts_with("https://api.example/placement/resource_providers/"), "{location}");
+    // Links carry the prefix as upstream's do (SCRIPT_NAME, which
+    // oslo.middleware sets from X-Forwarded-Prefix); without the header, none.
+    let uuid = location.rsplit('/').next().unwrap();
+    let get = |prefix: Option<&str>| {
+        let mut req = s.req("GET", &format!("/resource_providers/{uuid}")).version("1.39");
+        if let Some(p) = prefix {
+            req = req.header("x-forwarded-prefix", p);
+        }
+        req.send().expect(200).json["links"][0]["href"].as_str().unwrap_or_default().to_string()
+    };
+    assert_eq!(get(Some("/placement")), format!("/placement/resource_providers/{uuid}"));
+    assert_eq!(get(None), format!("/resource_providers/{uuid}"));
+    let r = s.req("GET", "/resource_classes/VCPU").version("1.7").header("x-forwarded-prefix", "/placement").send();
+    assert_eq!(r.expect(200).json["links"][0]["href"], "/placement/resource_classes/VCPU");
 }
 
 /// Client numbers up to i64::MAX are refused the same way by debug and

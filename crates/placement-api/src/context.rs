@@ -27,6 +27,10 @@ pub struct Ctx {
     pub body: actix_web::web::Bytes,
     pub content_type: Option<String>,
     pub accept: String,
+    /// What links in answers begin with: the prefix a proxy forwarded
+    /// (`X-Forwarded-Prefix`, when proxy headers are honoured) and the
+    /// scope the API is mounted under, as upstream's `SCRIPT_NAME`.
+    pub prefix: String,
 }
 
 impl Ctx {

@@ -29,6 +29,8 @@ struct Incoming {
     content_type: Option<String>,
     headers: HeaderMap,
     base_url: String,
+    /// The path links begin with (see [`Ctx::prefix`]).
+    prefix: String,
     /// `user project` once authenticated, for the access log.
     who: std::cell::OnceCell<String>,
     /// The route template that matched, for metrics.
@@ -51,14 +53,18 @@ pub async fn dispatch(req: HttpRequest, payload: web::Payload, state: web::Data<
         None | Some("") | Some("*/*") => "application/json".to_string(),
         Some(a) => a.to_string(),
     };
+    // Mounted under a scope (see `configure`), the API's paths are what
+    // follows the scope's prefix, and its links begin with that prefix.
+    let (mount, path) = mounted_at(&req);
     let mut incoming = Incoming {
         request_id: format!("req-{}", uuid::Uuid::new_v4()),
         method: req.method().as_str().to_string(),
-        path: percent_decode_str(req.path()).decode_utf8_lossy().into_owned(),
+        path: percent_decode_str(path).decode_utf8_lossy().into_owned(),
         accept,
         content_type: req.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string),
         headers: req.headers().clone(),
-        base_url: crate::location::base_url(&req, state.proxy_headers),
+        base_url: crate::location::base_url(&req, state.proxy_headers) + mount,
+        prefix: crate::location::forwarded_prefix(&req, state.proxy_headers) + mount,
         who: std::cell::OnceCell::new(),
         route: std::cell::OnceCell::new(),
         error_code: std::cell::OnceCell::new(),
@@ -149,6 +155,17 @@ pub async fn dispatch(req: HttpRequest, payload: web::Payload, state: web::Data<
 
 /// The metrics in Prometheus's text format, to GET (or HEAD) without
 /// authentication, as a scraper asks.
+/// The prefix of the scope the API is mounted under ("" at the root) and
+/// the request's path below it ("/" for the prefix itself).
+fn mounted_at(req: &HttpRequest) -> (&str, &str) {
+    let full = req.path();
+    let rest = req.match_info().unprocessed();
+    match full.strip_suffix(rest) {
+        Some(mount) if !mount.is_empty() => (mount, if rest.is_empty() { "/" } else { rest }),
+        _ => ("", full),
+    }
+}
+
 fn metrics_page(state: &AppState, method: &str) -> HttpResponse {
     let Some(metrics) = &state.metrics else {
         return HttpResponse::NotFound().finish();
@@ -319,6 +336,7 @@ async fn handle(
         body,
         content_type: incoming.content_type.clone(),
         accept: incoming.accept.clone(),
+        prefix: incoming.prefix.clone(),
     };
     let handler = endpoint.handler;
     let result = if endpoint.costly {

@@ -59,7 +59,8 @@ pub fn serve(method: &str, path: &str) -> HttpResponse {
         return HttpResponse::build(StatusCode::METHOD_NOT_ALLOWED).insert_header(("allow", "GET, HEAD")).finish();
     }
     if path == PREFIX {
-        return HttpResponse::MovedPermanently().insert_header(("location", "/api-docs/")).finish();
+        // Relative: right under whatever prefix the API is mounted at.
+        return HttpResponse::MovedPermanently().insert_header(("location", "api-docs/")).finish();
     }
     let tail = &path[PREFIX.len() + 1..];
     if let Some(version) = tail.strip_suffix("/openapi.json").or_else(|| (tail == "openapi.json").then_some("latest")) {

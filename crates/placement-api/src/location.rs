@@ -14,7 +14,6 @@ pub fn base_url(req: &HttpRequest, proxy_headers: bool) -> String {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     let mut scheme = "http".to_string();
     let mut host = header("host").filter(|h| !h.is_empty()).map(str::to_string);
-    let mut prefix = String::new();
     if proxy_headers {
         match header("forwarded") {
             Some(forwarded) => {
@@ -39,14 +38,23 @@ pub fn base_url(req: &HttpRequest, proxy_headers: bool) -> String {
                 }
             }
         }
-        prefix = header("x-forwarded-prefix").unwrap_or("").trim_end_matches('/').to_string();
     }
     let host = host.unwrap_or_else(|| req.app_config().host().to_string());
     let host = match (scheme.as_str(), host.rsplit_once(':')) {
         ("http", Some((h, "80"))) | ("https", Some((h, "443"))) => h.to_string(),
         _ => host,
     };
-    format!("{scheme}://{host}{prefix}")
+    format!("{scheme}://{host}{}", forwarded_prefix(req, proxy_headers))
+}
+
+/// The path prefix a proxy says the service is reached under
+/// (`X-Forwarded-Prefix`), when proxy headers are honoured.
+pub fn forwarded_prefix(req: &HttpRequest, proxy_headers: bool) -> String {
+    if !proxy_headers {
+        return String::new();
+    }
+    let header = req.headers().get("x-forwarded-prefix").and_then(|v| v.to_str().ok()).map(str::trim);
+    header.unwrap_or("").trim_end_matches('/').to_string()
 }
 
 #[cfg(test)]

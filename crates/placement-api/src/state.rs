@@ -89,3 +89,29 @@ pub struct AppState {
     /// answers nothing else.
     pub metrics_port: Option<u16>,
 }
+
+impl AppState {
+    /// A state with Placement's defaults around what a caller must choose:
+    /// how requests are authenticated, the database and the policy (the
+    /// `[api]`, `[placement]`, CORS, health and metrics settings are public
+    /// fields to change afterwards). `placement-server` builds it from
+    /// configuration files instead.
+    pub fn new(auth: AuthStrategy, db: Database, policy: Policy) -> AppState {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        AppState {
+            auth,
+            db,
+            policy: PolicyHolder::new(policy),
+            cors: None,
+            placement: PlacementSettings::default(),
+            intake: crate::intake::Intake::new(crate::intake::Limits::default()),
+            costly: crate::costly::CostlyThreads::new(cores),
+            proxy_headers: false,
+            api_docs: true,
+            healthcheck: None,
+            validate_responses: false,
+            metrics: None,
+            metrics_port: None,
+        }
+    }
+}

@@ -22,8 +22,9 @@ pub struct ResourceClassBody {
 }
 
 impl ResourceClassBody {
-    fn new(rc: &ResourceClass) -> Self {
-        ResourceClassBody { name: rc.name.clone(), links: vec![Link::new("self", class_url(&rc.name))] }
+    fn new(ctx: &Ctx, rc: &ResourceClass) -> Self {
+        let href = format!("{}{}", ctx.prefix, class_url(&rc.name));
+        ResourceClassBody { name: rc.name.clone(), links: vec![Link::new("self", href)] }
     }
 }
 
@@ -48,7 +49,8 @@ pub fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.authorize("placement:resource_classes:list")?;
     let classes = ctx.read(store::list)?;
     let modified = latest(classes.iter().map(last_modified));
-    let body = ResourceClassList { resource_classes: classes.iter().map(ResourceClassBody::new).collect() };
+    let body =
+        ResourceClassList { resource_classes: classes.iter().map(|rc| ResourceClassBody::new(ctx, rc)).collect() };
     Ok(Reply::body(&body).modified(ctx.version, modified))
 }
 
@@ -73,7 +75,7 @@ pub fn show(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.authorize("placement:resource_classes:show")?;
     let name = ctx.param("name")?;
     let rc = ctx.read(|c| store::get(c, name))?;
-    Ok(Reply::body(&ResourceClassBody::new(&rc)).modified(ctx.version, last_modified(&rc)))
+    Ok(Reply::body(&ResourceClassBody::new(ctx, &rc)).modified(ctx.version, last_modified(&rc)))
 }
 
 /// PUT before 1.7: rename a custom class.
@@ -101,7 +103,7 @@ pub fn rename(ctx: &Ctx) -> Result<Reply, ApiError> {
             }
             other => other.into(),
         })?;
-    Ok(Reply::body(&ResourceClassBody::new(&rc)))
+    Ok(Reply::body(&ResourceClassBody::new(ctx, &rc)))
 }
 
 /// PUT from 1.7: create the custom class unless it exists (201 or 204).
