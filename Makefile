@@ -88,10 +88,11 @@ fmt: ## Check formatting
 clippy: ## Lints, warnings as errors
 	$(CARGO) clippy --workspace --all-targets $(FEATURES) -- -D warnings
 
-examples: ## Run the crates' examples: the solver on a cloud built in code, a usage report on a scratch SQLite database, the API mounted in another actix-web app
+examples: ## Run the crates' examples: the solver on a cloud built in code, a usage report on a scratch SQLite database, the API mounted in another actix-web app, a made-up service's policy
 	$(CARGO) run -q --example solver $(FEATURES)
 	$(CARGO) run -q --example usage_report $(FEATURES)
 	$(CARGO) run -q --example embed $(FEATURES)
+	$(CARGO) run -q --example other_service $(FEATURES)
 
 doc: ## API documentation of every crate (target/doc), warnings as errors
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps $(FEATURES)

@@ -94,6 +94,42 @@ pub struct EffectiveRule {
     pub lines: Vec<Line>,
 }
 
+/// The rules a service registers, before any operator override: each
+/// rule's check string, scope types and deprecated check, and the same as
+/// policy lines. Placement's are one preset; another service brings its own.
+#[derive(Clone, Debug)]
+pub struct Defaults {
+    rules: BTreeMap<String, rules::RuleDefault>,
+    lines: Vec<Line>,
+}
+
+impl Defaults {
+    /// Upstream Placement's defaults (`policies/defaults.yaml`, and their
+    /// lines as `policies/policy.csv` holds them).
+    pub fn placement() -> Result<Defaults, PolicyError> {
+        let lines = POLICY_CSV
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .map(|l| Line::parse(l).ok_or_else(|| PolicyError::Engine(format!("policies/policy.csv: {l:?}"))))
+            .collect::<Result<_, _>>()?;
+        Ok(Defaults { rules: rules::defaults(), lines })
+    }
+
+    /// Defaults written as `policies/defaults.yaml` is: a map of rule
+    /// names to `check` (an oslo.policy check string), optional
+    /// `scope_types` (`[project]`, `[system]`) and optional `deprecated`.
+    pub fn from_yaml(text: &str) -> Result<Defaults, PolicyError> {
+        let rules = rules::parse_defaults(text)?;
+        let lines = lines_of(&rules)?;
+        Ok(Defaults { rules, lines })
+    }
+
+    /// The rules' names.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.rules.keys().map(String::as_str)
+    }
+}
+
 /// Loaded rules, ready to answer `authorize`.
 pub struct Policy {
     engine: engine::Engine,
@@ -104,10 +140,13 @@ pub struct Policy {
 
 /// Upstream's defaults as policy lines: what `policies/policy.csv` holds.
 pub fn default_lines() -> Result<Vec<Line>, TranslateError> {
-    let defaults = rules::defaults();
+    lines_of(&rules::defaults())
+}
+
+fn lines_of(defaults: &BTreeMap<String, rules::RuleDefault>) -> Result<Vec<Line>, TranslateError> {
     let checks: HashMap<String, String> = defaults.iter().map(|(n, r)| (n.clone(), r.check.clone())).collect();
     let mut lines = Vec::new();
-    for (name, rule) in &defaults {
+    for (name, rule) in defaults {
         lines.extend(translate::translate(name, &rule.check, &checks, Set::Default, true)?);
         if let Some(old) = rule.deprecated.as_ref().filter(|old| **old != rule.check) {
             // Legacy lines stand alone: `g` lines belong to no set.
@@ -147,15 +186,21 @@ pub fn sample_yaml() -> String {
 }
 
 impl Policy {
+    /// Placement's defaults with the operator's overrides of `config`.
     pub async fn load(config: &PolicyConfig) -> Result<Policy, PolicyError> {
-        let defaults = rules::defaults();
+        Self::load_with(Defaults::placement()?, config).await
+    }
+
+    /// These defaults with the operator's overrides of `config`.
+    pub async fn load_with(defaults: Defaults, config: &PolicyConfig) -> Result<Policy, PolicyError> {
+        let Defaults { rules: defaults, lines: default_lines } = defaults;
         let mut overrides = BTreeMap::new();
         let files =
             config.policy_file.iter().filter(|p| p.exists()).cloned().chain(rules::dir_files(&config.policy_dirs)?);
         for file in files {
             for (name, check) in rules::read_overrides(&file)? {
                 if !defaults.contains_key(&name) {
-                    log::warn!("policy file {}: {name:?} is not a Placement rule", file.display());
+                    log::warn!("policy file {}: {name:?} is not a rule of this service", file.display());
                 }
                 overrides.insert(name, check);
             }
@@ -194,9 +239,7 @@ impl Policy {
             );
         }
         let checks: HashMap<String, String> = rules.values().map(|r| (r.name.clone(), r.check.clone())).collect();
-        for line in POLICY_CSV.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
-            let line =
-                Line::parse(line).ok_or_else(|| PolicyError::Engine(format!("policies/policy.csv: {line:?}")))?;
+        for line in default_lines {
             let wanted = match &line {
                 Line::P { set, .. } => *set == Set::Default || legacy,
                 Line::G { .. } => true,
@@ -291,6 +334,18 @@ mod tests {
 
     async fn policy(file: Option<&str>, new_defaults: bool) -> Policy {
         load(file, new_defaults).await.unwrap()
+    }
+
+    #[test]
+    fn defaults_of_another_service_must_be_a_map_of_rules_with_checks() {
+        let two =
+            Defaults::from_yaml("a:read:\n  check: \"role:reader\"\na:write:\n  check: \"role:admin\"\n").unwrap();
+        assert_eq!(two.names().collect::<Vec<_>>(), ["a:read", "a:write"]);
+        for bad in ["- just\n- a list\n", "a:read:\n  scope_types: [project]\n", "a: [unclosed"] {
+            assert!(matches!(Defaults::from_yaml(bad), Err(PolicyError::Parse(..))), "{bad}");
+        }
+        assert!(Defaults::from_yaml("a:read:\n  check: \"role:reader and (\"\n").is_err());
+        assert!(Defaults::placement().unwrap().names().any(|n| n == "placement:allocations:list"));
     }
 
     #[tokio::test]
