@@ -220,13 +220,30 @@ struct Touched {
     bumped: bool,
 }
 
+/// One amount a write asks for.
+struct Pending {
+    /// Which of the plan's consumers asks.
+    consumer: usize,
+    provider_uuid: String,
+    class: String,
+    /// 0 removes.
+    used: i64,
+}
+
+/// A row to insert into `allocations`.
+struct NewRow<'a> {
+    provider_id: i32,
+    class_id: i32,
+    consumer_uuid: &'a str,
+    used: i32,
+}
+
 /// A checked-in write, ready to apply: consumers exist, providers are
 /// resolved with their generations, removals are listed.
 pub struct Plan<'a> {
     prepared: Vec<Prepared<'a>>,
     touched: Vec<Touched>,
-    /// (consumer index, provider uuid, class, amount; 0 removes).
-    pending: Vec<(usize, String, String, i64)>,
+    pending: Vec<Pending>,
 }
 
 impl Plan<'_> {
@@ -280,12 +297,12 @@ fn plan_with<'a>(
     // Providers (and their generations) are read before any usage, so a
     // concurrent writer either shows in the usage or fails our bump.
     let mut touched = TouchedProviders::default();
-    let mut pending: Vec<(usize, String, String, i64)> = Vec::new();
+    let mut pending: Vec<Pending> = Vec::new();
     for (i, p) in prepared.iter().enumerate() {
         if p.write.allocations.is_empty() {
             for a in rows(conn, Some(&p.consumer.uuid), None)? {
                 touch(conn, &mut touched, &a.provider_uuid, lock_early)?;
-                pending.push((i, a.provider_uuid, a.class, 0));
+                pending.push(Pending { consumer: i, provider_uuid: a.provider_uuid, class: a.class, used: 0 });
             }
             continue;
         }
@@ -294,7 +311,7 @@ fn plan_with<'a>(
                 return Err(DomainError::AllocationProviderNotFound(uuid.clone()).into());
             }
             for (class, used) in resources {
-                pending.push((i, uuid.clone(), class.clone(), *used));
+                pending.push(Pending { consumer: i, provider_uuid: uuid.clone(), class: class.clone(), used: *used });
             }
         }
     }
@@ -357,9 +374,9 @@ pub fn apply(conn: &mut DbConnection, plan: Plan<'_>) -> StorageResult<HashMap<i
     // Classes resolve before anything is removed, as upstream's usage
     // summary does.
     let mut class_ids: HashMap<String, i32> = HashMap::new();
-    for (_, _, class, _) in &pending {
-        if !class_ids.contains_key(class) {
-            class_ids.insert(class.clone(), rc_store::id_for_name(conn, class)?);
+    for p in &pending {
+        if !class_ids.contains_key(&p.class) {
+            class_ids.insert(p.class.clone(), rc_store::id_for_name(conn, &p.class)?);
         }
     }
     // Bump (and so lock) every provider and consumer before reading the
@@ -376,8 +393,8 @@ pub fn apply(conn: &mut DbConnection, plan: Plan<'_>) -> StorageResult<HashMap<i
     // hold tens of thousands, so sets rather than scans.
     let mut consumer_uuids: Vec<String> = Vec::new();
     let mut seen: HashSet<&str> = HashSet::new();
-    for (i, ..) in &pending {
-        let u = &prepared[*i].consumer.uuid;
+    for p in &pending {
+        let u = &prepared[p.consumer].consumer.uuid;
         if seen.insert(u) {
             consumer_uuids.push(u.clone());
         }
@@ -403,34 +420,36 @@ pub fn apply(conn: &mut DbConnection, plan: Plan<'_>) -> StorageResult<HashMap<i
     let id_of = |uuid: &str| ids_by_uuid.get(uuid).copied().unwrap_or(0);
     let claims: Vec<Claim> = pending
         .iter()
-        .map(|(_, uuid, class, used)| Claim {
-            provider_id: id_of(uuid),
-            provider_uuid: uuid.clone(),
-            class_id: class_ids[class],
-            class: class.clone(),
-            used: *used,
+        .map(|p| Claim {
+            provider_id: id_of(&p.provider_uuid),
+            provider_uuid: p.provider_uuid.clone(),
+            class_id: class_ids[&p.class],
+            class: p.class.clone(),
+            used: p.used,
         })
         .collect();
     check_claims(&claims, &available, &before)?;
-    let rows: Vec<(i32, i32, &str, i32)> = pending
+    let rows: Vec<NewRow> = pending
         .iter()
         .zip(&claims)
         .filter(|(_, claim)| claim.used > 0)
-        .map(|((i, _, _, _), claim)| {
-            let used = i32::try_from(claim.used).unwrap_or(i32::MAX);
-            (claim.provider_id, claim.class_id, prepared[*i].consumer.uuid.as_str(), used)
+        .map(|(p, claim)| NewRow {
+            provider_id: claim.provider_id,
+            class_id: claim.class_id,
+            consumer_uuid: prepared[p.consumer].consumer.uuid.as_str(),
+            used: i32::try_from(claim.used).unwrap_or(i32::MAX),
         })
         .collect();
     insert(conn, &rows)?;
     let holding: HashSet<&str> =
-        pending.iter().filter(|(_, _, _, used)| *used > 0).map(|(i, ..)| prepared[*i].consumer.uuid.as_str()).collect();
+        pending.iter().filter(|p| p.used > 0).map(|p| prepared[p.consumer].consumer.uuid.as_str()).collect();
     let emptied: Vec<String> = consumer_uuids.iter().filter(|u| !holding.contains(u.as_str())).cloned().collect();
     consumers::delete_if_unused(conn, &emptied)?;
     Ok(generations)
 }
 
-/// Insert allocation rows: (provider, class, consumer, used).
-fn insert(conn: &mut DbConnection, rows: &[(i32, i32, &str, i32)]) -> StorageResult<()> {
+/// Insert allocation rows.
+fn insert(conn: &mut DbConnection, rows: &[NewRow<'_>]) -> StorageResult<()> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -438,22 +457,22 @@ fn insert(conn: &mut DbConnection, rows: &[(i32, i32, &str, i32)]) -> StorageRes
     #[cfg(feature = "postgres")]
     if let DbConnection::Postgresql(pg) = conn {
         let mut columns = crate::pg_write::NewAllocations::default();
-        for (provider, class, consumer, used) in rows {
-            columns.providers.push(*provider);
-            columns.classes.push(*class);
-            columns.consumers.push(consumer.to_string());
-            columns.used.push(*used);
+        for row in rows {
+            columns.providers.push(row.provider_id);
+            columns.classes.push(row.class_id);
+            columns.consumers.push(row.consumer_uuid.to_string());
+            columns.used.push(row.used);
         }
         return crate::pg_write::insert_allocations(pg, &columns, stamp);
     }
     let values: Vec<_> = rows
         .iter()
-        .map(|(provider, class, consumer, used)| {
+        .map(|row| {
             (
-                allocations::resource_provider_id.eq(*provider),
-                allocations::resource_class_id.eq(*class),
-                allocations::consumer_id.eq(*consumer),
-                allocations::used.eq(*used),
+                allocations::resource_provider_id.eq(row.provider_id),
+                allocations::resource_class_id.eq(row.class_id),
+                allocations::consumer_id.eq(row.consumer_uuid),
+                allocations::used.eq(row.used),
                 allocations::created_at.eq(stamp),
             )
         })
