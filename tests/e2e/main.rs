@@ -15,6 +15,7 @@ mod auth_vs_upstream;
 mod candidates_cache;
 mod cli;
 mod concurrency;
+mod error_codes;
 mod faults;
 mod fuzz;
 mod galera;

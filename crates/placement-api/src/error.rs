@@ -94,8 +94,10 @@ impl ApiError {
     }
 }
 
-/// Domain errors outside a handler's own mapping: not-found is a 404
-/// raised past the handler, anything else a 400 or 409 by kind.
+/// Domain errors outside a handler's own mapping, with the status upstream
+/// gives each: not-found is a 404 raised past the handler, conflicts with
+/// the current state 409, requests that can never succeed 400. Every
+/// variant is listed, so a new one must be placed here.
 impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
         let status = match &e {
@@ -104,14 +106,24 @@ impl From<DomainError> for ApiError {
             | DomainError::TraitNotFound(_)
             | DomainError::InventoryNotFound(_) => StatusCode::NOT_FOUND,
             DomainError::ProviderConcurrentUpdate
+            | DomainError::ConsumerConcurrentUpdate
+            | DomainError::ConsumerGenerationConflict { .. }
+            | DomainError::ProviderGenerationConflict { .. }
             | DomainError::ResourceClassExists(_)
             | DomainError::ResourceClassInUse(_)
             | DomainError::TraitInUse(_)
             | DomainError::InventoryInUse { .. }
             | DomainError::ProviderInUse
             | DomainError::CannotDeleteParent
-            | DomainError::DuplicateProvider { .. } => StatusCode::CONFLICT,
-            _ => StatusCode::BAD_REQUEST,
+            | DomainError::DuplicateProvider { .. }
+            | DomainError::AllocationCapacityExceeded { .. } => StatusCode::CONFLICT,
+            DomainError::ResourceClassCannotDeleteStandard(_)
+            | DomainError::ResourceClassCannotUpdateStandard(_)
+            | DomainError::TraitCannotDeleteStandard(_)
+            | DomainError::InvalidTreeChange { .. }
+            | DomainError::AllocationProviderNotFound(_)
+            | DomainError::InvalidInventory { .. }
+            | DomainError::AllocationConstraintsViolated { .. } => StatusCode::BAD_REQUEST,
         };
         let err = ApiError::new(status, e.to_string()).with_code(e.code());
         if status == StatusCode::NOT_FOUND { err.escaped() } else { err }

@@ -144,7 +144,23 @@ impl DomainError {
             DomainError::ProviderInUse => ErrorCode::ProviderInUse,
             DomainError::CannotDeleteParent => ErrorCode::ProviderCannotDeleteParent,
             DomainError::DuplicateProvider { .. } => ErrorCode::DuplicateName,
-            _ => ErrorCode::Default,
+            // Upstream attaches no code of its own to these (handlers may).
+            DomainError::ProviderNotFound(_)
+            | DomainError::ResourceClassNotFound(_)
+            | DomainError::TraitNotFound(_)
+            | DomainError::ResourceClassExists(_)
+            | DomainError::ResourceClassCannotDeleteStandard(_)
+            | DomainError::ResourceClassCannotUpdateStandard(_)
+            | DomainError::ResourceClassInUse(_)
+            | DomainError::TraitCannotDeleteStandard(_)
+            | DomainError::TraitInUse(_)
+            | DomainError::InventoryNotFound(_)
+            | DomainError::InvalidTreeChange { .. }
+            | DomainError::AllocationProviderNotFound(_)
+            | DomainError::ProviderGenerationConflict { .. }
+            | DomainError::InvalidInventory { .. }
+            | DomainError::AllocationCapacityExceeded { .. }
+            | DomainError::AllocationConstraintsViolated { .. } => ErrorCode::Default,
         }
     }
 }
