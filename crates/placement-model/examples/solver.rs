@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use placement_model::candidates::{self as cands, Capacity, Options, ProviderNode, Snapshot};
+use placement_model::candidates::{self as cands, Capacity, Options, SnapshotBuilder};
 use placement_model::{Microversion, request, standard};
 
 /// Ids as a database would give them: a standard class's id is its place
@@ -31,15 +31,18 @@ fn main() {
         (2, "c0000000-0000-4000-8000-000000000002", 0, 0, vec!["HW_CPU_X86_AVX2", "STORAGE_DISK_SSD"]),
         (3, "c0000000-0000-4000-8000-000000000003", 1, 15000, vec!["STORAGE_DISK_SSD"]),
     ];
-    let mut cloud = Snapshot::default();
+    let mut parts = SnapshotBuilder::new();
     for (id, uuid, vcpu_used, memory_used, traits) in &nodes {
-        cloud.add_provider(ProviderNode { id: *id, uuid: uuid.to_string(), parent: None, root: *id });
-        cloud.add_inventory(*id, class_id("VCPU"), capacity(8, *vcpu_used));
-        cloud.add_inventory(*id, class_id("MEMORY_MB"), capacity(16384, *memory_used));
+        parts.provider(*id, *uuid, None);
+        parts.inventory(*id, class_id("VCPU"), capacity(8, *vcpu_used));
+        parts.inventory(*id, class_id("MEMORY_MB"), capacity(16384, *memory_used));
         for t in traits {
-            cloud.add_trait(*id, trait_id(t));
+            parts.with_trait(*id, trait_id(t));
         }
     }
+    // Checked: a missing parent, a cycle or inventory of an unknown
+    // provider is an error here, not a wrong answer later.
+    let cloud = parts.build().expect("a consistent cloud");
 
     let query: Vec<(String, String)> = [("resources", "VCPU:4,MEMORY_MB:2048"), ("required", "HW_CPU_X86_AVX2")]
         .iter()

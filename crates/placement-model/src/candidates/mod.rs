@@ -11,11 +11,13 @@
 //! `max_allocation_candidates`.
 
 mod budget;
+mod builder;
 mod enumerate;
 mod snapshot;
 mod solve;
 
 pub use budget::Exhausted;
+pub use builder::{SnapshotBuilder, SnapshotError};
 pub use snapshot::{Capacity, FastMap, FastSet, ProviderNode, Snapshot};
 pub use solve::{Candidate, Options, Solution, Strategy, solve};
 
