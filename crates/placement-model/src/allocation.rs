@@ -13,17 +13,24 @@ use crate::inventory::Inventory;
 /// touched).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Claim {
+    /// Database id of the provider claimed on.
     pub provider_id: i32,
+    /// The provider's uuid, for error messages.
     pub provider_uuid: String,
+    /// Database id of the resource class claimed.
     pub class_id: i32,
+    /// The resource class's name, for error messages.
     pub class: String,
+    /// Units claimed (zero: the allocation is being removed).
     pub used: i64,
 }
 
 /// An inventory and what other consumers use of it now.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Available {
+    /// The provider's inventory of the class.
     pub inventory: Inventory,
+    /// Units other consumers hold of it.
     pub used: i64,
 }
 

@@ -12,12 +12,19 @@ pub const MAX_ALLOCATION_RATIO: f64 = 3.402_823_466_385_288_6e38;
 /// One resource class's inventory on one provider.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Inventory {
+    /// Name of the resource class this inventory is of.
     pub resource_class: String,
+    /// Units the provider has of this class.
     pub total: i64,
+    /// Units held back from allocation (e.g. for the host itself).
     pub reserved: i64,
+    /// Smallest amount one allocation may take.
     pub min_unit: i64,
+    /// Largest amount one allocation may take.
     pub max_unit: i64,
+    /// Allocations must be a multiple of this.
     pub step_size: i64,
+    /// Overcommit factor applied to `total - reserved`.
     pub allocation_ratio: f64,
 }
 
@@ -47,6 +54,8 @@ impl Inventory {
             && (used.saturating_add(amount) as f64) <= (self.total - self.reserved) as f64 * self.allocation_ratio
     }
 
+    /// Whether `amount` respects min_unit, max_unit and step_size (capacity
+    /// aside).
     pub fn unit_constraints_ok(&self, amount: i64) -> bool {
         self.min_unit <= amount && amount <= self.max_unit && self.step_size > 0 && amount % self.step_size == 0
     }
@@ -61,7 +70,9 @@ impl Inventory {
 /// An inventory whose reserved amount leaves no usable capacity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CapacityError {
+    /// Before 1.26: reserved is greater than or equal to total.
     ReservedNotBelowTotal,
+    /// From 1.26: reserved is greater than total.
     ReservedAboveTotal,
 }
 
@@ -78,6 +89,8 @@ impl CapacityError {
         Ok(())
     }
 
+    /// Upstream's 400 message for this inventory of `resource_class` on the
+    /// provider `provider_uuid`.
     pub fn message(self, resource_class: &str, provider_uuid: &str) -> String {
         let tail = match self {
             CapacityError::ReservedNotBelowTotal => "greater than or equal to total",

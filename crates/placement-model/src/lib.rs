@@ -2,6 +2,8 @@
 //! resource classes and traits, inventory arithmetic, provider records and
 //! the parsed query filters shared by the API and storage layers.
 
+#![warn(missing_docs)]
+
 pub mod allocation;
 pub mod candidates;
 pub mod error;

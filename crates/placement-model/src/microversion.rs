@@ -6,7 +6,9 @@ use std::fmt;
 /// A `major.minor` API version. Ordering is numeric.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Microversion {
+    /// Major version (always 1 for Placement).
     pub major: u16,
+    /// Minor version: each one adds or changes behaviour.
     pub minor: u16,
 }
 
@@ -20,9 +22,12 @@ pub enum VersionError {
 }
 
 impl Microversion {
+    /// The oldest version served: 1.0.
     pub const MIN: Microversion = Microversion::new(1, 0);
+    /// The newest version served, and what `latest` means: 1.39.
     pub const MAX: Microversion = Microversion::new(1, 39);
 
+    /// The version `major.minor`.
     pub const fn new(major: u16, minor: u16) -> Self {
         Microversion { major, minor }
     }

@@ -12,6 +12,7 @@ pub fn is_valid_custom_name(name: &str) -> bool {
     name.strip_prefix(CUSTOM_PREFIX).is_some_and(is_valid_name)
 }
 
+/// Whether the name has the `CUSTOM_` prefix (no check of the rest).
 pub fn is_custom(name: &str) -> bool {
     name.starts_with(CUSTOM_PREFIX)
 }

@@ -11,11 +11,14 @@ use uuid::Uuid;
 /// traits that must be absent.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TraitFilter {
+    /// Any-of groups of trait names; a provider needs one of each.
     pub required: Vec<BTreeSet<String>>,
+    /// Trait names (given as `!NAME`) a provider must not have.
     pub forbidden: BTreeSet<String>,
 }
 
 impl TraitFilter {
+    /// True when no trait is required or forbidden.
     pub fn is_empty(&self) -> bool {
         self.required.is_empty() && self.forbidden.is_empty()
     }
@@ -35,11 +38,14 @@ impl TraitFilter {
 /// aggregates a provider must not be in.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AggregateFilter {
+    /// Any-of groups of aggregate uuids; a provider must be in one of each.
     pub required: Vec<BTreeSet<String>>,
+    /// Aggregate uuids (from `!` or `!in:`) a provider must not be in.
     pub forbidden: BTreeSet<String>,
 }
 
 impl AggregateFilter {
+    /// True when no aggregate is required or forbidden.
     pub fn is_empty(&self) -> bool {
         self.required.is_empty() && self.forbidden.is_empty()
     }

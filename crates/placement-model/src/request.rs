@@ -14,32 +14,47 @@ use crate::query::{self, AggregateFilter, ResourceAmounts, TraitFilter};
 /// sharing providers; a suffixed group must be satisfied by one provider.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RequestGroup {
+    /// The key suffix (`1`, `_NET`, ...); empty for the unsuffixed group.
     pub suffix: String,
+    /// The group's `resources` amounts.
     pub resources: ResourceAmounts,
+    /// The group's `required` traits.
     pub traits: TraitFilter,
+    /// The group's `member_of` aggregates.
     pub member_of: AggregateFilter,
+    /// The group's `in_tree` provider uuid, if given.
     pub in_tree: Option<String>,
 }
 
 impl RequestGroup {
+    /// True for a suffixed group, which one provider must satisfy.
     pub fn use_same_provider(&self) -> bool {
         !self.suffix.is_empty()
     }
 }
 
+/// The `group_policy` parameter: how suffixed groups may share providers.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum GroupPolicy {
+    /// `none`: suffixed groups may be served by the same provider.
     None,
+    /// `isolate`: each suffixed group needs a provider of its own.
     Isolate,
 }
 
 /// Parameters that apply to the request as a whole.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RequestWide {
+    /// `limit`: most candidates to return.
     pub limit: Option<usize>,
+    /// `group_policy`, if given.
     pub group_policy: Option<GroupPolicy>,
+    /// `root_required` traits the root of each candidate's tree must have.
     pub root_required: BTreeSet<String>,
+    /// `root_required` traits (as `!NAME`) the root must not have.
     pub root_forbidden: BTreeSet<String>,
+    /// Each `same_subtree` value: group suffixes whose providers must lie
+    /// in one subtree, rooted at one of those providers.
     pub same_subtrees: Vec<BTreeSet<String>>,
 }
 
@@ -47,14 +62,18 @@ pub struct RequestWide {
 /// appeared.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CandidateRequest {
+    /// The request groups.
     pub groups: Vec<RequestGroup>,
+    /// The request-wide parameters.
     pub wide: RequestWide,
 }
 
 /// A refused request: HTTP 400 with this message and code.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RequestError {
+    /// Upstream's error text.
     pub message: String,
+    /// The `placement.*` code to send with it.
     pub code: ErrorCode,
 }
 

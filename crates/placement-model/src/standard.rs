@@ -31,6 +31,7 @@ pub fn traits() -> &'static [&'static str] {
     LIST.get_or_init(|| lines(TRAITS).collect())
 }
 
+/// Whether `name` is one of the standard (os-traits) traits.
 pub fn is_standard_trait(name: &str) -> bool {
     static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
     SET.get_or_init(|| traits().iter().copied().collect()).contains(name)

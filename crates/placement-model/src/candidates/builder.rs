@@ -11,14 +11,28 @@ use super::{AggregateId, Capacity, ClassId, ProviderId, ProviderNode, Snapshot, 
 /// Why the parts do not make a forest of providers.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SnapshotError {
+    /// Two providers were given with the same id.
     #[error("provider {0} is given twice")]
     DuplicateProvider(ProviderId),
+    /// A provider's parent is not among the providers.
     #[error("provider {provider}'s parent {parent} is not given")]
-    UnknownParent { provider: ProviderId, parent: ProviderId },
+    UnknownParent {
+        /// The child.
+        provider: ProviderId,
+        /// The missing parent.
+        parent: ProviderId,
+    },
+    /// Following parents from this provider comes back to it.
     #[error("provider {0} is its own ancestor")]
     Cycle(ProviderId),
+    /// Inventory, a trait or an aggregate was given for an unknown provider.
     #[error("{what} for provider {provider}, which is not given")]
-    UnknownProvider { what: &'static str, provider: ProviderId },
+    UnknownProvider {
+        /// What was given for it (`inventory`, `a trait`, `an aggregate`).
+        what: &'static str,
+        /// The unknown provider.
+        provider: ProviderId,
+    },
 }
 
 /// The parts of a cloud; [`SnapshotBuilder::build`] checks and derives the
@@ -33,6 +47,7 @@ pub struct SnapshotBuilder {
 }
 
 impl SnapshotBuilder {
+    /// An empty cloud.
     pub fn new() -> Self {
         Self::default()
     }
@@ -43,16 +58,19 @@ impl SnapshotBuilder {
         self
     }
 
+    /// An inventory (with its usage) of `class` on `provider`.
     pub fn inventory(&mut self, provider: ProviderId, class: ClassId, capacity: Capacity) -> &mut Self {
         self.inventory.push((provider, class, capacity));
         self
     }
 
+    /// Give `provider` the trait `t`.
     pub fn with_trait(&mut self, provider: ProviderId, t: TraitId) -> &mut Self {
         self.traits.push((provider, t));
         self
     }
 
+    /// Put `provider` in `aggregate` (repeats are kept once).
     pub fn in_aggregate(&mut self, provider: ProviderId, aggregate: AggregateId) -> &mut Self {
         self.aggregates.push((provider, aggregate));
         self
@@ -65,6 +83,8 @@ impl SnapshotBuilder {
         self
     }
 
+    /// Check the parts and make the snapshot: roots, sharing providers and
+    /// the roots they share with, and whether any provider has a parent.
     pub fn build(&self) -> Result<Snapshot, SnapshotError> {
         let mut parents: BTreeMap<ProviderId, Option<ProviderId>> = BTreeMap::new();
         for (id, _, parent) in &self.providers {

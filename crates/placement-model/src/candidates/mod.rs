@@ -23,9 +23,13 @@ pub use solve::{Candidate, Options, Solution, Strategy, solve};
 
 use std::collections::BTreeSet;
 
+/// Database id of a resource provider.
 pub type ProviderId = i32;
+/// Database id of a resource class.
 pub type ClassId = i32;
+/// Database id of a trait.
 pub type TraitId = i32;
+/// Database id of an aggregate.
 pub type AggregateId = i32;
 /// Index of a request group (its position in the request).
 pub type GroupIndex = u16;
@@ -33,21 +37,25 @@ pub type GroupIndex = u16;
 /// One request group with every name resolved to an id.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Group {
+    /// The key suffix; empty for the unsuffixed group.
     pub suffix: String,
     /// Requested amounts in request order.
     pub resources: Vec<(ClassId, i64)>,
     /// AND of any-of sets.
     pub required: Vec<BTreeSet<TraitId>>,
+    /// Traits no provider serving the group may have.
     pub forbidden: BTreeSet<TraitId>,
     /// AND of any-of sets; an empty inner set names only unknown
     /// aggregates and so matches nothing.
     pub member_of: Vec<BTreeSet<AggregateId>>,
+    /// Aggregates no provider serving the group may be in.
     pub forbidden_aggregates: BTreeSet<AggregateId>,
     /// `Some(None)`: in_tree named an unknown provider.
     pub in_tree: Option<Option<ProviderId>>,
 }
 
 impl Group {
+    /// True for a suffixed group, which one provider must satisfy.
     pub fn use_same_provider(&self) -> bool {
         !self.suffix.is_empty()
     }
@@ -56,9 +64,13 @@ impl Group {
 /// A request with every name resolved.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Request {
+    /// The request groups, in request order.
     pub groups: Vec<Group>,
+    /// `group_policy=isolate`: suffixed groups need distinct providers.
     pub isolate: bool,
     /// root_required: traits every anchor root must have / must not have.
     pub root_required: Option<(BTreeSet<TraitId>, BTreeSet<TraitId>)>,
+    /// Each `same_subtree` value: suffixes of groups whose providers must
+    /// lie in one subtree, rooted at one of those providers.
     pub same_subtrees: Vec<BTreeSet<String>>,
 }

@@ -17,6 +17,7 @@ pub enum Strategy {
     BreadthFirst,
 }
 
+/// How a search is run and bounded.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
     /// From 1.29; before it a candidate may not use two providers of one
@@ -24,6 +25,7 @@ pub struct Options {
     pub nested_aware: bool,
     /// `[placement] max_allocation_candidates` (None: unlimited).
     pub max_candidates: Option<usize>,
+    /// `[placement] allocation_candidates_generation_strategy`.
     pub strategy: Strategy,
     /// The `limit` query parameter.
     pub limit: Option<usize>,
@@ -38,6 +40,8 @@ pub struct Options {
 /// One allocation candidate.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Candidate {
+    /// Root of the tree the candidate is built on (sharing providers join
+    /// it through their aggregates).
     pub anchor: ProviderId,
     /// (provider, class, amount), sorted, one entry per provider and class.
     pub resources: Vec<(ProviderId, ClassId, i64)>,
@@ -57,8 +61,10 @@ impl Candidate {
     }
 }
 
+/// What a search found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Solution {
+    /// The allocation candidates, in the order to return them.
     pub candidates: Vec<Candidate>,
     /// Providers to summarise, ascending.
     pub summaries: Vec<ProviderId>,
