@@ -128,4 +128,7 @@ fn served_on_their_own_port_when_asked() {
     assert_eq!(value(&page.expect("text"), ok), 1.0);
     let other = ureq::get(&format!("{own}/resource_providers")).header("x-auth-token", "admin").call();
     assert!(matches!(other, Err(ureq::Error::StatusCode(404))), "{other:?}");
+    let health = ureq::get(&format!("{own}/healthcheck")).call();
+    assert!(matches!(health, Err(ureq::Error::StatusCode(404))), "{health:?}");
+    s.req("GET", "/healthcheck").without("x-auth-token").send().expect(200);
 }

@@ -77,8 +77,10 @@ pub async fn dispatch(req: HttpRequest, payload: web::Payload, state: web::Data<
     let global_id = incoming.header("x-openstack-request-id").filter(|id| is_request_id(id)).map(str::to_string);
 
     let local_port = req.app_config().local_addr().port();
-    // Only a request for the health check's path is looked at closely.
-    let health = state.healthcheck.as_ref().filter(|h| h.path == incoming.path).and_then(|h| {
+    let on_metrics_port = state.metrics_port == Some(local_port);
+    // Only a request for the health check's path is looked at closely; a
+    // metrics port of its own answers nothing but the metrics.
+    let health = state.healthcheck.as_ref().filter(|h| h.path == incoming.path && !on_metrics_port).and_then(|h| {
         let probe = crate::healthcheck::Probe {
             method: &incoming.method,
             path: &incoming.path,
@@ -91,7 +93,6 @@ pub async fn dispatch(req: HttpRequest, payload: web::Payload, state: web::Data<
         };
         h.takes(&probe).then_some((h, probe))
     });
-    let on_metrics_port = state.metrics_port == Some(local_port);
     let metrics_asked = state.metrics.is_some()
         && incoming.path == crate::metrics::PATH
         && (state.metrics_port.is_none() || on_metrics_port);
