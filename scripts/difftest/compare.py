@@ -179,7 +179,7 @@ def normalise(ans, req=None):
                 body = canon_json(data)
         else:
             body = '<non-json>'
-            detail = detail_text(collapse(ans.text))
+            detail = _generated_uuids_masked([detail_text(collapse(ans.text))], req)[0]
     return {'status': ans.status, 'headers': headers, 'body': body,
             'detail': detail}
 

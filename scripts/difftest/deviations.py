@@ -266,8 +266,11 @@ def _sharing_under_every_anchor(req, up, ours):
             if not providers & sharing:
                 return False
             used |= providers
-    # Summaries only ours has belong to providers of the extra candidates.
-    return set(sums_b) - set(sums_a) <= used
+    # Summaries only ours has belong to the trees of the extra candidates'
+    # providers (from 1.29 a summary covers each whole tree).
+    roots = {(sums_b.get(p) or {}).get('root_provider_uuid') or p for p in used}
+    in_trees = {k for k, v in sums_b.items() if (v.get('root_provider_uuid') or k) in roots}
+    return set(sums_b) - set(sums_a) <= used | in_trees
 
 
 def _duplicate_inventory_sql(req, up, ours):
