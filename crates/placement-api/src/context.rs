@@ -38,6 +38,11 @@ impl Ctx {
         &self.state.db
     }
 
+    /// A link to `path` (one of the API's own) as answers show it.
+    pub fn link(&self, path: &str) -> String {
+        format!("{}{path}", self.prefix)
+    }
+
     /// A path parameter of the route, by name; one the route does not have is a
     /// bug in the handler, answered 500 rather than read as empty.
     pub fn param(&self, name: &str) -> Result<&str, ApiError> {

@@ -56,6 +56,7 @@ pub async fn dispatch(req: HttpRequest, payload: web::Payload, state: web::Data<
     // Mounted under a scope (see `configure`), the API's paths are what
     // follows the scope's prefix, and its links begin with that prefix.
     let (mount, path) = mounted_at(&req);
+    let prefix = crate::location::forwarded_prefix(&req, state.proxy_headers) + mount;
     let mut incoming = Incoming {
         request_id: format!("req-{}", uuid::Uuid::new_v4()),
         method: req.method().as_str().to_string(),
@@ -63,8 +64,8 @@ pub async fn dispatch(req: HttpRequest, payload: web::Payload, state: web::Data<
         accept,
         content_type: req.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string),
         headers: req.headers().clone(),
-        base_url: crate::location::base_url(&req, state.proxy_headers) + mount,
-        prefix: crate::location::forwarded_prefix(&req, state.proxy_headers) + mount,
+        base_url: crate::location::origin(&req, state.proxy_headers) + prefix.as_str(),
+        prefix,
         who: std::cell::OnceCell::new(),
         route: std::cell::OnceCell::new(),
         error_code: std::cell::OnceCell::new(),
@@ -154,8 +155,6 @@ pub async fn dispatch(req: HttpRequest, payload: web::Payload, state: web::Data<
     response
 }
 
-/// The metrics in Prometheus's text format, to GET (or HEAD) without
-/// authentication, as a scraper asks.
 /// The prefix of the scope the API is mounted under ("" at the root) and
 /// the request's path below it ("/" for the prefix itself).
 fn mounted_at(req: &HttpRequest) -> (&str, &str) {
@@ -167,6 +166,8 @@ fn mounted_at(req: &HttpRequest) -> (&str, &str) {
     }
 }
 
+/// The metrics in Prometheus's text format, to GET (or HEAD) without
+/// authentication, as a scraper asks.
 fn metrics_page(state: &AppState, method: &str) -> HttpResponse {
     let Some(metrics) = &state.metrics else {
         return HttpResponse::NotFound().finish();

@@ -11,6 +11,11 @@ use actix_web::HttpRequest;
 
 /// `scheme://host[:port][prefix]` for this request.
 pub fn base_url(req: &HttpRequest, proxy_headers: bool) -> String {
+    origin(req, proxy_headers) + forwarded_prefix(req, proxy_headers).as_str()
+}
+
+/// `scheme://host[:port]` for this request.
+pub fn origin(req: &HttpRequest, proxy_headers: bool) -> String {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     let mut scheme = "http".to_string();
     let mut host = header("host").filter(|h| !h.is_empty()).map(str::to_string);
@@ -44,7 +49,7 @@ pub fn base_url(req: &HttpRequest, proxy_headers: bool) -> String {
         ("http", Some((h, "80"))) | ("https", Some((h, "443"))) => h.to_string(),
         _ => host,
     };
-    format!("{scheme}://{host}{}", forwarded_prefix(req, proxy_headers))
+    format!("{scheme}://{host}")
 }
 
 /// The path prefix a proxy says the service is reached under

@@ -79,14 +79,7 @@ pub static ROUTES: &[Route] = &[
             any("GET", inventories::list),
             any("POST", inventories::create),
             any("PUT", inventories::replace),
-            Endpoint {
-                method: "DELETE",
-                handler: inventories::delete_all,
-                min: 5,
-                max: LATEST,
-                outside: 405,
-                costly: false,
-            },
+            Endpoint { outside: 405, ..from("DELETE", 5, inventories::delete_all) },
         ],
     },
     Route {

@@ -38,27 +38,25 @@ pub fn defaults() -> BTreeMap<String, RuleDefault> {
 /// `check`, optional `scope_types` and optional `deprecated`.
 pub fn parse_defaults(text: &str) -> Result<BTreeMap<String, RuleDefault>, PolicyError> {
     let docs = YamlLoader::load_from_str(text).map_err(|e| PolicyError::Parse("defaults".into(), e.to_string()))?;
+    let Some(Yaml::Hash(rules)) = docs.first() else {
+        return Err(PolicyError::Parse("defaults".into(), "not a map of rule names".into()));
+    };
     let mut out = BTreeMap::new();
-    match docs.first() {
-        Some(Yaml::Hash(rules)) => {
-            for (name, rule) in rules {
-                let (Some(name), Some(check)) = (string(name), string(&rule["check"])) else {
-                    return Err(PolicyError::Parse("defaults".into(), format!("{name:?} has no check string")));
-                };
-                let scope_types = rule["scope_types"].as_vec().map(|v| v.iter().filter_map(string).collect());
-                out.insert(
-                    name,
-                    RuleDefault {
-                        check,
-                        scope_types: scope_types.unwrap_or_default(),
-                        deprecated: string(&rule["deprecated"]),
-                    },
-                );
-            }
-            Ok(out)
-        }
-        _ => Err(PolicyError::Parse("defaults".into(), "not a map of rule names".into())),
+    for (name, rule) in rules {
+        let (Some(name), Some(check)) = (string(name), string(&rule["check"])) else {
+            return Err(PolicyError::Parse("defaults".into(), format!("{name:?} has no check string")));
+        };
+        let scope_types = rule["scope_types"].as_vec().map(|v| v.iter().filter_map(string).collect());
+        out.insert(
+            name,
+            RuleDefault {
+                check,
+                scope_types: scope_types.unwrap_or_default(),
+                deprecated: string(&rule["deprecated"]),
+            },
+        );
     }
+    Ok(out)
 }
 
 /// One override file: a map of rule names to check strings, YAML or JSON

@@ -16,7 +16,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use placement_api::auth::keystone::Keystone;
-use placement_api::state::PolicyHolder;
 use placement_api::{AppState, AuthStrategy, CorsSettings, Intake, Limits, PlacementSettings};
 use placement_policy::{Policy, PolicyConfig};
 use placement_storage::{Database, DatabaseUrl, PoolOptions};
@@ -175,33 +174,29 @@ pub async fn build_state(config: &Config, db: Database) -> Result<Arc<AppState>,
     if let Some(metrics) = &metrics {
         metrics.watch(&db);
     }
-    Ok(Arc::new(AppState {
-        auth,
-        db,
-        policy: PolicyHolder::new(policy),
-        cors,
-        placement: PlacementSettings {
-            incomplete_consumer_project_id: p.incomplete_consumer_project_id.clone(),
-            incomplete_consumer_user_id: p.incomplete_consumer_user_id.clone(),
-            randomize_allocation_candidates: p.randomize_allocation_candidates,
-            max_allocation_candidates: p.max_allocation_candidates,
-            allocation_candidates_generation_strategy: p.allocation_candidates_generation_strategy,
-            allocation_conflict_retry_count: p.allocation_conflict_retry_count,
-            candidates_search_steps: p.allocation_candidates_search_steps,
-            candidates_time_limit: Duration::from_secs_f64(p.allocation_candidates_time_limit),
-        },
-        intake: Intake::new(limits),
-        costly: placement_api::costly::CostlyThreads::new(
-            config
-                .api
-                .candidates_threads
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)),
-        ),
-        proxy_headers: config.enable_proxy_headers_parsing,
-        api_docs: config.api.enable_api_docs,
-        healthcheck: config.healthcheck.enabled.then(|| config.healthcheck.settings.clone()),
-        validate_responses: config.api.validate_responses,
-        metrics,
-        metrics_port: config.metrics_port.filter(|_| config.metrics_enabled),
-    }))
+    // Placement's defaults (one candidates thread per core among them),
+    // then what the configuration says.
+    let mut state = AppState::new(auth, db, policy);
+    state.cors = cors;
+    state.placement = PlacementSettings {
+        incomplete_consumer_project_id: p.incomplete_consumer_project_id.clone(),
+        incomplete_consumer_user_id: p.incomplete_consumer_user_id.clone(),
+        randomize_allocation_candidates: p.randomize_allocation_candidates,
+        max_allocation_candidates: p.max_allocation_candidates,
+        allocation_candidates_generation_strategy: p.allocation_candidates_generation_strategy,
+        allocation_conflict_retry_count: p.allocation_conflict_retry_count,
+        candidates_search_steps: p.allocation_candidates_search_steps,
+        candidates_time_limit: Duration::from_secs_f64(p.allocation_candidates_time_limit),
+    };
+    state.intake = Intake::new(limits);
+    if let Some(threads) = config.api.candidates_threads {
+        state.costly = placement_api::costly::CostlyThreads::new(threads);
+    }
+    state.proxy_headers = config.enable_proxy_headers_parsing;
+    state.api_docs = config.api.enable_api_docs;
+    state.healthcheck = config.healthcheck.enabled.then(|| config.healthcheck.settings.clone());
+    state.validate_responses = config.api.validate_responses;
+    state.metrics = metrics;
+    state.metrics_port = config.metrics_port.filter(|_| config.metrics_enabled);
+    Ok(Arc::new(state))
 }

@@ -23,8 +23,7 @@ pub struct ResourceClassBody {
 
 impl ResourceClassBody {
     fn new(ctx: &Ctx, rc: &ResourceClass) -> Self {
-        let href = format!("{}{}", ctx.prefix, class_url(&rc.name));
-        ResourceClassBody { name: rc.name.clone(), links: vec![Link::new("self", href)] }
+        ResourceClassBody { name: rc.name.clone(), links: vec![Link::new("self", ctx.link(&class_url(&rc.name)))] }
     }
 }
 

@@ -51,7 +51,7 @@ pub struct ProviderRequest {
 }
 
 fn links(ctx: &Ctx, uuid: &str) -> Vec<Link> {
-    let url = format!("{}{}", ctx.prefix, provider_url(uuid));
+    let url = ctx.link(&provider_url(uuid));
     let mut rels = vec!["inventories", "usages"];
     if ctx.version.at_least(1) {
         rels.push("aggregates");
