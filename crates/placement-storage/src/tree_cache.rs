@@ -72,22 +72,11 @@ impl ProviderRow {
     }
 }
 
-/// One provider's traits and inventories (with usage when the cache
-/// keeps it), as of `row`.
-#[derive(Debug)]
-struct Entry {
-    row: ProviderRow,
-    expires: Instant,
-    traits: Arc<BTreeSet<i32>>,
-    inventory: Vec<(i32, Capacity)>,
-}
-
 /// The cache; one per database.
 #[derive(Debug, Default)]
 pub struct TreeCache {
     /// Whether entries carry usage.
     usage: bool,
-    entries: RwLock<FastMap<i32, Arc<Entry>>>,
     assembled: RwLock<Option<Arc<Assembled>>>,
     standard_traits: RwLock<StandardTraits>,
     aggregates: RwLock<HashMap<String, (i32, Instant)>>,
@@ -203,6 +192,7 @@ impl TreeCache {
     /// Every provider, as the check needs it.
     pub fn providers(conn: &mut DbConnection) -> StorageResult<Vec<ProviderRow>> {
         Ok(rp::table
+            .order(rp::id)
             .select((rp::id, rp::uuid, rp::generation, rp::updated_at, rp::parent_provider_id, rp::root_provider_id))
             .load(conn)?)
     }
@@ -210,12 +200,17 @@ impl TreeCache {
     /// How many providers hold inventory of any of `classes`, and how
     /// many providers there are, as of the last query; `None` before it.
     pub fn estimate(&self, classes: &[i32]) -> Option<(usize, usize)> {
-        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
-        if entries.is_empty() {
-            return None;
+        let last = self.assembled.read().unwrap_or_else(|e| e.into_inner()).clone()?;
+        let mut relevant = 0;
+        let mut counted = None;
+        // Keys run by provider, then class: each provider counted once.
+        for (provider, class) in last.inventory.keys() {
+            if counted != Some(*provider) && classes.contains(class) {
+                relevant += 1;
+                counted = Some(*provider);
+            }
         }
-        let relevant = entries.values().filter(|e| e.inventory.iter().any(|(c, _)| classes.contains(c))).count();
-        Some((relevant, entries.len()))
+        Some((relevant, last.stamps.len()))
     }
 
     /// Bring the cache up to date with `rows` (every provider), then give
@@ -226,64 +221,52 @@ impl TreeCache {
     pub fn fill(
         &self,
         conn: &mut DbConnection,
-        rows: Vec<ProviderRow>,
+        mut rows: Vec<ProviderRow>,
         snap: &mut Snapshot,
     ) -> StorageResult<Arc<BTreeSet<i32>>> {
+        if !rows.is_sorted_by_key(|r| r.id) {
+            rows.sort_unstable_by_key(|r| r.id);
+        }
         let now = Instant::now();
         let last = self.assembled.read().unwrap_or_else(|e| e.into_inner()).clone();
-        if let Some(last) = last.filter(|a| a.rows == rows && now < a.expires) {
+        if let Some(last) = &last
+            && last.holds(&rows)
+            && now < last.expires
+        {
             last.lend(snap);
             return Ok(last.trait_ids.clone());
         }
-        let have = self.current_entries(conn, &rows, now)?;
-        let assembled = Arc::new(Assembled::new(rows, &have));
+        let kept = last.as_deref().map(|last| last.current(&rows, now)).unwrap_or_else(|| vec![None; rows.len()]);
+        let stale: Vec<i32> = rows.iter().zip(&kept).filter(|(_, k)| k.is_none()).map(|(row, _)| row.id).collect();
+        let fresh = if stale.is_empty() { FastMap::default() } else { load_entries(conn, &rows, &stale, self.usage)? };
+        let assembled = Arc::new(Assembled::new(rows, &kept, last.as_deref(), fresh, now));
         assembled.lend(snap);
         let trait_ids = assembled.trait_ids.clone();
         *self.assembled.write().unwrap_or_else(|e| e.into_inner()) = Some(assembled);
         Ok(trait_ids)
     }
+}
 
-    /// The entry of each of `rows`, from the cache where current, loaded
-    /// (and cached) where not.
-    fn current_entries(
-        &self,
-        conn: &mut DbConnection,
-        rows: &[ProviderRow],
-        now: Instant,
-    ) -> StorageResult<Vec<Arc<Entry>>> {
-        let mut have: Vec<Option<Arc<Entry>>> = {
-            let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
-            rows.iter().map(|row| entries.get(&row.id).filter(|e| e.row == *row && now < e.expires).cloned()).collect()
-        };
-        let stale: Vec<i32> = rows.iter().zip(&have).filter(|(_, e)| e.is_none()).map(|(row, _)| row.id).collect();
-        if !stale.is_empty() {
-            let mut fresh: FastMap<i32, Arc<Entry>> =
-                load_entries(conn, rows, &stale, self.usage)?.into_iter().map(|e| (e.row.id, Arc::new(e))).collect();
-            let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-            entries.extend(fresh.iter().map(|(id, e)| (*id, e.clone())));
-            if entries.len() > rows.len() {
-                // Some providers were deleted: keep only those that exist.
-                let current: FastMap<i32, ()> = rows.iter().map(|r| (r.id, ())).collect();
-                entries.retain(|id, _| current.contains_key(id));
-            }
-            drop(entries);
-            for (row, entry) in rows.iter().zip(&mut have) {
-                if entry.is_none() {
-                    *entry = fresh.remove(&row.id);
-                }
-            }
-        }
-        Ok(have.into_iter().flatten().collect())
-    }
+/// One provider's traits and inventories (with usage when the cache
+/// keeps it), as just read.
+#[derive(Debug, Default)]
+struct Entry {
+    traits: Arc<BTreeSet<i32>>,
+    inventory: Vec<(i32, Capacity)>,
 }
 
 /// Every provider's node, traits and inventories (usage as cached) as of
 /// `rows`, put together once and shared by the queries that follow while
-/// no provider changes.
+/// no provider changes; what is kept of a provider between queries is
+/// kept only here (once: at 100,000 providers, about 60 MB).
 #[derive(Debug)]
 struct Assembled {
-    rows: Vec<ProviderRow>,
-    /// When the first of the entries used expires.
+    /// Every provider as last read (but its uuid, kept in `providers`), in
+    /// id order.
+    stamps: Vec<Stamp>,
+    /// When each of `stamps`' traits and inventories were read.
+    read_at: Vec<Instant>,
+    /// When the first of them expires.
     expires: Instant,
     providers: Arc<BTreeMap<i32, ProviderNode>>,
     traits: Arc<FastMap<i32, Arc<BTreeSet<i32>>>>,
@@ -293,28 +276,77 @@ struct Assembled {
 }
 
 impl Assembled {
-    fn new(rows: Vec<ProviderRow>, entries: &[Arc<Entry>]) -> Assembled {
-        let expires = entries.iter().map(|e| e.expires).min().unwrap_or_else(Instant::now);
+    /// Whether these are exactly `rows` (in id order).
+    fn holds(&self, rows: &[ProviderRow]) -> bool {
+        rows.len() == self.stamps.len()
+            && rows
+                .iter()
+                .zip(self.stamps.iter().zip(self.providers.values()))
+                .all(|(row, (stamp, node))| *stamp == Stamp::of(row) && node.uuid == row.uuid)
+    }
+
+    /// For each of `rows` (in id order), the index of its entry here when
+    /// that entry is current: the same row, not expired.
+    fn current(&self, rows: &[ProviderRow], now: Instant) -> Vec<Option<usize>> {
+        let mut mine = self.stamps.iter().enumerate().peekable();
+        rows.iter()
+            .map(|row| {
+                while mine.next_if(|(_, s)| s.id < row.id).is_some() {}
+                let (i, stamp) = mine.next_if(|(_, s)| s.id == row.id)?;
+                let same = *stamp == Stamp::of(row) && self.providers.get(&row.id).is_some_and(|n| n.uuid == row.uuid);
+                (same && now < expiry(row.id, self.read_at[i])).then_some(i)
+            })
+            .collect()
+    }
+
+    /// `rows`, each from `last` at the index `kept` gives, or from `fresh`
+    /// (read at `now`).
+    fn new(
+        rows: Vec<ProviderRow>,
+        kept: &[Option<usize>],
+        last: Option<&Assembled>,
+        mut fresh: FastMap<i32, Entry>,
+        now: Instant,
+    ) -> Assembled {
+        let mut read_at = Vec::with_capacity(rows.len());
         let mut traits = FastMap::default();
-        let mut inventory = Vec::with_capacity(entries.len() * 3);
-        for entry in entries {
-            let id = entry.row.id;
-            if !entry.traits.is_empty() {
-                traits.insert(id, entry.traits.clone());
+        let mut inventory = Vec::with_capacity(rows.len() * 3);
+        for (row, kept) in rows.iter().zip(kept) {
+            let id = row.id;
+            match kept.zip(last) {
+                Some((i, last)) => {
+                    read_at.push(last.read_at[i]);
+                    if let Some(ts) = last.traits.get(&id) {
+                        traits.insert(id, ts.clone());
+                    }
+                    inventory
+                        .extend(last.inventory.range((id, i32::MIN)..=(id, i32::MAX)).map(|(k, c)| (*k, c.clone())));
+                }
+                None => {
+                    read_at.push(now);
+                    let entry = fresh.remove(&id).unwrap_or_default();
+                    if !entry.traits.is_empty() {
+                        traits.insert(id, entry.traits);
+                    }
+                    inventory.extend(entry.inventory.into_iter().map(|(class, capacity)| ((id, class), capacity)));
+                }
             }
-            inventory.extend(entry.inventory.iter().map(|(class, capacity)| ((id, *class), capacity.clone())));
         }
+        let expires = rows.iter().zip(&read_at).map(|(row, at)| expiry(row.id, *at)).min().unwrap_or(now);
+        let stamps = rows.iter().map(Stamp::of).collect();
         // Collected rather than inserted one by one: built in bulk.
         let providers = rows
-            .iter()
+            .into_iter()
             .map(|row| {
-                (row.id, ProviderNode { id: row.id, uuid: row.uuid.clone(), parent: row.parent, root: row.root() })
+                let root = row.root();
+                (row.id, ProviderNode { id: row.id, uuid: row.uuid, parent: row.parent, root })
             })
             .collect();
         let trait_ids = traits.values().flat_map(|ts: &Arc<BTreeSet<i32>>| ts.iter().copied()).collect();
         Assembled {
             trait_ids: Arc::new(trait_ids),
-            rows,
+            stamps,
+            read_at,
             expires,
             providers: Arc::new(providers),
             traits: Arc::new(traits),
@@ -330,14 +362,29 @@ impl Assembled {
     }
 }
 
+/// A [`ProviderRow`] without its uuid.
+#[derive(Debug, PartialEq, Eq)]
+struct Stamp {
+    id: i32,
+    generation: Option<i32>,
+    updated_at: Option<NaiveDateTime>,
+    parent: Option<i32>,
+    root: Option<i32>,
+}
+
+impl Stamp {
+    fn of(row: &ProviderRow) -> Stamp {
+        Stamp { id: row.id, generation: row.generation, updated_at: row.updated_at, parent: row.parent, root: row.root }
+    }
+}
+
 /// Entries for the `stale` providers among `rows`, with usage if `usage`.
 fn load_entries(
     conn: &mut DbConnection,
     rows: &[ProviderRow],
     stale: &[i32],
     usage: bool,
-) -> StorageResult<Vec<Entry>> {
-    let loaded_at = Instant::now();
+) -> StorageResult<FastMap<i32, Entry>> {
     let mut traits: Vec<(i32, i32)> = Vec::new();
     let mut inventory: Vec<InventoryRecord> = Vec::new();
     let mut used: Vec<(i32, i32, Option<i64>)> = Vec::new();
@@ -375,18 +422,20 @@ fn load_entries(
             }
         }
     }
-    let wanted: FastMap<i32, ()> = stale.iter().map(|id| (*id, ())).collect();
-    let mut by_id: FastMap<i32, Entry> = rows
-        .iter()
-        .filter(|r| wanted.contains_key(&r.id))
-        .map(|r| {
-            let expires = expiry(r.id, loaded_at);
-            (r.id, Entry { row: r.clone(), expires, traits: Arc::default(), inventory: Vec::new() })
-        })
-        .collect();
+    let mut by_id: FastMap<i32, Entry> = stale.iter().map(|id| (*id, Entry::default())).collect();
     for (provider, trait_id) in traits {
         if let Some(e) = by_id.get_mut(&provider) {
             Arc::make_mut(&mut e.traits).insert(trait_id);
+        }
+    }
+    // Most providers share one of a few trait sets: one copy of each.
+    let mut interned: HashMap<BTreeSet<i32>, Arc<BTreeSet<i32>>> = HashMap::new();
+    for entry in by_id.values_mut().filter(|e| !e.traits.is_empty()) {
+        match interned.get(&*entry.traits) {
+            Some(shared) => entry.traits = shared.clone(),
+            None => {
+                interned.insert((*entry.traits).clone(), entry.traits.clone());
+            }
         }
     }
     let mysql = conn.backend() == crate::url::Backend::Mysql;
@@ -402,7 +451,7 @@ fn load_entries(
             capacity.used = amount.unwrap_or(0);
         }
     }
-    Ok(by_id.into_values().collect())
+    Ok(by_id)
 }
 
 #[cfg(test)]
