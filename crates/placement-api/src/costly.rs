@@ -11,11 +11,15 @@
 //! job, one client at a time keeps reusing one thread's memory. The whole
 //! request runs there: reading the database for it (4499 providers'
 //! rows, on the nested benchmark) allocates about as much as the search.
-//! docs/benchmarks.md, "Costly requests on threads of their own".
+//! A thread idle for a while can also hand what it freed back to the
+//! system ([`CostlyThreads::release_when_idle`]): a burst's memory is not
+//! kept for the next one. docs/benchmarks.md, "Costly requests on threads
+//! of their own".
 
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
 
 /// A job runs, then hands back what delivers its result: delivered once
 /// its thread is listed as idle, so a caller's next job finds it there.
@@ -30,7 +34,15 @@ pub struct CostlyThreads {
 
 struct Shared {
     most: usize,
+    release: Option<IdleRelease>,
     state: Mutex<State>,
+}
+
+/// What a thread calls once it has been idle for `after`.
+#[derive(Clone, Copy)]
+struct IdleRelease {
+    after: Duration,
+    release: fn(),
 }
 
 #[derive(Default)]
@@ -57,7 +69,22 @@ pub struct Panicked;
 impl CostlyThreads {
     /// At most `most` threads (at least one).
     pub fn new(most: usize) -> Self {
-        CostlyThreads { shared: Arc::new(Shared { most: most.max(1), state: Mutex::default() }) }
+        CostlyThreads { shared: Arc::new(Shared { most: most.max(1), release: None, state: Mutex::default() }) }
+    }
+
+    /// One thread per core.
+    pub fn per_core() -> Self {
+        Self::new(std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get))
+    }
+
+    /// Have each thread call `release` on itself once it has had no work
+    /// for `after` (once per idle spell): the server's allocator hands the
+    /// thread's freed memory back to the system there. Threads already
+    /// started by `self` end.
+    pub fn release_when_idle(self, after: Duration, release: fn()) -> Self {
+        let shared =
+            Shared { most: self.shared.most, release: Some(IdleRelease { after, release }), state: Mutex::default() };
+        CostlyThreads { shared: Arc::new(shared) }
     }
 
     /// Threads started so far.
@@ -144,16 +171,38 @@ fn work_loop(shared: &Shared, first: Job) {
         state.idle.push(slot.clone());
         drop(state);
         deliver();
-        let mut waiting = slot.job.lock().unwrap_or_else(|e| e.into_inner());
-        loop {
-            if let Some(next) = waiting.take() {
-                job = next;
-                break;
-            }
-            if shared.lock().closed {
-                return;
-            }
+        match wait_for_job(shared, &slot) {
+            Some(next) => job = next,
+            None => return,
+        }
+    }
+}
+
+/// The next job given to this idle thread, or `None` once closed; calls
+/// the idle release once if the wait outlasts it.
+fn wait_for_job(shared: &Shared, slot: &Slot) -> Option<Job> {
+    let mut release = shared.release;
+    let mut waiting = slot.job.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        if let Some(next) = waiting.take() {
+            return Some(next);
+        }
+        if shared.lock().closed {
+            return None;
+        }
+        let Some(idle) = release else {
             waiting = slot.ready.wait(waiting).unwrap_or_else(|e| e.into_inner());
+            continue;
+        };
+        let (guard, timeout) = slot.ready.wait_timeout(waiting, idle.after).unwrap_or_else(|e| e.into_inner());
+        waiting = guard;
+        if timeout.timed_out() && waiting.is_none() {
+            // Not holding the slot: a job handed over meanwhile waits only
+            // for the release to finish.
+            drop(waiting);
+            (idle.release)();
+            release = None;
+            waiting = slot.job.lock().unwrap_or_else(|e| e.into_inner());
         }
     }
 }
@@ -209,5 +258,27 @@ mod tests {
         assert!(block_on(threads.run(|| panic!("boom"))).is_err());
         assert_eq!(block_on(threads.run(|| 7)).unwrap(), 7);
         assert_eq!(threads.started(), 1);
+    }
+
+    static RELEASES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+    fn record_release() {
+        let name = std::thread::current().name().unwrap_or_default().to_string();
+        RELEASES.lock().unwrap().push(name);
+    }
+
+    #[test]
+    fn an_idle_thread_releases_once_per_idle_spell_and_not_while_busy() {
+        let threads = CostlyThreads::new(1).release_when_idle(Duration::from_millis(150), record_release);
+        // Back-to-back jobs: never idle for long enough.
+        for _ in 0..10 {
+            block_on(threads.run(|| std::thread::sleep(Duration::from_millis(20)))).unwrap();
+        }
+        assert!(RELEASES.lock().unwrap().is_empty());
+        std::thread::sleep(Duration::from_millis(600));
+        assert_eq!(*RELEASES.lock().unwrap(), ["placement-costly-1"], "once, on the thread itself");
+        block_on(threads.run(|| ())).unwrap();
+        std::thread::sleep(Duration::from_millis(400));
+        assert_eq!(RELEASES.lock().unwrap().len(), 2, "once more after the next job");
     }
 }

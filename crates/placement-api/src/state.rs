@@ -97,7 +97,6 @@ impl AppState {
     /// fields to change afterwards). `placement-server` builds it from
     /// configuration files instead.
     pub fn new(auth: AuthStrategy, db: Database, policy: Policy) -> AppState {
-        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
         AppState {
             auth,
             db,
@@ -105,7 +104,7 @@ impl AppState {
             cors: None,
             placement: PlacementSettings::default(),
             intake: crate::intake::Intake::new(crate::intake::Limits::default()),
-            costly: crate::costly::CostlyThreads::new(cores),
+            costly: crate::costly::CostlyThreads::per_core(),
             proxy_headers: false,
             api_docs: true,
             healthcheck: None,

@@ -8,6 +8,7 @@ pub mod healthcheck_conf;
 pub mod ini;
 pub mod keystone_conf;
 pub mod logging;
+pub mod memory;
 pub mod report;
 
 use std::collections::HashMap;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use placement_api::auth::keystone::Keystone;
+use placement_api::costly::CostlyThreads;
 use placement_api::{AppState, AuthStrategy, CorsSettings, Intake, Limits, PlacementSettings};
 use placement_policy::{Policy, PolicyConfig};
 use placement_storage::{Database, DatabaseUrl, PoolOptions};
@@ -189,9 +191,8 @@ pub async fn build_state(config: &Config, db: Database) -> Result<Arc<AppState>,
         candidates_time_limit: Duration::from_secs_f64(p.allocation_candidates_time_limit),
     };
     state.intake = Intake::new(limits);
-    if let Some(threads) = config.api.candidates_threads {
-        state.costly = placement_api::costly::CostlyThreads::new(threads);
-    }
+    let threads = config.api.candidates_threads.map_or_else(CostlyThreads::per_core, CostlyThreads::new);
+    state.costly = threads.release_when_idle(memory::IDLE_RELEASE, memory::release_thread_memory);
     state.proxy_headers = config.enable_proxy_headers_parsing;
     state.api_docs = config.api.enable_api_docs;
     state.healthcheck = config.healthcheck.enabled.then(|| config.healthcheck.settings.clone());

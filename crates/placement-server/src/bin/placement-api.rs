@@ -7,11 +7,6 @@ use placement_server::{
 };
 use tokio::signal::unix::{SignalKind, signal};
 
-// The candidates query builds and frees many small objects per request;
-// mimalloc does that markedly faster than the system allocator.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 const USAGE: &str =
     "usage: placement-api [--config-file FILE]... [--config-dir DIR]... [--host HOST] [--port PORT] [--workers N]
 
