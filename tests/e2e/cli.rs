@@ -74,17 +74,18 @@ fn nonexistent_database_stops_start_up_with_one_line_mysql() {
 /// `--version` prints the version.
 #[test]
 fn help_describes_every_option() {
-    let common = ["--config-file FILE", "--config-dir DIR", "--help", "--version", "OS_<GROUP>__<OPTION>"];
+    let common = ["--config-file <FILE>", "--config-dir <DIR>", "--help", "--version", "OS_<GROUP>__<OPTION>"];
     let own: [(&str, &[&str]); 4] = [
-        ("placement-api", &["--host HOST", "--port PORT", "--workers N"]),
-        ("placement-manage", &["sync", "version", "stamp REVISION", "online_data_migrations", "--max-count N"]),
+        ("placement-api", &["--host <HOST>", "--port <PORT>", "--workers <N>", "bind-host", "bind-port"]),
+        ("placement-manage", &["db", "sync", "version", "stamp REVISION", "online_data_migrations", "--max-count N"]),
         ("placement-status", &["upgrade check"]),
-        ("placement-policy", &["list", "sample", "csv", "check RULE"]),
+        ("placement-policy", &["list", "sample", "csv", "check", "RULE"]),
     ];
     for (name, options) in own {
         let out = Command::new(binary(name)).arg("--help").output().expect("run --help");
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "{name} --help: {:?}", out.status);
+        assert!(text.starts_with(&format!("usage: {name} ")), "the man pages start from the usage line:\n{text}");
         for option in common.iter().chain(options) {
             assert!(text.contains(option), "{name} --help does not describe {option}:\n{text}");
         }
@@ -112,4 +113,25 @@ fn a_closed_pipe_ends_output_quietly() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(141), "{stderr}");
+}
+
+/// A malformed command line is refused before anything runs, with exit
+/// status 2 (upstream's argparse) and a line naming what is wrong.
+#[test]
+fn malformed_command_lines_exit_2_naming_the_problem() {
+    let cases: [(&str, &[&str], &str); 7] = [
+        ("placement-api", &["--workers", "0"], "--workers"),
+        ("placement-api", &["--port", "nope"], "--port"),
+        ("placement-api", &["--bogus"], "--bogus"),
+        ("placement-manage", &["db", "frobnicate"], "frobnicate"),
+        ("placement-manage", &["db", "stamp"], "REVISION"),
+        ("placement-status", &["upgrade"], "check"),
+        ("placement-policy", &[], "command"),
+    ];
+    for (name, args, named) in cases {
+        let out = Command::new(binary(name)).args(args).output().expect("runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name} {args:?}: {err}");
+        assert!(err.contains(named), "{name} {args:?} does not name {named}: {err}");
+    }
 }

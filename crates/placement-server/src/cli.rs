@@ -1,74 +1,44 @@
-//! Command-line options shared by the binaries, in oslo.config's style.
+//! Command-line options shared by the binaries, in oslo.config's style
+//! (`--config-file`, `--config-dir`, each repeatable), parsed by clap.
 
 use std::path::PathBuf;
 
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct Cli {
+use clap::Args;
+
+/// The options every binary takes.
+#[derive(Debug, Default, Clone, PartialEq, Args)]
+pub struct CommonArgs {
+    /// Read FILE (repeatable; later files override earlier ones). Default:
+    /// $OS_PLACEMENT_CONFIG_DIR/placement.conf, else the first of
+    /// ~/.placement/placement.conf, ~/placement.conf,
+    /// /etc/placement/placement.conf, /etc/placement.conf
+    #[arg(long = "config-file", value_name = "FILE", global = true)]
     pub config_files: Vec<PathBuf>,
+    /// Also read DIR's *.conf files in name order (repeatable)
+    #[arg(long = "config-dir", value_name = "DIR", global = true)]
     pub config_dirs: Vec<PathBuf>,
-    pub host: Option<String>,
-    pub port: Option<u16>,
-    /// `--workers N`: HTTP worker threads (overrides `[api] workers`).
-    pub workers: Option<usize>,
-    /// `--max-count N` of `placement-manage db online_data_migrations`,
-    /// as given: upstream checks it only when the command runs.
-    pub max_count: Option<String>,
-    /// Positional arguments (sub-commands of placement-manage).
-    pub args: Vec<String>,
-    pub help: bool,
+    /// Print the version and exit
+    #[arg(long, global = true)]
     pub version: bool,
 }
 
-/// The options every binary takes, for `--help`.
-pub const COMMON_OPTIONS: &str = "options:
-  --config-file FILE   read FILE (repeatable; later files override earlier ones).
-                       Default: $OS_PLACEMENT_CONFIG_DIR/placement.conf, else the
-                       first of ~/.placement/placement.conf, ~/placement.conf,
-                       /etc/placement/placement.conf, /etc/placement.conf
-  --config-dir DIR     also read DIR's *.conf files in name order (repeatable)
-  -h, --help           print this help and exit
-  --version            print the version and exit
-Any option of a configuration file can also be set from the environment as
-OS_<GROUP>__<OPTION>, for example OS_PLACEMENT_DATABASE__CONNECTION.";
+/// Every binary's `--help` layout: the usage line first (the man pages
+/// are made from it, scripts/man-pages), then what it does, its options.
+pub const HELP_TEMPLATE: &str = "usage: {usage}\n\n{about-with-newline}\n{all-args}{after-help}";
 
-pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Cli, String> {
-    let mut cli = Cli::default();
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
-        };
-        let mut value = |name: &str| inline.clone().or_else(|| args.next()).ok_or(format!("{name} needs a value"));
-        match flag.as_str() {
-            "--config-file" => cli.config_files.push(PathBuf::from(value("--config-file")?)),
-            "--config-dir" => cli.config_dirs.push(PathBuf::from(value("--config-dir")?)),
-            "--host" | "--bind-host" => cli.host = Some(value("--host")?),
-            "--port" | "--bind-port" => {
-                let v = value("--port")?;
-                cli.port = Some(v.parse().map_err(|_| format!("--port: {v:?} is not a port number"))?);
-            }
-            "--workers" => {
-                let v = value("--workers")?;
-                cli.workers = Some(
-                    v.parse().ok().filter(|n| *n > 0).ok_or(format!("--workers: {v:?} is not a positive number"))?,
-                );
-            }
-            "--max-count" => cli.max_count = Some(value("--max-count")?),
-            "-h" | "--help" => cli.help = true,
-            "--version" => cli.version = true,
-            other if other.starts_with('-') => return Err(format!("unknown option {other}")),
-            _ => cli.args.push(arg),
-        }
-    }
-    Ok(cli)
-}
+/// Width `--help` wraps at, whatever the terminal: the man pages are made
+/// from it.
+pub const HELP_WIDTH: usize = 90;
+
+/// The end of every binary's `--help`.
+pub const ENVIRONMENT: &str = "Any option of a configuration file can also be set from the environment as
+OS_<GROUP>__<OPTION>, for example OS_PLACEMENT_DATABASE__CONNECTION.";
 
 /// The files to read: those named, then each `--config-dir`'s `*.conf` in
 /// name order. With neither, `$OS_PLACEMENT_CONFIG_DIR/placement.conf` as
 /// upstream's WSGI application reads it, else the first standard location
 /// that exists.
-pub fn config_files(cli: &Cli, env_dir: Option<&str>) -> Vec<PathBuf> {
+pub fn config_files(cli: &CommonArgs, env_dir: Option<&str>) -> Vec<PathBuf> {
     let mut files = cli.config_files.clone();
     for dir in &cli.config_dirs {
         let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -131,29 +101,33 @@ macro_rules! outln {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
 
-    fn args(s: &str) -> Vec<String> {
-        s.split_whitespace().map(str::to_string).collect()
+    #[derive(Parser)]
+    struct Probe {
+        #[command(flatten)]
+        common: CommonArgs,
+        rest: Vec<String>,
+    }
+
+    fn parse(s: &str) -> Result<CommonArgs, clap::Error> {
+        Probe::try_parse_from(std::iter::once("probe").chain(s.split_whitespace())).map(|p| p.common)
     }
 
     #[test]
-    fn options_and_positionals() {
-        let cli = parse(args("--config-file a.conf --config-file=b.conf --host 0.0.0.0 --port 9000 db sync")).unwrap();
+    fn repeated_files_in_either_spelling() {
+        let cli = parse("--config-file a.conf --config-file=b.conf --config-dir d db sync").unwrap();
         assert_eq!(cli.config_files, vec![PathBuf::from("a.conf"), PathBuf::from("b.conf")]);
-        assert_eq!(cli.host.as_deref(), Some("0.0.0.0"));
-        assert_eq!(cli.port, Some(9000));
-        assert_eq!(cli.args, vec!["db", "sync"]);
-        assert!(parse(args("--port nope")).is_err());
-        assert_eq!(parse(args("--workers 3")).unwrap().workers, Some(3));
-        assert!(parse(args("--workers 0")).is_err());
-        assert!(parse(args("--bogus")).is_err());
+        assert_eq!(cli.config_dirs, vec![PathBuf::from("d")]);
+        assert!(parse("--config-file").is_err(), "a value is needed");
+        assert!(parse("--bogus").is_err());
     }
 
     #[test]
     fn environment_directory_is_the_fallback() {
-        let cli = Cli::default();
+        let cli = CommonArgs::default();
         assert_eq!(config_files(&cli, Some("/x")), vec![PathBuf::from("/x/placement.conf")]);
-        let named = parse(args("--config-file a.conf")).unwrap();
+        let named = parse("--config-file a.conf").unwrap();
         assert_eq!(config_files(&named, Some("/x")), vec![PathBuf::from("a.conf")]);
     }
 }

@@ -25,7 +25,7 @@ use placement_storage::{Database, DatabaseUrl, PoolOptions};
 pub use config::Config;
 
 /// Read the configuration the command line points at.
-pub fn load_config(cli: &cli::Cli) -> Result<Config, String> {
+pub fn load_config(cli: &cli::CommonArgs) -> Result<Config, String> {
     let env: HashMap<String, String> = std::env::vars().collect();
     let files = cli::config_files(cli, env.get("OS_PLACEMENT_CONFIG_DIR").map(String::as_str));
     Config::load(&files, &env).map_err(|e| e.to_string())

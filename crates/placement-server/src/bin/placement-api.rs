@@ -2,41 +2,43 @@
 //! Placement API (default 127.0.0.1:8778).
 
 use actix_web::{App, HttpServer};
-use placement_server::{
-    build_state, cli, init_logging, load_config, open_database, outln, prepare_database, reload_policy,
-};
+use clap::Parser;
+use placement_server::cli::{self, CommonArgs};
+use placement_server::{build_state, init_logging, load_config, open_database, outln, prepare_database, reload_policy};
 use tokio::signal::unix::{SignalKind, signal};
 
-const USAGE: &str =
-    "usage: placement-api [--config-file FILE]... [--config-dir DIR]... [--host HOST] [--port PORT] [--workers N]
-
-Serves the Placement API.
-
-  --host HOST          address to listen on (default 127.0.0.1)
-  --port PORT          port to listen on (default 8778)
-  --workers N          HTTP worker threads (overrides [api] workers; default one per core)";
+/// Serves the Placement API.
+#[derive(Parser)]
+#[command(name = "placement-api", help_template = cli::HELP_TEMPLATE, term_width = cli::HELP_WIDTH, after_help = cli::ENVIRONMENT)]
+#[command(disable_version_flag = true, disable_help_subcommand = true)]
+struct Options {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Address to listen on
+    #[arg(long, visible_alias = "bind-host", value_name = "HOST", default_value = "127.0.0.1")]
+    host: String,
+    /// Port to listen on
+    #[arg(long, visible_alias = "bind-port", value_name = "PORT", default_value_t = 8778)]
+    port: u16,
+    // Not a doc comment: rustdoc would read "[api]" as a link.
+    #[arg(long, value_name = "N", help = "HTTP worker threads (overrides [api] workers; default one per core)")]
+    #[arg(value_parser = clap::value_parser!(u16).range(1..))]
+    workers: Option<u16>,
+}
 
 fn main() {
-    let cli = match cli::parse(std::env::args().skip(1)) {
-        Ok(cli) if cli.help => {
-            outln!("{USAGE}\n{}", cli::COMMON_OPTIONS);
-            return;
-        }
-        Ok(cli) if cli.version => {
-            outln!("placement-api {}", env!("CARGO_PKG_VERSION"));
-            return;
-        }
-        Ok(cli) => cli,
-        Err(e) => fail(&format!("{e}\n{USAGE}")),
-    };
-    let config = load_config(&cli).unwrap_or_else(|e| fail(&e));
+    let cli = Options::parse();
+    if cli.common.version {
+        outln!("placement-api {}", env!("CARGO_PKG_VERSION"));
+        return;
+    }
+    let config = load_config(&cli.common).unwrap_or_else(|e| fail(&e));
     init_logging(&config, "placement-api").unwrap_or_else(|e| fail(&e));
     let db = open_database(&config).unwrap_or_else(|e| fail(&e));
     if let Err(e) = prepare_database(&db, &config) {
         fail(&e);
     }
-    let host = cli.host.clone().unwrap_or_else(|| "127.0.0.1".to_string());
-    let port = cli.port.unwrap_or(8778);
+    let (host, port) = (cli.host, cli.port);
     let max_connections = config.api.max_connections;
     let metrics_at = config
         .metrics_port
@@ -45,6 +47,7 @@ fn main() {
     let shutdown_timeout = config.graceful_shutdown_timeout;
     let workers = cli
         .workers
+        .map(usize::from)
         .or(config.api.workers)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get));
     let result = actix_web::rt::System::new().block_on(async move {

@@ -2,14 +2,15 @@
 //! online_data_migrations [--max-count N]`: manage the database, with
 //! upstream's output and exit codes.
 
+use clap::{Parser, Subcommand};
+use placement_server::cli::{self, CommonArgs};
 use placement_server::report::{Align, table};
-use placement_server::{Config, cli, init_logging, load_config, open_database, out, outln};
+use placement_server::{Config, init_logging, load_config, open_database, out, outln};
 use placement_storage::data_migrations::{self, Batch};
 use placement_storage::{Database, migrate};
 
-const USAGE: &str = "usage: placement-manage [--config-file FILE]... [--config-dir DIR]... db COMMAND
-
-commands:
+/// What `--help` lists: the commands are under `db`.
+const COMMANDS: &str = "db commands:
   sync                                  bring the schema to the current revision
   version                               print the schema's revision (None when empty)
   stamp REVISION                        record REVISION (or head) without migrating
@@ -17,42 +18,80 @@ commands:
                                         fix rows older releases left behind, in
                                         batches of 50 until done, or N rows at most";
 
+/// Creates, upgrades and repairs the Placement database, as upstream's
+/// placement-manage.
+#[derive(Parser)]
+#[command(name = "placement-manage", help_template = cli::HELP_TEMPLATE, term_width = cli::HELP_WIDTH, disable_version_flag = true, disable_help_subcommand = true)]
+#[command(override_usage = "placement-manage [OPTIONS] db COMMAND")]
+#[command(after_help = format!("{COMMANDS}\n\n{}", cli::ENVIRONMENT))]
+struct Options {
+    #[command(flatten)]
+    common: CommonArgs,
+    #[command(subcommand)]
+    command: Option<Top>,
+}
+
+#[derive(Subcommand)]
+enum Top {
+    /// Manage the database's schema and rows
+    Db {
+        #[command(subcommand)]
+        command: Db,
+    },
+}
+
+#[derive(Subcommand)]
+enum Db {
+    /// Bring the schema to the current revision
+    Sync,
+    /// Print the schema's revision (None when empty)
+    Version,
+    /// Record REVISION (or head) without migrating
+    Stamp {
+        #[arg(value_name = "REVISION")]
+        revision: String,
+    },
+    /// Fix rows older releases left behind, in batches of 50 until done,
+    /// or N rows at most
+    #[command(name = "online_data_migrations")]
+    OnlineDataMigrations {
+        /// At most N rows; checked when the command runs, as upstream does
+        #[arg(long = "max-count", value_name = "N")]
+        max_count: Option<String>,
+    },
+}
+
 /// Batch size when no `--max-count` is given, as upstream's.
 const BATCH: i64 = 50;
 
 fn main() {
-    let cli = cli::parse(std::env::args().skip(1)).unwrap_or_else(|e| usage_error(&e));
-    if cli.help {
-        outln!("{USAGE}\n{}", cli::COMMON_OPTIONS);
-        return;
-    }
-    if cli.version {
+    let cli = Options::parse();
+    if cli.common.version {
         outln!("{}", env!("CARGO_PKG_VERSION"));
         return;
     }
-    let config = load_config(&cli).unwrap_or_else(|e| fail(&e));
+    let Some(Top::Db { command }) = cli.command else {
+        usage_error("a command is required");
+    };
+    let config = load_config(&cli.common).unwrap_or_else(|e| fail(&e));
     init_logging(&config, "placement-manage").unwrap_or_else(|e| fail(&e));
-    let command: Vec<&str> = cli.args.iter().map(String::as_str).collect();
-    if !matches!(command.as_slice(), ["db", "sync" | "version" | "online_data_migrations"] | ["db", "stamp", _]) {
-        usage_error("unknown command");
-    }
     let db = open_database(&config).unwrap_or_else(|e| fail(&e));
-    let code = match command.as_slice() {
-        ["db", "sync"] => {
+    let code = match command {
+        Db::Sync => {
             db.with_connection(|c| migrate::upgrade(c).map(|_| ())).unwrap_or_else(|e| fail(&e.to_string()));
             db.prepare(false).unwrap_or_else(|e| fail(&e.to_string()));
             0
         }
-        ["db", "version"] => {
+        Db::Version => {
             let rev = db.with_connection(migrate::current_revision).unwrap_or_else(|e| fail(&e.to_string()));
             outln!("{}", rev.unwrap_or_else(|| "None".to_string()));
             0
         }
-        ["db", "stamp", rev] => {
-            db.with_connection(|c| data_migrations::stamp(c, rev)).unwrap_or_else(|e| fail(&e.to_string()));
+        Db::Stamp { revision } => {
+            db.with_connection(|c| data_migrations::stamp(c, &revision)).unwrap_or_else(|e| fail(&e.to_string()));
             0
         }
-        _ => online_data_migrations(&db, &config, cli.max_count.as_deref()),
+        Db::OnlineDataMigrations { max_count } => online_data_migrations(&db, &config, max_count.as_deref()),
     };
     std::process::exit(code)
 }
@@ -133,8 +172,7 @@ fn online_data_migrations(db: &Database, config: &Config, max_count: Option<&str
 }
 
 fn usage_error(message: &str) -> ! {
-    eprintln!("{USAGE}\nplacement-manage: error: {message}");
-    std::process::exit(2)
+    <Options as clap::CommandFactory>::command().error(clap::error::ErrorKind::MissingSubcommand, message).exit()
 }
 
 fn fail(message: &str) -> ! {

@@ -4,26 +4,23 @@
 
 use std::path::PathBuf;
 
-use placement_server::outln;
+use clap::Parser;
+use placement_server::cli;
 
-const USAGE: &str = "usage: placement-openapi --out DIR";
-
-fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let dir = match args.as_slice() {
-        [flag, dir] if flag == "--out" => PathBuf::from(dir),
-        [flag] if flag == "--help" || flag == "-h" => {
-            outln!("{USAGE}");
-            return;
-        }
-        _ => fail(USAGE),
-    };
-    if let Err(e) = placement_api::openapi::write_all(&dir) {
-        fail(&format!("cannot write to {}: {e}", dir.display()));
-    }
+/// Writes the OpenAPI document of every microversion and the changelog
+/// between them.
+#[derive(Parser)]
+#[command(name = "placement-openapi", version, help_template = cli::HELP_TEMPLATE)]
+struct Options {
+    /// The directory to write placement-1.N.json and CHANGES.md into
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
 }
 
-fn fail(message: &str) -> ! {
-    eprintln!("placement-openapi: {message}");
-    std::process::exit(1)
+fn main() {
+    let options = Options::parse();
+    if let Err(e) = placement_api::openapi::write_all(&options.out) {
+        eprintln!("placement-openapi: cannot write to {}: {e}", options.out.display());
+        std::process::exit(1);
+    }
 }

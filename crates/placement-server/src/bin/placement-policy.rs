@@ -3,41 +3,66 @@
 
 use std::collections::BTreeMap;
 
+use clap::{Parser, Subcommand};
 use placement_policy::{Credentials, Policy, Target, default_lines, render_csv, sample_yaml};
-use placement_server::{cli, load_config, out, outln, policy_config};
+use placement_server::cli::{self, CommonArgs};
+use placement_server::{load_config, out, outln, policy_config};
 
-const USAGE: &str = "usage: placement-policy [--config-file FILE]... COMMAND
-  list      every rule as enforced: its check string, where it comes from,
-            its scope types and its Casbin lines (policies/model.conf)
-  sample    a policy.yaml with every default commented out
-  csv       upstream's defaults as Casbin lines (policies/policy.csv)
-  check RULE [roles=R1,R2] [project=ID] [user=ID] [system_scope=all]
-            [target.project_id=ID] [target.user_id=ID]
-            whether RULE allows such a caller on such a target (exit 0 if
-            it does, 1 if not); the target defaults to the caller's own
-            project and user, as the API's checks do";
+/// The policy as enforced, for operators: list, write out and check
+/// Placement's rules.
+#[derive(Parser)]
+#[command(name = "placement-policy", help_template = cli::HELP_TEMPLATE, term_width = cli::HELP_WIDTH, after_help = cli::ENVIRONMENT)]
+#[command(disable_version_flag = true, disable_help_subcommand = true)]
+struct Options {
+    #[command(flatten)]
+    common: CommonArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Every rule as enforced: its check string, where it comes from, its
+    /// scope types and its Casbin lines (policies/model.conf)
+    List,
+    /// A policy.yaml with every default commented out
+    Sample,
+    /// Upstream's defaults as Casbin lines (policies/policy.csv)
+    Csv,
+    /// Whether RULE allows such a caller on such a target (exit 0 if it
+    /// does, 1 if not); the target defaults to the caller's own project
+    /// and user, as the API's checks do
+    Check {
+        /// The rule's name, such as placement:traits:list
+        #[arg(value_name = "RULE")]
+        rule: String,
+        /// roles=R1,R2 project=ID user=ID system_scope=all target.project_id=ID target.user_id=ID
+        #[arg(value_name = "KEY=VALUE")]
+        given: Vec<String>,
+    },
+}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let cli = cli::parse(std::env::args().skip(1)).unwrap_or_else(|e| fail(&format!("{e}\n{USAGE}")));
-    if cli.version {
+    let cli = Options::parse();
+    if cli.common.version {
         outln!("{}", env!("CARGO_PKG_VERSION"));
         return;
     }
-    let Some(command) = cli.args.first().filter(|_| !cli.help) else {
-        outln!("{USAGE}\n{}", cli::COMMON_OPTIONS);
-        std::process::exit(if cli.help { 0 } else { 2 });
+    let Some(command) = cli.command else {
+        <Options as clap::CommandFactory>::command()
+            .error(clap::error::ErrorKind::MissingSubcommand, "a command is required")
+            .exit()
     };
-    match command.as_str() {
-        "sample" => out!("{}", sample_yaml()),
-        "csv" => out!("{}", render_csv(&default_lines().unwrap_or_else(|e| fail(&e.to_string())))),
-        "list" => list(&load(&cli).await),
-        "check" => check(&load(&cli).await, &cli.args[1..]),
-        other => fail(&format!("unknown command {other:?}\n{USAGE}")),
+    match command {
+        Command::Sample => out!("{}", sample_yaml()),
+        Command::Csv => out!("{}", render_csv(&default_lines().unwrap_or_else(|e| fail(&e.to_string())))),
+        Command::List => list(&load(&cli.common).await),
+        Command::Check { rule, given } => check(&load(&cli.common).await, &rule, &given),
     }
 }
 
-async fn load(cli: &cli::Cli) -> Policy {
+async fn load(cli: &CommonArgs) -> Policy {
     let config = load_config(cli).unwrap_or_else(|e| fail(&e));
     Policy::load(&policy_config(&config)).await.unwrap_or_else(|e| fail(&e.to_string()))
 }
@@ -58,11 +83,10 @@ fn list(policy: &Policy) {
     }
 }
 
-fn check(policy: &Policy, args: &[String]) {
-    let Some((rule, pairs)) = args.split_first() else { fail(USAGE) };
+fn check(policy: &Policy, rule: &str, pairs: &[String]) {
     let mut given = BTreeMap::new();
     for pair in pairs {
-        let (k, v) = pair.split_once('=').unwrap_or_else(|| fail(&format!("{pair:?} is not KEY=VALUE\n{USAGE}")));
+        let (k, v) = pair.split_once('=').unwrap_or_else(|| fail(&format!("{pair:?} is not KEY=VALUE")));
         given.insert(k.to_string(), v.to_string());
     }
     let creds = Credentials {

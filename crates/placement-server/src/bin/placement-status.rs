@@ -2,17 +2,42 @@
 //! its table and exit codes (0 success, 1 warning, 2 failure, 255 when a
 //! check could not run).
 
+use clap::{Parser, Subcommand};
+use placement_server::cli::{self, CommonArgs};
 use placement_server::report::{Align, table, wrap};
-use placement_server::{Config, cli, init_logging, load_config, open_database, out, outln};
+use placement_server::{Config, init_logging, load_config, open_database, out, outln};
 use placement_storage::Database;
 use placement_storage::conn::DbConnection;
 use placement_storage::data_migrations;
 use placement_storage::error::StorageResult;
 
-const USAGE: &str = "usage: placement-status [--config-file FILE]... [--config-dir DIR]... upgrade check
+/// Checks whether the database and configuration are ready for this
+/// release: missing root provider ids, incomplete consumers, a
+/// JSON-formatted policy file.
+#[derive(Parser)]
+#[command(name = "placement-status", help_template = cli::HELP_TEMPLATE, term_width = cli::HELP_WIDTH, disable_version_flag = true, disable_help_subcommand = true)]
+#[command(override_usage = "placement-status [OPTIONS] upgrade check", after_help = cli::ENVIRONMENT)]
+struct Options {
+    #[command(flatten)]
+    common: CommonArgs,
+    #[command(subcommand)]
+    command: Option<Top>,
+}
 
-Checks whether the database and configuration are ready for this release:
-missing root provider ids, incomplete consumers, a JSON-formatted policy file.";
+#[derive(Subcommand)]
+enum Top {
+    /// Upgrade readiness
+    Upgrade {
+        #[command(subcommand)]
+        command: Upgrade,
+    },
+}
+
+#[derive(Subcommand)]
+enum Upgrade {
+    /// Run the checks: exit 0 success, 1 warning, 2 failure
+    Check,
+}
 
 const RUN_MIGRATIONS: &str = "Run the \"placement-manage db online_data_migrations\" command.";
 
@@ -29,19 +54,17 @@ type Check = (Code, Option<String>);
 type CheckFn = fn(&Database, &Config) -> Result<Check, String>;
 
 fn main() {
-    let cli = cli::parse(std::env::args().skip(1)).unwrap_or_else(|e| {
-        eprintln!("{USAGE}\nplacement-status: error: {e}");
-        std::process::exit(2)
-    });
-    if cli.version {
+    let cli = Options::parse();
+    if cli.common.version {
         outln!("{}", env!("CARGO_PKG_VERSION"));
         return;
     }
-    if cli.help || cli.args.first().map(String::as_str) != Some("upgrade") {
-        outln!("{USAGE}\n{}", cli::COMMON_OPTIONS);
-        std::process::exit(if cli.help { 0 } else { 2 });
-    }
-    let config = load_config(&cli).unwrap_or_else(|e| error(&e));
+    let Some(Top::Upgrade { command: Upgrade::Check }) = cli.command else {
+        <Options as clap::CommandFactory>::command()
+            .error(clap::error::ErrorKind::MissingSubcommand, "a command is required: upgrade check")
+            .exit()
+    };
+    let config = load_config(&cli.common).unwrap_or_else(|e| error(&e));
     init_logging(&config, "placement-status").unwrap_or_else(|e| error(&e));
     let db = open_database(&config).unwrap_or_else(|e| error(&e));
     let checks: [(&str, CheckFn); 3] = [
