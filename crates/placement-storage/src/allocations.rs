@@ -21,16 +21,24 @@ use crate::{now, providers, resource_classes as rc_store};
 /// One allocation with what the API shows next to it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AllocationRow {
+    /// The provider's uuid.
     pub provider_uuid: String,
+    /// The provider's generation now.
     pub provider_generation: i32,
+    /// The consumer's uuid.
     pub consumer_uuid: String,
+    /// The resource class's name.
     pub class: String,
+    /// The amount allocated.
     pub used: i64,
+    /// When the allocation was written.
     pub created_at: Option<NaiveDateTime>,
+    /// When it was last updated, if ever.
     pub updated_at: Option<NaiveDateTime>,
 }
 
 impl AllocationRow {
+    /// When the row last changed: `updated_at`, else `created_at`.
     pub fn last_modified(&self) -> Option<NaiveDateTime> {
         self.updated_at.or(self.created_at)
     }
@@ -113,16 +121,23 @@ pub fn of_provider(conn: &mut DbConnection, provider_id: i32) -> StorageResult<V
 /// what it expects (`None`: no consumer yet).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GenerationCheck {
+    /// Before 1.28: the client gives no generation and none is checked.
     Unchecked,
+    /// The generation the client expects the consumer at; `None`: the
+    /// consumer must not exist yet.
     Expect(Option<i64>),
 }
 
 /// What one consumer's allocations become.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConsumerWrite {
+    /// The consumer's uuid.
     pub consumer_uuid: String,
+    /// The owning project's external id.
     pub project: String,
+    /// The owning user's external id.
     pub user: String,
+    /// Whether the consumer's generation is checked, and against what.
     pub generation: GenerationCheck,
     /// From 1.38; otherwise an existing consumer keeps its type.
     pub consumer_type: Option<String>,

@@ -29,21 +29,28 @@ const SHARING_TRAIT: &str = "MISC_SHARES_VIA_AGGREGATE";
 /// Names for rendering.
 #[derive(Clone, Debug, Default)]
 pub struct Names {
+    /// Resource class names by id.
     pub classes: cands::FastMap<i32, String>,
+    /// Trait names by id.
     pub traits: cands::FastMap<i32, String>,
 }
 
 /// What was loaded: either nothing can match, or a resolved request and
 /// its snapshot.
 pub enum Loaded {
+    /// Nothing can match: the answer is empty without solving.
     NoResults,
+    /// The request resolved, with its snapshot.
     Ready(Box<Prepared>),
 }
 
 /// A resolved request and the snapshot it is solved over.
 pub struct Prepared {
+    /// The request with names resolved to ids.
     pub request: cands::Request,
+    /// The provider trees that may serve it.
     pub snapshot: Snapshot,
+    /// Class and trait names for rendering the candidates.
     pub names: Names,
 }
 

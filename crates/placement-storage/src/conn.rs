@@ -3,6 +3,10 @@
 //! an outage is noticed once and answered fast, and the pool reconnects by
 //! itself when the database is back.
 
+// diesel's `MultiConnection` derive re-exports undocumented items here
+// (`MultiBackend`, `MultiRow`, ...); this module's own items are documented.
+#![allow(missing_docs)]
+
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
@@ -14,14 +18,18 @@ use crate::url::{Backend, DatabaseUrl};
 /// A connection to whichever database the configuration names.
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
+    /// A SQLite database, in a file or in memory.
     Sqlite(diesel::SqliteConnection),
+    /// A PostgreSQL server.
     #[cfg(feature = "postgres")]
     Postgresql(diesel::PgConnection),
+    /// A MySQL or MariaDB server, Galera cluster nodes included.
     #[cfg(feature = "mysql")]
     Mysql(diesel::MysqlConnection),
 }
 
 impl DbConnection {
+    /// The database engine this connection is to.
     pub fn backend(&self) -> Backend {
         match self {
             DbConnection::Sqlite(_) => Backend::Sqlite,
@@ -35,6 +43,7 @@ impl DbConnection {
 
 /// A pooled connection and what the pool needs to know about it.
 pub struct PoolConn {
+    /// The connection itself.
     pub conn: DbConnection,
     /// Set when the connection failed in a way that leaves it unusable (the
     /// server went away, a rollback failed): the pool drops it on return.
@@ -71,10 +80,14 @@ pub struct ConnectionManager {
 }
 
 impl ConnectionManager {
+    /// A manager for connections to `url` outside the pool (whose own
+    /// [`build_pool`] makes): health of its own, SQLite commits waiting for
+    /// the disk.
     pub fn new(url: DatabaseUrl) -> Self {
         ConnectionManager { url, health: Default::default(), sqlite_synchronous: true }
     }
 
+    /// Open one connection, set up as pooled ones are.
     pub fn establish(&self) -> Result<DbConnection, ConnectionError> {
         self.open().map(|(conn, _)| conn)
     }
@@ -204,7 +217,9 @@ pub fn execute_once(url: &DatabaseUrl, sql: &str) -> Result<(), crate::StorageEr
     Ok(())
 }
 
+/// An r2d2 pool of connections, made by [`build_pool`].
 pub type Pool = r2d2::Pool<ConnectionManager>;
+/// A connection checked out of a [`Pool`], returned to it on drop.
 pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
 
 /// Pool sizing and timing, from upstream's `[placement_database]` options.

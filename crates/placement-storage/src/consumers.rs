@@ -17,13 +17,22 @@ pub const UNKNOWN_TYPE: &str = "unknown";
 /// A consumer with its owners' external ids.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Consumer {
+    /// Internal id.
     pub id: i32,
+    /// The consumer's uuid.
     pub uuid: String,
+    /// Internal id of the owning project.
     pub project_id: i32,
+    /// The owning project's external id.
     pub project: String,
+    /// Internal id of the owning user.
     pub user_id: i32,
+    /// The owning user's external id.
     pub user: String,
+    /// The consumer's generation.
     pub generation: i32,
+    /// Internal id of its consumer type; `None` is reported as
+    /// [`UNKNOWN_TYPE`].
     pub consumer_type_id: Option<i32>,
 }
 
@@ -38,6 +47,7 @@ impl From<ConsumerRow> for Consumer {
     }
 }
 
+/// The consumer with this uuid, if any.
 pub fn find(conn: &mut DbConnection, uuid: &str) -> StorageResult<Option<Consumer>> {
     let row: Option<ConsumerRow> = consumers::table
         .inner_join(projects::table.on(projects::id.eq(consumers::project_id)))
@@ -61,8 +71,11 @@ pub fn find(conn: &mut DbConnection, uuid: &str) -> StorageResult<Option<Consume
 /// Which owner table a name belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Owner {
+    /// `projects`, by external id.
     Project,
+    /// `users`, by external id.
     User,
+    /// `consumer_types`, by name.
     ConsumerType,
 }
 
@@ -139,9 +152,13 @@ pub fn type_name(conn: &mut DbConnection, id: Option<i32>) -> StorageResult<Stri
 
 /// What a new consumer row holds.
 pub struct NewConsumer<'a> {
+    /// The consumer's uuid.
     pub uuid: &'a str,
+    /// The owning project's internal and external id.
     pub project: (i32, &'a str),
+    /// The owning user's internal and external id.
     pub user: (i32, &'a str),
+    /// Internal id of its consumer type, if it has one.
     pub consumer_type_id: Option<i32>,
     /// Upstream creates consumers at 0 and bumps them with their first
     /// allocations; a write that does both in one transaction starts at 1.

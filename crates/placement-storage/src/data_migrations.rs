@@ -16,7 +16,9 @@ use crate::{migrate, now};
 /// What one batch of a migration found and fixed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Batch {
+    /// Records found needing the fix.
     pub found: i64,
+    /// Records fixed.
     pub done: i64,
 }
 

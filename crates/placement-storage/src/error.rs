@@ -4,6 +4,8 @@
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use placement_model::DomainError;
 
+/// Why a storage call failed; the `is_*` methods say what a caller should
+/// make of it.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
     /// A rule of the domain said no (not found, conflict, in use...).
@@ -174,6 +176,7 @@ fn has_marker(message: &str, markers: &[&str]) -> bool {
     markers.iter().any(|m| lower.contains(m))
 }
 
+/// What a storage call returns.
 pub type StorageResult<T> = Result<T, StorageError>;
 
 #[cfg(test)]

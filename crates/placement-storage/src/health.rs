@@ -6,6 +6,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+/// The database's reachability as the pool last found it, shared by the
+/// pool's connection manager and every checkout.
 #[derive(Debug, Default)]
 pub struct Health {
     down: AtomicBool,
@@ -34,6 +36,7 @@ impl Health {
         self.down.load(Ordering::Acquire)
     }
 
+    /// How many pooled connections were found lost so far.
     pub fn losses(&self) -> u64 {
         self.losses.load(Ordering::Acquire)
     }

@@ -20,12 +20,16 @@ use crate::{now, providers, resource_classes as rc_store};
 /// An inventory with its record times.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoredInventory {
+    /// The inventory, with its class's name.
     pub inventory: Inventory,
+    /// When the record was created.
     pub created_at: Option<NaiveDateTime>,
+    /// When it was last updated, if ever.
     pub updated_at: Option<NaiveDateTime>,
 }
 
 impl StoredInventory {
+    /// When the record last changed: `updated_at`, else `created_at`.
     pub fn last_modified(&self) -> Option<NaiveDateTime> {
         self.updated_at.or(self.created_at)
     }
@@ -228,19 +232,28 @@ pub fn replace(conn: &mut DbConnection, provider: &ResourceProvider, wanted: &[I
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = inv)]
 pub struct InventoryRecord {
+    /// Internal id of the provider.
     #[diesel(column_name = resource_provider_id)]
     pub provider_id: i32,
+    /// Internal id of the resource class.
     #[diesel(column_name = resource_class_id)]
     pub class_id: i32,
+    /// How much of the class the provider has.
     pub total: i32,
+    /// How much of `total` is kept out of allocations.
     pub reserved: i32,
+    /// The least one allocation may take.
     pub min_unit: i32,
+    /// The most one allocation may take.
     pub max_unit: i32,
+    /// Allocations come in multiples of this.
     pub step_size: i32,
+    /// Overcommit factor: capacity is `(total - reserved) * allocation_ratio`.
     pub allocation_ratio: f64,
 }
 
 impl InventoryRecord {
+    /// The model's inventory, its class name left empty.
     pub fn inventory(&self) -> Inventory {
         Inventory {
             resource_class: String::new(),

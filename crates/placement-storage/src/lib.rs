@@ -2,6 +2,7 @@
 //! and MySQL/MariaDB. Query functions take a connection so callers compose
 //! them inside one transaction; [`Database`] runs such a unit of work with
 //! retries of transient failures.
+#![warn(missing_docs)]
 
 pub mod aggregates;
 pub mod allocations;
@@ -11,9 +12,9 @@ pub mod conn;
 pub mod consumers;
 pub mod data_migrations;
 
-pub mod error;
+mod error;
 mod freed;
-pub mod health;
+mod health;
 pub mod inventories;
 pub mod migrate;
 #[cfg(feature = "postgres")]
@@ -23,15 +24,16 @@ pub mod reshaper;
 pub mod resource_classes;
 
 pub mod schema;
-pub mod sync;
+mod sync;
 pub mod traits;
-pub mod tree_cache;
-pub mod tx;
-pub mod url;
+mod tree_cache;
+mod tx;
+mod url;
 pub mod usages;
 
 pub use conn::{DbConnection, Pool, PoolOptions};
 pub use error::{StorageError, StorageResult};
+pub use tree_cache::TreeCache;
 pub use url::{Backend, DatabaseUrl};
 
 use chrono::NaiveDateTime;
@@ -47,15 +49,17 @@ pub fn now() -> NaiveDateTime {
     chrono::Utc::now().naive_utc()
 }
 
-/// The pool, what it knows of the database's health, and how long a
-/// request may wait for a connection.
 /// A snapshot of the connection pool, for metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolState {
+    /// Connections open, in use or idle.
     pub open: u32,
+    /// Of those, the ones idle in the pool.
     pub idle: u32,
 }
 
+/// The pool, what it knows of the database's health, how long a request
+/// may wait for a connection, and the counts metrics read.
 #[derive(Clone)]
 pub struct Connections {
     pool: Pool,
@@ -141,12 +145,13 @@ impl Database {
         Ok(Database { connections, backend, trees, owners: Default::default() })
     }
 
+    /// The database engine the URL named.
     pub fn backend(&self) -> Backend {
         self.backend
     }
 
     /// Whether candidates queries keep providers' usage between requests
-    /// (see [`tree_cache`]); on unless switched off here.
+    /// (see [`TreeCache`]); on unless switched off here.
     pub fn with_usage_cache(mut self, on: bool) -> Database {
         self.trees = std::sync::Arc::new(tree_cache::TreeCache::new(on));
         self
@@ -157,8 +162,8 @@ impl Database {
         &self.owners
     }
 
-    /// What candidates queries keep between requests (see [`tree_cache`]).
-    pub fn tree_cache(&self) -> &tree_cache::TreeCache {
+    /// What candidates queries keep between requests (see [`TreeCache`]).
+    pub fn tree_cache(&self) -> &TreeCache {
         &self.trees
     }
 

@@ -14,7 +14,9 @@ use crate::url::Backend;
 
 /// One upstream alembic revision and our SQL for it on each backend.
 pub struct Revision {
+    /// Alembic's revision id, as `alembic_version` holds it.
     pub id: &'static str,
+    /// Alembic's description of the revision, for logs.
     pub name: &'static str,
     sqlite: &'static str,
     postgres: &'static str,
@@ -74,6 +76,7 @@ pub const REVISIONS: [Revision; 5] = [
     ),
 ];
 
+/// The newest revision: the last of [`REVISIONS`].
 pub const HEAD: &str = "a082b8bb98d0";
 
 /// Alembic's revision table, as it creates it.

@@ -148,11 +148,17 @@ pub fn bump_provider(pg: &mut PgConnection, uuid: &str) -> StorageResult<Option<
 
 /// A new consumer's row.
 pub struct NewConsumerRow<'a> {
+    /// The consumer's uuid.
     pub uuid: &'a str,
+    /// Internal id of the owning project.
     pub project_id: i32,
+    /// Internal id of the owning user.
     pub user_id: i32,
+    /// The generation it starts at.
     pub generation: i32,
+    /// Internal id of its consumer type, if it has one.
     pub consumer_type_id: Option<i32>,
+    /// Its `created_at`.
     pub now: NaiveDateTime,
 }
 
@@ -294,9 +300,13 @@ pub fn remove_and_read(
 /// Allocation rows, column by column.
 #[derive(Default)]
 pub struct NewAllocations {
+    /// Each row's provider id.
     pub providers: Vec<i32>,
+    /// Each row's resource class id.
     pub classes: Vec<i32>,
+    /// Each row's consumer uuid.
     pub consumers: Vec<String>,
+    /// Each row's amount.
     pub used: Vec<i32>,
 }
 
@@ -327,6 +337,7 @@ impl Fixed for InsertAllocations<'_> {
     }
 }
 
+/// Insert these rows in one statement, all created at `now`.
 pub fn insert_allocations(pg: &mut PgConnection, rows: &NewAllocations, now: NaiveDateTime) -> StorageResult<()> {
     kept::<Integer, _>(InsertAllocations { rows, now }).execute(pg)?;
     Ok(())

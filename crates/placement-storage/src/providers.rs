@@ -1,6 +1,10 @@
 //! Resource providers: lookup, listing with filters, create, update
 //! (including re-parenting), delete and generation bumps.
 
+// diesel's `alias!` makes public items without docs (`root_rp`,
+// `RootProviders`, ...); this module's own items are documented.
+#![allow(missing_docs)]
+
 use std::collections::{HashMap, HashSet};
 
 use diesel::prelude::*;
@@ -72,11 +76,17 @@ pub fn get(conn: &mut DbConnection, uuid: &str) -> StorageResult<ResourceProvide
 /// Filters of `GET /resource_providers`.
 #[derive(Clone, Debug, Default)]
 pub struct ProviderFilter {
+    /// Only the provider with this name.
     pub name: Option<String>,
+    /// Only the provider with this uuid.
     pub uuid: Option<String>,
+    /// Only providers in the tree of the provider with this uuid.
     pub in_tree: Option<String>,
+    /// Aggregates required (one of each set) and forbidden.
     pub member_of: AggregateFilter,
+    /// Traits required (one of each set) and forbidden.
     pub traits: TraitFilter,
+    /// Amounts of resource classes the providers must have room for.
     pub resources: ResourceAmounts,
 }
 
@@ -278,12 +288,17 @@ fn duplicate_or(e: diesel::result::Error, uuid: Option<&str>, name: &str) -> Sto
 /// What `PUT /resource_providers/{uuid}` may change.
 #[derive(Clone, Debug)]
 pub struct ProviderUpdate {
+    /// The name, new or not.
     pub name: String,
     /// `None`: leave the parent alone; `Some(None)`: un-parent.
     pub parent: Option<Option<String>>,
+    /// Whether a parent once set may be changed or removed (from 1.37).
     pub allow_reparenting: bool,
 }
 
+/// Rename a provider and, if asked, give it another parent or none; its
+/// subtree moves with it. A loop is refused, and so is changing or
+/// removing a parent it has unless `allow_reparenting`.
 pub fn update(
     conn: &mut DbConnection,
     provider: &ResourceProvider,

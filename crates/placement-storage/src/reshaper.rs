@@ -17,8 +17,11 @@ use crate::{inventories, providers};
 /// client last saw.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ProviderInventories {
+    /// The provider's uuid.
     pub provider_uuid: String,
+    /// The provider's generation as the client last saw it.
     pub generation: i64,
+    /// Every inventory the provider is to have.
     pub inventories: Vec<Inventory>,
 }
 

@@ -12,15 +12,21 @@ use crate::error::StorageResult;
 use crate::now;
 use crate::schema::{inventories, resource_classes as rc};
 
+/// A resource class as the API lists it.
 #[derive(Clone, Debug, PartialEq, Queryable)]
 pub struct ResourceClass {
+    /// Internal id; custom classes' start at 10000.
     pub id: i32,
+    /// The class's name.
     pub name: String,
+    /// When the record was created.
     pub created_at: Option<NaiveDateTime>,
+    /// When it was last updated (renamed), if ever.
     pub updated_at: Option<NaiveDateTime>,
 }
 
 impl ResourceClass {
+    /// Whether it is a standard class: an id below the custom range.
     pub fn is_standard(&self) -> bool {
         self.id < MIN_CUSTOM_RESOURCE_CLASS_ID
     }
@@ -29,14 +35,17 @@ impl ResourceClass {
 type Columns = (rc::id, rc::name, rc::created_at, rc::updated_at);
 const COLUMNS: Columns = (rc::id, rc::name, rc::created_at, rc::updated_at);
 
+/// Every class, by id.
 pub fn list(conn: &mut DbConnection) -> StorageResult<Vec<ResourceClass>> {
     Ok(rc::table.select(COLUMNS).order(rc::id).load(conn)?)
 }
 
+/// The class with this name, if any.
 pub fn find(conn: &mut DbConnection, name: &str) -> StorageResult<Option<ResourceClass>> {
     Ok(rc::table.filter(rc::name.eq(name)).select(COLUMNS).first(conn).optional()?)
 }
 
+/// The class with this name, or upstream's not-found error.
 pub fn get(conn: &mut DbConnection, name: &str) -> StorageResult<ResourceClass> {
     find(conn, name)?.ok_or_else(|| DomainError::ResourceClassNotFound(name.to_string()).into())
 }

@@ -14,20 +14,28 @@ use crate::{now, providers};
 /// A trait as the API lists it.
 #[derive(Clone, Debug, PartialEq, Queryable)]
 pub struct Trait {
+    /// Internal id.
     pub id: i32,
+    /// The trait's name.
     pub name: String,
+    /// When the record was created.
     pub created_at: Option<NaiveDateTime>,
+    /// When it was last updated, if ever.
     pub updated_at: Option<NaiveDateTime>,
 }
 
 /// `GET /traits` filters.
 #[derive(Clone, Debug, Default)]
 pub struct TraitListFilter {
+    /// Only traits with one of these names (`name=in:...`).
     pub name_in: Option<Vec<String>>,
+    /// Only traits whose names start with this (`name=startswith:...`).
     pub prefix: Option<String>,
+    /// Only traits some provider has (`true`) or none has (`false`).
     pub associated: Option<bool>,
 }
 
+/// Traits matching every filter, by id.
 pub fn list(conn: &mut DbConnection, filter: &TraitListFilter) -> StorageResult<Vec<Trait>> {
     let Some(names) = &filter.name_in else {
         return list_among(conn, filter, None);
@@ -69,6 +77,7 @@ fn escape_like(text: &str) -> String {
     text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
+/// The trait with this name, if any.
 pub fn find(conn: &mut DbConnection, name: &str) -> StorageResult<Option<Trait>> {
     Ok(traits::table
         .filter(traits::name.eq(name))

@@ -57,12 +57,17 @@ fn expiry(id: i32, loaded_at: Instant) -> Instant {
 /// A provider as every query reads it: what identifies a cached entry.
 #[derive(Clone, Debug, PartialEq, Eq, Queryable)]
 pub struct ProviderRow {
+    /// Internal id.
     pub id: i32,
+    /// The provider's uuid.
     pub uuid: String,
+    /// The provider's generation.
     pub generation: Option<i32>,
     /// Moves whenever the provider's usage moves without its generation.
     pub updated_at: Option<NaiveDateTime>,
+    /// Internal id of its parent, if it has one.
     pub parent: Option<i32>,
+    /// Internal id of its root; `None` is taken as the provider itself.
     pub root: Option<i32>,
 }
 
@@ -72,7 +77,12 @@ impl ProviderRow {
     }
 }
 
-/// The cache; one per database.
+/// Providers' traits and inventories (and usage), kept between candidates
+/// queries and checked against the database on every use: a provider is
+/// reloaded when its generation, `updated_at`, parent or root changed, and
+/// at the latest after five to ten minutes. One per database
+/// ([`crate::Database::tree_cache`]); why it stays exact:
+/// docs/usage-cache.md.
 #[derive(Debug, Default)]
 pub struct TreeCache {
     /// Whether entries carry usage.

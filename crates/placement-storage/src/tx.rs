@@ -18,7 +18,9 @@ pub const MAX_ATTEMPTS: u32 = 10;
 /// lock at BEGIN, so two writers never deadlock upgrading shared locks.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Mode {
+    /// Reads only.
     Read,
+    /// May write.
     Write,
 }
 

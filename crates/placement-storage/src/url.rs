@@ -6,8 +6,11 @@ use std::fmt;
 /// Which database engine a URL names.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Backend {
+    /// SQLite (`sqlite://`).
     Sqlite,
+    /// PostgreSQL (`postgresql://`, `postgres://`).
     Postgres,
+    /// MySQL or MariaDB (`mysql://`, `mariadb://`).
     Mysql,
 }
 
@@ -24,6 +27,7 @@ impl fmt::Display for Backend {
 /// A parsed connection URL.
 #[derive(Clone, PartialEq, Eq)]
 pub struct DatabaseUrl {
+    /// The engine the URL names.
     pub backend: Backend,
     /// What Diesel's `establish` takes: a file path for SQLite, a
     /// `postgres://` or `mysql://` URL otherwise.
@@ -58,6 +62,9 @@ pub fn redact(text: &str) -> String {
 }
 
 impl DatabaseUrl {
+    /// Parse a SQLAlchemy URL (`dialect[+driver]://...`); the driver is
+    /// dropped, and so is a MySQL `charset` parameter. The error says why,
+    /// without the password.
     pub fn parse(url: &str) -> Result<DatabaseUrl, String> {
         let url = url.trim();
         let (scheme, rest) =

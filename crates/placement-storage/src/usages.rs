@@ -27,9 +27,13 @@ pub fn of_provider(conn: &mut DbConnection, provider_id: i32) -> StorageResult<B
 /// One row of `GET /usages` from 1.38.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TypedUsage {
+    /// The consumer type's name, or the group's (`all`, `unknown`).
     pub consumer_type: String,
+    /// The resource class's name.
     pub resource_class: String,
+    /// How much of the class the group's consumers use.
     pub used: i64,
+    /// How many consumers the group holds, whatever class they use.
     pub consumer_count: i64,
 }
 
