@@ -5,14 +5,16 @@
 use std::collections::BTreeSet;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use placement_model::candidates::{Capacity, Group, Options, ProviderNode, Request, Snapshot, solve};
+use placement_model::candidates::{
+    AggregateId, Capacity, ClassId, Group, Options, ProviderId, ProviderNode, Request, Snapshot, TraitId, solve,
+};
 
-const VCPU: i32 = 0;
-const MEMORY_MB: i32 = 1;
-const DISK_GB: i32 = 2;
-const VF: i32 = 7;
-const AVX2: i32 = 1;
-const AGG: i32 = 1;
+const VCPU: ClassId = ClassId(0);
+const MEMORY_MB: ClassId = ClassId(1);
+const DISK_GB: ClassId = ClassId(2);
+const VF: ClassId = ClassId(7);
+const AVX2: TraitId = TraitId(1);
+const AGG: AggregateId = AggregateId(1);
 
 fn capacity(total: i64, min_unit: i64, max_unit: i64) -> Capacity {
     Capacity { total, reserved: 0, min_unit, max_unit, step_size: 1, allocation_ratio: 1.0, used: 0 }
@@ -21,8 +23,8 @@ fn capacity(total: i64, min_unit: i64, max_unit: i64) -> Capacity {
 /// Flat compute nodes as the perf job's loader makes them.
 fn perfload(count: i32) -> Snapshot {
     let mut snap = Snapshot::default();
-    for id in 1..=count {
-        snap.add_provider(ProviderNode { id, uuid: format!("{id:032}"), parent: None, root: id });
+    for id in (1..=count).map(ProviderId) {
+        snap.add_provider(ProviderNode { id, uuid: format!("{:032}", id.0), parent: None, root: id });
         snap.add_inventory(id, VCPU, capacity(32, 1, 16));
         snap.add_inventory(id, MEMORY_MB, capacity(8192, 128, 8192));
         snap.add_inventory(id, DISK_GB, capacity(8192, 5, 8192));
@@ -49,10 +51,11 @@ fn perf_query() -> Request {
 fn nested(trees: i32) -> Snapshot {
     let mut snap = Snapshot { has_trees: true, ..Default::default() };
     let mut id = 0;
-    let mut add = |snap: &mut Snapshot, parent: Option<i32>, root: Option<i32>| {
+    let mut add = |snap: &mut Snapshot, parent: Option<ProviderId>, root: Option<ProviderId>| {
         id += 1;
-        snap.add_provider(ProviderNode { id, uuid: format!("{id:032}"), parent, root: root.unwrap_or(id) });
-        id
+        let node = ProviderId(id);
+        snap.add_provider(ProviderNode { id: node, uuid: format!("{id:032}"), parent, root: root.unwrap_or(node) });
+        node
     };
     for _ in 0..trees {
         let cn = add(&mut snap, None, None);

@@ -5,19 +5,20 @@
 
 use std::collections::BTreeMap;
 
-use placement_model::candidates::{self as cands, Capacity, Options, SnapshotBuilder};
+use placement_model::candidates::{self as cands, Capacity, Options, ProviderId, SnapshotBuilder};
 use placement_model::{Microversion, request, standard};
 
 /// Ids as a database would give them: a standard class's id is its place
 /// in the standard list; traits are numbered here.
 fn class_id(name: &str) -> cands::ClassId {
-    standard::resource_classes().iter().position(|c| *c == name).expect("a standard class") as cands::ClassId
+    let place = standard::resource_classes().iter().position(|c| *c == name).expect("a standard class");
+    cands::ClassId(place as i32)
 }
 
 const TRAITS: [&str; 2] = ["HW_CPU_X86_AVX2", "STORAGE_DISK_SSD"];
 
 fn trait_id(name: &str) -> cands::TraitId {
-    TRAITS.iter().position(|t| *t == name).expect("a trait of this cloud") as cands::TraitId + 1
+    cands::TraitId(TRAITS.iter().position(|t| *t == name).expect("a trait of this cloud") as i32 + 1)
 }
 
 fn capacity(total: i64, used: i64) -> Capacity {
@@ -27,9 +28,9 @@ fn capacity(total: i64, used: i64) -> Capacity {
 fn main() {
     // Three compute nodes: (id, uuid, VCPU used of 8, MEMORY_MB used of 16384, traits).
     let nodes = [
-        (1, "c0000000-0000-4000-8000-000000000001", 6, 2048, vec!["HW_CPU_X86_AVX2"]),
-        (2, "c0000000-0000-4000-8000-000000000002", 0, 0, vec!["HW_CPU_X86_AVX2", "STORAGE_DISK_SSD"]),
-        (3, "c0000000-0000-4000-8000-000000000003", 1, 15000, vec!["STORAGE_DISK_SSD"]),
+        (ProviderId(1), "c0000000-0000-4000-8000-000000000001", 6, 2048, vec!["HW_CPU_X86_AVX2"]),
+        (ProviderId(2), "c0000000-0000-4000-8000-000000000002", 0, 0, vec!["HW_CPU_X86_AVX2", "STORAGE_DISK_SSD"]),
+        (ProviderId(3), "c0000000-0000-4000-8000-000000000003", 1, 15000, vec!["STORAGE_DISK_SSD"]),
     ];
     let mut parts = SnapshotBuilder::new();
     for (id, uuid, vcpu_used, memory_used, traits) in &nodes {
@@ -69,7 +70,7 @@ fn main() {
     let solution = cands::solve(&cloud, &request, &Options { nested_aware: true, ..Default::default() })
         .expect("within the search budget");
     let names: BTreeMap<cands::ClassId, &str> =
-        standard::resource_classes().iter().enumerate().map(|(i, n)| (i as cands::ClassId, *n)).collect();
+        standard::resource_classes().iter().enumerate().map(|(i, n)| (cands::ClassId(i as i32), *n)).collect();
     println!("{} candidate(s) for {query:?}:", solution.candidates.len());
     for candidate in &solution.candidates {
         let amounts: Vec<String> = candidate
@@ -81,5 +82,5 @@ fn main() {
     }
     // Node 1 has only 2 VCPUs left and node 3 lacks AVX2: node 2 alone fits.
     assert_eq!(solution.candidates.len(), 1);
-    assert_eq!(solution.candidates[0].anchor, 2);
+    assert_eq!(solution.candidates[0].anchor, ProviderId(2));
 }

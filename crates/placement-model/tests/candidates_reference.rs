@@ -28,14 +28,16 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use placement_model::candidates::{
-    Capacity, ClassId, Group, Options, ProviderId, ProviderNode, Request, Snapshot, TraitId, solve,
+    AggregateId, Capacity, ClassId, Group, Options, ProviderId, ProviderNode, Request, Snapshot, TraitId, solve,
 };
 use proptest::prelude::*;
 
-const SHARING: TraitId = 99;
-const CLASSES: [ClassId; 3] = [0, 1, 2];
-const TRAITS: [TraitId; 3] = [10, 11, 12];
-const AGGS: [i32; 2] = [1, 2];
+const SHARING: TraitId = TraitId(99);
+const CLASSES: [ClassId; 3] = [ClassId(0), ClassId(1), ClassId(2)];
+const TRAITS: [TraitId; 3] = [TraitId(10), TraitId(11), TraitId(12)];
+const AGGS: [AggregateId; 2] = [AggregateId(1), AggregateId(2)];
+/// Marks a suffixed group's own provider among its (class, provider) pairs.
+const NO_CLASS: ClassId = ClassId(-1);
 
 struct Rng(u64);
 
@@ -64,13 +66,16 @@ fn forest(rng: &mut Rng) -> Snapshot {
     for _ in 0..trees {
         let root = next_id;
         next_id += 1;
-        snap.add_provider(ProviderNode { id: root, uuid: format!("rp{root}"), parent: None, root });
+        let root_id = ProviderId(root);
+        snap.add_provider(ProviderNode { id: root_id, uuid: format!("rp{root}"), parent: None, root: root_id });
         let children = rng.below(3);
         for _ in 0..children {
             let id = next_id;
             next_id += 1;
-            let parent = if rng.chance(30) && id > root + 1 { id - 1 } else { root };
-            snap.add_provider(ProviderNode { id, uuid: format!("rp{id}"), parent: Some(parent), root });
+            let parent = ProviderId(if rng.chance(30) && id > root + 1 { id - 1 } else { root });
+            let node =
+                ProviderNode { id: ProviderId(id), uuid: format!("rp{id}"), parent: Some(parent), root: root_id };
+            snap.add_provider(node);
         }
     }
     let ids: Vec<ProviderId> = snap.providers.keys().copied().collect();
@@ -184,7 +189,7 @@ type Key = (Vec<(ProviderId, ClassId, i64)>, BTreeMap<String, BTreeSet<ProviderI
 
 /// A group's options within one anchor: provider per requested class.
 fn group_choices(snap: &Snapshot, g: &Group, anchor: ProviderId) -> Vec<Vec<(ClassId, ProviderId)>> {
-    let in_aggs = |rp: ProviderId, sets: &[BTreeSet<i32>]| {
+    let in_aggs = |rp: ProviderId, sets: &[BTreeSet<AggregateId>]| {
         sets.iter().all(|any| snap.aggregates.get(&rp).is_some_and(|a| a.iter().any(|x| any.contains(x))))
     };
     let bad_agg =
@@ -210,7 +215,7 @@ fn group_choices(snap: &Snapshot, g: &Group, anchor: ProviderId) -> Vec<Vec<(Cla
                 && g.resources.iter().all(|(rc, n)| fits(rp, *rc, *n));
             let resourceless_ok = !g.resources.is_empty() || !g.required.is_empty() || !g.member_of.is_empty();
             if ok && resourceless_ok {
-                out.push(g.resources.iter().map(|(rc, _)| (*rc, rp)).chain(std::iter::once((-1, rp))).collect());
+                out.push(g.resources.iter().map(|(rc, _)| (*rc, rp)).chain(std::iter::once((NO_CLASS, rp))).collect());
             }
         }
         return out;
@@ -317,7 +322,7 @@ fn accept(snap: &Snapshot, req: &Request, chosen: &[&Vec<(ClassId, ProviderId)>]
     for (g, choice) in req.groups.iter().zip(chosen) {
         let need: HashMap<ClassId, i64> = g.resources.iter().copied().collect();
         for (rc, rp) in choice.iter() {
-            if *rc >= 0 {
+            if *rc != NO_CLASS {
                 *amounts.entry((*rp, *rc)).or_default() += need[rc];
             }
             mappings.entry(g.suffix.clone()).or_default().insert(*rp);

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use diesel::dsl::sum;
 use diesel::prelude::*;
 use placement_model::DomainError;
-use placement_model::candidates::{self as cands, ProviderNode, Snapshot};
+use placement_model::candidates::{self as cands, AggregateId, ClassId, ProviderId, ProviderNode, Snapshot, TraitId};
 use placement_model::request::CandidateRequest;
 use placement_model::standard::{self, MIN_CUSTOM_RESOURCE_CLASS_ID};
 
@@ -26,13 +26,18 @@ const CHUNK: usize = 10_000;
 /// The sharing trait.
 const SHARING_TRAIT: &str = "MISC_SHARES_VIA_AGGREGATE";
 
+/// Typed ids as the database binds them.
+fn raw<'a, Id: Copy + Into<i32> + 'a>(ids: impl IntoIterator<Item = &'a Id>) -> Vec<i32> {
+    ids.into_iter().map(|id| (*id).into()).collect()
+}
+
 /// Names for rendering.
 #[derive(Clone, Debug, Default)]
 pub struct Names {
     /// Resource class names by id.
-    pub classes: cands::FastMap<i32, String>,
+    pub classes: cands::FastMap<ClassId, String>,
     /// Trait names by id.
-    pub traits: cands::FastMap<i32, String>,
+    pub traits: cands::FastMap<TraitId, String>,
 }
 
 /// What was loaded: either nothing can match, or a resolved request and
@@ -58,11 +63,11 @@ fn trait_ids(
     conn: &mut DbConnection,
     cache: &TreeCache,
     wanted: &BTreeSet<String>,
-) -> StorageResult<BTreeMap<String, i32>> {
+) -> StorageResult<BTreeMap<String, TraitId>> {
     if wanted.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let map: BTreeMap<String, i32> = cache.trait_ids(conn, wanted)?.into_iter().collect();
+    let map: BTreeMap<String, TraitId> = cache.trait_ids(conn, wanted)?.into_iter().collect();
     if let Some(missing) = wanted.iter().find(|w| !map.contains_key(*w)) {
         return Err(DomainError::TraitNotFound(missing.clone()).into());
     }
@@ -73,7 +78,7 @@ fn aggregate_ids(
     conn: &mut DbConnection,
     cache: &TreeCache,
     uuids: &BTreeSet<String>,
-) -> StorageResult<BTreeMap<String, i32>> {
+) -> StorageResult<BTreeMap<String, AggregateId>> {
     if uuids.is_empty() {
         return Ok(BTreeMap::new());
     }
@@ -81,10 +86,10 @@ fn aggregate_ids(
 }
 
 /// Whether any provider is in an aggregate of every set.
-fn any_provider_in(conn: &mut DbConnection, member_of: &[BTreeSet<i32>]) -> StorageResult<bool> {
+fn any_provider_in(conn: &mut DbConnection, member_of: &[BTreeSet<AggregateId>]) -> StorageResult<bool> {
     if let [any] = member_of {
         let first: Option<i32> = rpa::table
-            .filter(rpa::aggregate_id.eq_any(any.iter().copied().collect::<Vec<_>>()))
+            .filter(rpa::aggregate_id.eq_any(raw(any)))
             .select(rpa::resource_provider_id)
             .first(conn)
             .optional()?;
@@ -93,7 +98,7 @@ fn any_provider_in(conn: &mut DbConnection, member_of: &[BTreeSet<i32>]) -> Stor
     let mut survivors: Option<BTreeSet<i32>> = None;
     for any in member_of {
         let rps: BTreeSet<i32> = rpa::table
-            .filter(rpa::aggregate_id.eq_any(any.iter().copied().collect::<Vec<_>>()))
+            .filter(rpa::aggregate_id.eq_any(raw(any)))
             .select(rpa::resource_provider_id)
             .load::<i32>(conn)?
             .into_iter()
@@ -140,7 +145,7 @@ fn resolve_names(
     conn: &mut DbConnection,
     cache: &TreeCache,
     req: &CandidateRequest,
-    member_of_checks: &mut Vec<Vec<BTreeSet<i32>>>,
+    member_of_checks: &mut Vec<Vec<BTreeSet<AggregateId>>>,
 ) -> StorageResult<Option<(cands::Request, Names)>> {
     let mut names = Names::default();
     let mut out = cands::Request {
@@ -156,7 +161,7 @@ fn resolve_names(
     for g in &req.groups {
         let mut group = cands::Group { suffix: g.suffix.clone(), ..Default::default() };
         for (class, amount) in &g.resources {
-            let id = crate::resource_classes::id_for_name(conn, class)?;
+            let id = ClassId(crate::resource_classes::id_for_name(conn, class)?);
             names.classes.insert(id, class.clone());
             group.resources.push((id, *amount));
         }
@@ -177,7 +182,7 @@ fn resolve_names(
             let root: Option<Option<i32>> =
                 rp::table.filter(rp::uuid.eq(tree)).select(rp::root_provider_id).first(conn).optional()?;
             match root.flatten() {
-                Some(root) => group.in_tree = Some(Some(root)),
+                Some(root) => group.in_tree = Some(Some(ProviderId(root))),
                 None => return Ok(None),
             }
         }
@@ -192,10 +197,11 @@ pub fn load(conn: &mut DbConnection, req: &CandidateRequest, cache: &TreeCache) 
     let Some((request, mut names)) = resolve(conn, cache, req)? else {
         return Ok(Loaded::NoResults);
     };
-    let classes: Vec<i32> = request.groups.iter().flat_map(|g| g.resources.iter().map(|r| r.0)).collect();
+    let classes: Vec<ClassId> = request.groups.iter().flat_map(|g| g.resources.iter().map(|r| r.0)).collect();
+    let class_ids = raw(&classes);
     // By the trait's (cached) id, so lookups use the primary key.
     let sharing_trait = cache.trait_ids(conn, &BTreeSet::from([SHARING_TRAIT.to_string()]))?.values().next().copied();
-    let aggregates: Vec<i32> = request
+    let aggregates: Vec<AggregateId> = request
         .groups
         .iter()
         .flat_map(|g| g.member_of.iter().flatten().chain(&g.forbidden_aggregates))
@@ -213,11 +219,11 @@ pub fn load(conn: &mut DbConnection, req: &CandidateRequest, cache: &TreeCache) 
     let (relevant, all_roots) = match cache.estimate(&classes) {
         Some((relevant, all)) => (relevant as i64, all as i64),
         None => (
-            inventories::table.filter(inventories::resource_class_id.eq_any(&classes)).count().get_result(conn)?,
+            inventories::table.filter(inventories::resource_class_id.eq_any(&class_ids)).count().get_result(conn)?,
             rp::table.filter(rp::parent_provider_id.is_null()).count().get_result(conn)?,
         ),
     };
-    let trait_ids: std::sync::Arc<BTreeSet<i32>> = if relevant * 2 >= all_roots {
+    let trait_ids: std::sync::Arc<BTreeSet<TraitId>> = if relevant * 2 >= all_roots {
         let rows = TreeCache::providers(conn)?;
         snapshot.has_trees = rows.iter().any(|r| r.parent.is_some());
         let trait_ids = cache.fill(conn, rows, &mut snapshot)?;
@@ -225,7 +231,7 @@ pub fn load(conn: &mut DbConnection, req: &CandidateRequest, cache: &TreeCache) 
         if let Some(t) = sharing_trait {
             snapshot.sharing = snapshot.traits.iter().filter(|(_, ts)| ts.contains(&t)).map(|(rp, _)| *rp).collect();
         }
-        let serving: Vec<i32> = snapshot
+        let serving: Vec<ProviderId> = snapshot
             .sharing
             .iter()
             .copied()
@@ -238,22 +244,25 @@ pub fn load(conn: &mut DbConnection, req: &CandidateRequest, cache: &TreeCache) 
     } else {
         if let Some(t) = sharing_trait {
             snapshot.sharing = rpt::table
-                .filter(rpt::trait_id.eq(t))
+                .filter(rpt::trait_id.eq(t.0))
                 .select(rpt::resource_provider_id)
                 .load::<i32>(conn)?
                 .into_iter()
+                .map(ProviderId)
                 .collect();
         }
-        let mut serving: Vec<i32> = Vec::new();
-        let sharing: Vec<i32> = snapshot.sharing.iter().copied().collect();
+        let mut serving: Vec<ProviderId> = Vec::new();
+        let sharing: Vec<i32> = raw(&snapshot.sharing);
         for chunk in sharing.chunks(CHUNK) {
             serving.extend(
                 inventories::table
-                    .filter(inventories::resource_class_id.eq_any(&classes))
+                    .filter(inventories::resource_class_id.eq_any(&class_ids))
                     .filter(inventories::resource_provider_id.eq_any(chunk))
                     .select(inventories::resource_provider_id)
                     .distinct()
-                    .load::<i32>(conn)?,
+                    .load::<i32>(conn)?
+                    .into_iter()
+                    .map(ProviderId),
             );
         }
         let mut roots;
@@ -267,14 +276,15 @@ pub fn load(conn: &mut DbConnection, req: &CandidateRequest, cache: &TreeCache) 
         roots.extend(
             inventories::table
                 .inner_join(rp::table.on(rp::id.eq(inventories::resource_provider_id)))
-                .filter(inventories::resource_class_id.eq_any(&classes))
+                .filter(inventories::resource_class_id.eq_any(&class_ids))
                 .select(rp::root_provider_id)
                 .distinct()
                 .load::<Option<i32>>(conn)?
                 .into_iter()
-                .flatten(),
+                .flatten()
+                .map(ProviderId),
         );
-        let roots: Vec<i32> = roots.into_iter().collect();
+        let roots: Vec<i32> = raw(&roots);
         for chunk in roots.chunks(CHUNK) {
             load_trees(conn, chunk, &mut snapshot)?;
             load_memberships_and_usage(conn, Some(chunk), &aggregates, true, &mut snapshot)?;
@@ -282,25 +292,28 @@ pub fn load(conn: &mut DbConnection, req: &CandidateRequest, cache: &TreeCache) 
         std::sync::Arc::new(snapshot.traits.values().flat_map(|ts| ts.iter().copied()).collect())
     };
     // Standard classes' ids are fixed; only custom ones need reading.
-    let custom = snapshot.inventory.keys().any(|(_, class)| *class >= MIN_CUSTOM_RESOURCE_CLASS_ID);
+    let custom = snapshot.inventory.keys().any(|(_, class)| class.0 >= MIN_CUSTOM_RESOURCE_CLASS_ID);
     if custom {
-        names.classes.extend(crate::resource_classes::names_by_id(conn)?);
+        names.classes.extend(crate::resource_classes::names_by_id(conn)?.into_iter().map(|(id, n)| (ClassId(id), n)));
     } else {
-        names.classes.extend(standard::resource_classes().iter().enumerate().map(|(i, n)| (i as i32, n.to_string())));
+        names
+            .classes
+            .extend(standard::resource_classes().iter().enumerate().map(|(i, n)| (ClassId(i as i32), n.to_string())));
     }
     names.traits.extend(cache.trait_names(conn, &trait_ids)?);
     Ok(Loaded::Ready(Box::new(Prepared { request, snapshot, names })))
 }
 
-type Anchors = (cands::FastMap<i32, BTreeSet<i32>>, BTreeSet<i32>);
+type Anchors = (cands::FastMap<ProviderId, BTreeSet<ProviderId>>, BTreeSet<ProviderId>);
 
 /// For each of these sharing providers (those with inventory of a
 /// requested class), the roots of the trees it shares with: those with a
 /// provider in one of its aggregates; and all those roots.
-fn anchors(conn: &mut DbConnection, serving: &[i32]) -> StorageResult<Anchors> {
-    let mut anchors: cands::FastMap<i32, BTreeSet<i32>> = cands::FastMap::default();
-    let mut anchor_roots: BTreeSet<i32> = BTreeSet::new();
+fn anchors(conn: &mut DbConnection, serving: &[ProviderId]) -> StorageResult<Anchors> {
+    let mut anchors: cands::FastMap<ProviderId, BTreeSet<ProviderId>> = cands::FastMap::default();
+    let mut anchor_roots: BTreeSet<ProviderId> = BTreeSet::new();
     for chunk in serving.chunks(CHUNK) {
+        let chunk = raw(chunk);
         let own: Vec<(i32, i32)> = rpa::table
             .filter(rpa::resource_provider_id.eq_any(chunk))
             .select((rpa::resource_provider_id, rpa::aggregate_id))
@@ -314,8 +327,8 @@ fn anchors(conn: &mut DbConnection, serving: &[i32]) -> StorageResult<Anchors> {
         for (sharer, aggregate) in own {
             for (a, root, id) in &members {
                 if *a == aggregate {
-                    let root = root.unwrap_or(*id);
-                    anchors.entry(sharer).or_default().insert(root);
+                    let root = ProviderId(root.unwrap_or(*id));
+                    anchors.entry(ProviderId(sharer)).or_default().insert(root);
                     anchor_roots.insert(root);
                 }
             }
@@ -332,7 +345,13 @@ fn load_trees(conn: &mut DbConnection, roots: &[i32], snap: &mut Snapshot) -> St
         .select((rp::id, rp::uuid, rp::parent_provider_id, rp::root_provider_id))
         .load(conn)?;
     for (id, uuid, parent, root) in providers {
-        snap.add_provider(ProviderNode { id, uuid, parent, root: root.unwrap_or(id) });
+        let node = ProviderNode {
+            id: ProviderId(id),
+            uuid,
+            parent: parent.map(ProviderId),
+            root: ProviderId(root.unwrap_or(id)),
+        };
+        snap.add_provider(node);
     }
     let with_traits: Vec<(i32, i32)> = rpt::table
         .inner_join(rp::table.on(rp::id.eq(rpt::resource_provider_id)))
@@ -340,7 +359,7 @@ fn load_trees(conn: &mut DbConnection, roots: &[i32], snap: &mut Snapshot) -> St
         .select((rpt::resource_provider_id, rpt::trait_id))
         .load(conn)?;
     for (provider, trait_id) in with_traits {
-        snap.add_trait(provider, trait_id);
+        snap.add_trait(ProviderId(provider), TraitId(trait_id));
     }
     let inventory: Vec<InventoryRecord> = inventories::table
         .inner_join(rp::table.on(rp::id.eq(inventories::resource_provider_id)))
@@ -349,7 +368,7 @@ fn load_trees(conn: &mut DbConnection, roots: &[i32], snap: &mut Snapshot) -> St
         .load(conn)?;
     let mysql = conn.backend() == crate::url::Backend::Mysql;
     for row in inventory {
-        snap.add_inventory(row.provider_id, row.class_id, row.capacity(mysql));
+        snap.add_inventory(ProviderId(row.provider_id), ClassId(row.class_id), row.capacity(mysql));
     }
     Ok(())
 }
@@ -361,26 +380,27 @@ fn load_trees(conn: &mut DbConnection, roots: &[i32], snap: &mut Snapshot) -> St
 fn load_memberships_and_usage(
     conn: &mut DbConnection,
     roots: Option<&[i32]>,
-    aggregates: &[i32],
+    aggregates: &[AggregateId],
     usage: bool,
     snap: &mut Snapshot,
 ) -> StorageResult<()> {
+    let aggregates = raw(aggregates);
     let in_aggs: Vec<(i32, i32)> = match roots {
         _ if aggregates.is_empty() => Vec::new(),
         None => rpa::table
-            .filter(rpa::aggregate_id.eq_any(aggregates))
+            .filter(rpa::aggregate_id.eq_any(&aggregates))
             .select((rpa::resource_provider_id, rpa::aggregate_id))
             .load(conn)?,
         Some(roots) => rpa::table
             .inner_join(rp::table.on(rp::id.eq(rpa::resource_provider_id)))
             .filter(rp::root_provider_id.eq_any(roots))
-            .filter(rpa::aggregate_id.eq_any(aggregates))
+            .filter(rpa::aggregate_id.eq_any(&aggregates))
             .select((rpa::resource_provider_id, rpa::aggregate_id))
             .load(conn)?,
     };
     for (provider, aggregate) in in_aggs {
         // Unique per (provider, aggregate), so never repeated.
-        snap.aggregates.entry(provider).or_default().push(aggregate);
+        snap.aggregates.entry(ProviderId(provider)).or_default().push(AggregateId(aggregate));
     }
     if !usage {
         return Ok(());
@@ -404,7 +424,7 @@ fn load_memberships_and_usage(
     // The inventories may be shared with the cache: copied before writing.
     let inventory = std::sync::Arc::make_mut(&mut snap.inventory);
     for (provider, class, amount) in used {
-        if let Some(capacity) = inventory.get_mut(&(provider, class)) {
+        if let Some(capacity) = inventory.get_mut(&(ProviderId(provider), ClassId(class))) {
             capacity.used = amount.unwrap_or(0);
         }
     }

@@ -1,10 +1,6 @@
 //! Resource providers: lookup, listing with filters, create, update
 //! (including re-parenting), delete and generation bumps.
 
-// diesel's `alias!` makes public items without docs (`root_rp`,
-// `RootProviders`, ...); this module's own items are documented.
-#![allow(missing_docs)]
-
 use std::collections::{HashMap, HashSet};
 
 use diesel::prelude::*;
@@ -18,7 +14,11 @@ use crate::schema::resource_providers as rp;
 use crate::schema::{allocations, inventories, resource_provider_aggregates, resource_provider_traits};
 use crate::{aggregates, inventories as inv_store, now, resource_classes, traits as trait_store};
 
-diesel::alias!(rp as root_rp: RootProviders, rp as parent_rp: ParentProviders);
+// The long form keeps the aliases private to this module.
+diesel::alias! {
+    const root_rp: Alias<RootProviders> = rp as root_rp;
+    const parent_rp: Alias<ParentProviders> = rp as parent_rp;
+}
 
 type ProviderTuple = (
     i32,

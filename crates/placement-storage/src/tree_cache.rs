@@ -30,7 +30,9 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDateTime;
 use diesel::dsl::sum;
 use diesel::prelude::*;
-use placement_model::candidates::{Capacity, FastMap, ProviderNode, Snapshot};
+use placement_model::candidates::{
+    AggregateId, Capacity, ClassId, FastMap, ProviderId, ProviderNode, Snapshot, TraitId,
+};
 use placement_model::standard::is_standard_trait;
 
 use crate::conn::DbConnection;
@@ -89,13 +91,13 @@ pub struct TreeCache {
     usage: bool,
     assembled: RwLock<Option<Arc<Assembled>>>,
     standard_traits: RwLock<StandardTraits>,
-    aggregates: RwLock<HashMap<String, (i32, Instant)>>,
+    aggregates: RwLock<HashMap<String, (AggregateId, Instant)>>,
 }
 
 #[derive(Debug, Default)]
 struct StandardTraits {
-    ids: HashMap<String, i32>,
-    names: FastMap<i32, String>,
+    ids: HashMap<String, TraitId>,
+    names: FastMap<TraitId, String>,
 }
 
 impl TreeCache {
@@ -111,8 +113,12 @@ impl TreeCache {
 
     /// Trait ids by name, from what was learnt or one query for the rest;
     /// names that do not exist are left out.
-    pub fn trait_ids(&self, conn: &mut DbConnection, wanted: &BTreeSet<String>) -> StorageResult<HashMap<String, i32>> {
-        let mut found: HashMap<String, i32> = HashMap::new();
+    pub fn trait_ids(
+        &self,
+        conn: &mut DbConnection,
+        wanted: &BTreeSet<String>,
+    ) -> StorageResult<HashMap<String, TraitId>> {
+        let mut found: HashMap<String, TraitId> = HashMap::new();
         let mut ask: Vec<String> = Vec::new();
         {
             let known = self.standard_traits.read().unwrap_or_else(|e| e.into_inner());
@@ -127,21 +133,25 @@ impl TreeCache {
             let rows: Vec<(i32, String)> =
                 traits::table.filter(traits::name.eq_any(&ask)).select((traits::id, traits::name)).load(conn)?;
             self.learn(&rows);
-            found.extend(rows.into_iter().map(|(id, name)| (name, id)));
+            found.extend(rows.into_iter().map(|(id, name)| (name, TraitId(id))));
         }
         Ok(found)
     }
 
     /// Trait names by id, from what was learnt or one query for the rest.
-    pub fn trait_names(&self, conn: &mut DbConnection, wanted: &BTreeSet<i32>) -> StorageResult<FastMap<i32, String>> {
-        let mut found: FastMap<i32, String> = FastMap::default();
+    pub fn trait_names(
+        &self,
+        conn: &mut DbConnection,
+        wanted: &BTreeSet<TraitId>,
+    ) -> StorageResult<FastMap<TraitId, String>> {
+        let mut found: FastMap<TraitId, String> = FastMap::default();
         let mut ask: Vec<i32> = Vec::new();
         {
             let known = self.standard_traits.read().unwrap_or_else(|e| e.into_inner());
             for id in wanted {
                 match known.names.get(id) {
                     Some(name) => _ = found.insert(*id, name.clone()),
-                    None => ask.push(*id),
+                    None => ask.push(id.0),
                 }
             }
         }
@@ -149,7 +159,7 @@ impl TreeCache {
             let rows: Vec<(i32, String)> =
                 traits::table.filter(traits::id.eq_any(chunk)).select((traits::id, traits::name)).load(conn)?;
             self.learn(&rows);
-            found.extend(rows);
+            found.extend(rows.into_iter().map(|(id, name)| (TraitId(id), name)));
         }
         Ok(found)
     }
@@ -160,9 +170,9 @@ impl TreeCache {
         &self,
         conn: &mut DbConnection,
         wanted: &BTreeSet<String>,
-    ) -> StorageResult<HashMap<String, i32>> {
+    ) -> StorageResult<HashMap<String, AggregateId>> {
         let now = Instant::now();
-        let mut found: HashMap<String, i32> = HashMap::new();
+        let mut found: HashMap<String, AggregateId> = HashMap::new();
         let mut ask: Vec<&String> = Vec::new();
         {
             let known = self.aggregates.read().unwrap_or_else(|e| e.into_inner());
@@ -178,6 +188,7 @@ impl TreeCache {
                 agg::table.filter(agg::uuid.eq_any(&ask)).select((agg::id, agg::uuid)).load(conn)?;
             let mut known = self.aggregates.write().unwrap_or_else(|e| e.into_inner());
             for (id, uuid) in rows {
+                let id = AggregateId(id);
                 if let Some(uuid) = uuid {
                     known.insert(uuid.clone(), (id, now));
                     found.insert(uuid, id);
@@ -194,8 +205,8 @@ impl TreeCache {
         }
         let mut known = self.standard_traits.write().unwrap_or_else(|e| e.into_inner());
         for (id, name) in standard {
-            known.ids.insert(name.clone(), *id);
-            known.names.insert(*id, name.clone());
+            known.ids.insert(name.clone(), TraitId(*id));
+            known.names.insert(TraitId(*id), name.clone());
         }
     }
 
@@ -209,7 +220,7 @@ impl TreeCache {
 
     /// How many providers hold inventory of any of `classes`, and how
     /// many providers there are, as of the last query; `None` before it.
-    pub fn estimate(&self, classes: &[i32]) -> Option<(usize, usize)> {
+    pub fn estimate(&self, classes: &[ClassId]) -> Option<(usize, usize)> {
         let last = self.assembled.read().unwrap_or_else(|e| e.into_inner()).clone()?;
         let mut relevant = 0;
         let mut counted = None;
@@ -233,7 +244,7 @@ impl TreeCache {
         conn: &mut DbConnection,
         mut rows: Vec<ProviderRow>,
         snap: &mut Snapshot,
-    ) -> StorageResult<Arc<BTreeSet<i32>>> {
+    ) -> StorageResult<Arc<BTreeSet<TraitId>>> {
         if !rows.is_sorted_by_key(|r| r.id) {
             rows.sort_unstable_by_key(|r| r.id);
         }
@@ -261,8 +272,8 @@ impl TreeCache {
 /// keeps it), as just read.
 #[derive(Debug, Default)]
 struct Entry {
-    traits: Arc<BTreeSet<i32>>,
-    inventory: Vec<(i32, Capacity)>,
+    traits: Arc<BTreeSet<TraitId>>,
+    inventory: Vec<(ClassId, Capacity)>,
 }
 
 /// Every provider's node, traits and inventories (usage as cached) as of
@@ -278,11 +289,11 @@ struct Assembled {
     read_at: Vec<Instant>,
     /// When the first of them expires.
     expires: Instant,
-    providers: Arc<BTreeMap<i32, ProviderNode>>,
-    traits: Arc<FastMap<i32, Arc<BTreeSet<i32>>>>,
-    inventory: Arc<BTreeMap<(i32, i32), Capacity>>,
+    providers: Arc<BTreeMap<ProviderId, ProviderNode>>,
+    traits: Arc<FastMap<ProviderId, Arc<BTreeSet<TraitId>>>>,
+    inventory: Arc<BTreeMap<(ProviderId, ClassId), Capacity>>,
     /// Every trait id among `traits`.
-    trait_ids: Arc<BTreeSet<i32>>,
+    trait_ids: Arc<BTreeSet<TraitId>>,
 }
 
 impl Assembled {
@@ -303,7 +314,8 @@ impl Assembled {
             .map(|row| {
                 while mine.next_if(|(_, s)| s.id < row.id).is_some() {}
                 let (i, stamp) = mine.next_if(|(_, s)| s.id == row.id)?;
-                let same = *stamp == Stamp::of(row) && self.providers.get(&row.id).is_some_and(|n| n.uuid == row.uuid);
+                let same = *stamp == Stamp::of(row)
+                    && self.providers.get(&ProviderId(row.id)).is_some_and(|n| n.uuid == row.uuid);
                 (same && now < expiry(row.id, self.read_at[i])).then_some(i)
             })
             .collect()
@@ -322,19 +334,20 @@ impl Assembled {
         let mut traits = FastMap::default();
         let mut inventory = Vec::with_capacity(rows.len() * 3);
         for (row, kept) in rows.iter().zip(kept) {
-            let id = row.id;
+            let id = ProviderId(row.id);
             match kept.zip(last) {
                 Some((i, last)) => {
                     read_at.push(last.read_at[i]);
                     if let Some(ts) = last.traits.get(&id) {
                         traits.insert(id, ts.clone());
                     }
-                    inventory
-                        .extend(last.inventory.range((id, i32::MIN)..=(id, i32::MAX)).map(|(k, c)| (*k, c.clone())));
+                    inventory.extend(
+                        last.inventory.range((id, ClassId::MIN)..=(id, ClassId::MAX)).map(|(k, c)| (*k, c.clone())),
+                    );
                 }
                 None => {
                     read_at.push(now);
-                    let entry = fresh.remove(&id).unwrap_or_default();
+                    let entry = fresh.remove(&row.id).unwrap_or_default();
                     if !entry.traits.is_empty() {
                         traits.insert(id, entry.traits);
                     }
@@ -348,11 +361,11 @@ impl Assembled {
         let providers = rows
             .into_iter()
             .map(|row| {
-                let root = row.root();
-                (row.id, ProviderNode { id: row.id, uuid: row.uuid, parent: row.parent, root })
+                let (id, root) = (ProviderId(row.id), ProviderId(row.root()));
+                (id, ProviderNode { id, uuid: row.uuid, parent: row.parent.map(ProviderId), root })
             })
             .collect();
-        let trait_ids = traits.values().flat_map(|ts: &Arc<BTreeSet<i32>>| ts.iter().copied()).collect();
+        let trait_ids = traits.values().flat_map(|ts: &Arc<BTreeSet<TraitId>>| ts.iter().copied()).collect();
         Assembled {
             trait_ids: Arc::new(trait_ids),
             stamps,
@@ -435,11 +448,11 @@ fn load_entries(
     let mut by_id: FastMap<i32, Entry> = stale.iter().map(|id| (*id, Entry::default())).collect();
     for (provider, trait_id) in traits {
         if let Some(e) = by_id.get_mut(&provider) {
-            Arc::make_mut(&mut e.traits).insert(trait_id);
+            Arc::make_mut(&mut e.traits).insert(TraitId(trait_id));
         }
     }
     // Most providers share one of a few trait sets: one copy of each.
-    let mut interned: HashMap<BTreeSet<i32>, Arc<BTreeSet<i32>>> = HashMap::new();
+    let mut interned: HashMap<BTreeSet<TraitId>, Arc<BTreeSet<TraitId>>> = HashMap::new();
     for entry in by_id.values_mut().filter(|e| !e.traits.is_empty()) {
         match interned.get(&*entry.traits) {
             Some(shared) => entry.traits = shared.clone(),
@@ -451,12 +464,12 @@ fn load_entries(
     let mysql = conn.backend() == crate::url::Backend::Mysql;
     for row in inventory {
         if let Some(e) = by_id.get_mut(&row.provider_id) {
-            e.inventory.push((row.class_id, row.capacity(mysql)));
+            e.inventory.push((ClassId(row.class_id), row.capacity(mysql)));
         }
     }
     for (provider, class, amount) in used {
         if let Some(e) = by_id.get_mut(&provider)
-            && let Some((_, capacity)) = e.inventory.iter_mut().find(|(c, _)| *c == class)
+            && let Some((_, capacity)) = e.inventory.iter_mut().find(|(c, _)| c.0 == class)
         {
             capacity.used = amount.unwrap_or(0);
         }

@@ -131,7 +131,7 @@ impl Writer {
     fn summary(&mut self, prepared: &Prepared, p: &ProviderNode, only: Option<&BTreeSet<ClassId>>) {
         let Prepared { snapshot: snap, names, .. } = prepared;
         self.out.push_str(r#"{"resources":{"#);
-        let inventory = snap.inventory.range((p.id, i32::MIN)..=(p.id, i32::MAX));
+        let inventory = snap.inventory.range((p.id, ClassId::MIN)..=(p.id, ClassId::MAX));
         let shown = inventory.filter(|((_, rc), _)| only.is_none_or(|only| only.contains(rc)));
         for (i, ((_, rc), cap)) in shown.enumerate() {
             self.comma(i);

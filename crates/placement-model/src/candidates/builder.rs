@@ -160,9 +160,15 @@ mod tests {
     use super::*;
     use crate::candidates::{Group, Options, Request, solve};
 
-    const VCPU: ClassId = 0;
-    const DISK_GB: ClassId = 2;
-    const SHARES: TraitId = 7;
+    const VCPU: ClassId = ClassId(0);
+    const DISK_GB: ClassId = ClassId(2);
+    const SHARES: TraitId = TraitId(7);
+    const AGG: AggregateId = AggregateId(100);
+    const CN: ProviderId = ProviderId(1);
+    const NUMA: ProviderId = ProviderId(2);
+    const PF: ProviderId = ProviderId(3);
+    const UNKNOWN: ProviderId = ProviderId(5);
+    const STORAGE: ProviderId = ProviderId(9);
 
     fn room(total: i64) -> Capacity {
         Capacity { total, reserved: 0, min_unit: 1, max_unit: total, step_size: 1, allocation_ratio: 1.0, used: 0 }
@@ -171,15 +177,15 @@ mod tests {
     #[test]
     fn roots_trees_and_sharing_are_derived() {
         let mut b = SnapshotBuilder::new();
-        b.provider(1, "cn", None).provider(2, "numa", Some(1)).provider(3, "pf", Some(2));
-        b.provider(9, "storage", None).with_trait(9, SHARES).sharing_trait(SHARES);
-        b.in_aggregate(9, 100).in_aggregate(1, 100).in_aggregate(1, 100);
+        b.provider(CN, "cn", None).provider(NUMA, "numa", Some(CN)).provider(PF, "pf", Some(NUMA));
+        b.provider(STORAGE, "storage", None).with_trait(STORAGE, SHARES).sharing_trait(SHARES);
+        b.in_aggregate(STORAGE, AGG).in_aggregate(CN, AGG).in_aggregate(CN, AGG);
         let snap = b.build().unwrap();
-        assert_eq!(snap.root_of(3), 1);
+        assert_eq!(snap.root_of(PF), CN);
         assert!(snap.has_trees);
-        assert_eq!(snap.sharing, BTreeSet::from([9]));
-        assert_eq!(snap.anchors[&9], BTreeSet::from([1, 9]));
-        assert_eq!(snap.aggregates_of(1).count(), 1, "a membership given twice is kept once");
+        assert_eq!(snap.sharing, BTreeSet::from([STORAGE]));
+        assert_eq!(snap.anchors[&STORAGE], BTreeSet::from([CN, STORAGE]));
+        assert_eq!(snap.aggregates_of(CN).count(), 1, "a membership given twice is kept once");
     }
 
     #[test]
@@ -191,42 +197,42 @@ mod tests {
         };
         assert_eq!(
             build(&|b| {
-                b.provider(1, "a", None).provider(1, "b", None);
+                b.provider(CN, "a", None).provider(CN, "b", None);
             }),
-            Err(SnapshotError::DuplicateProvider(1))
+            Err(SnapshotError::DuplicateProvider(CN))
         );
         assert_eq!(
             build(&|b| {
-                b.provider(2, "child", Some(1));
+                b.provider(NUMA, "child", Some(CN));
             }),
-            Err(SnapshotError::UnknownParent { provider: 2, parent: 1 })
+            Err(SnapshotError::UnknownParent { provider: NUMA, parent: CN })
         );
         assert_eq!(
             build(&|b| {
-                b.provider(1, "a", Some(2)).provider(2, "b", Some(1));
+                b.provider(CN, "a", Some(NUMA)).provider(NUMA, "b", Some(CN));
             }),
-            Err(SnapshotError::Cycle(1))
+            Err(SnapshotError::Cycle(CN))
         );
         assert_eq!(
             build(&|b| {
-                b.provider(1, "a", None).inventory(5, VCPU, room(1));
+                b.provider(CN, "a", None).inventory(UNKNOWN, VCPU, room(1));
             }),
-            Err(SnapshotError::UnknownProvider { what: "inventory", provider: 5 })
+            Err(SnapshotError::UnknownProvider { what: "inventory", provider: UNKNOWN })
         );
         assert_eq!(
             build(&|b| {
-                b.provider(1, "a", None).with_trait(5, SHARES);
+                b.provider(CN, "a", None).with_trait(UNKNOWN, SHARES);
             }),
-            Err(SnapshotError::UnknownProvider { what: "a trait", provider: 5 })
+            Err(SnapshotError::UnknownProvider { what: "a trait", provider: UNKNOWN })
         );
     }
 
     #[test]
     fn the_solver_uses_shared_disk_from_a_built_snapshot() {
         let mut b = SnapshotBuilder::new();
-        b.provider(1, "cn", None).inventory(1, VCPU, room(8)).in_aggregate(1, 100);
-        b.provider(9, "storage", None).inventory(9, DISK_GB, room(1000)).in_aggregate(9, 100);
-        b.with_trait(9, SHARES).sharing_trait(SHARES);
+        b.provider(CN, "cn", None).inventory(CN, VCPU, room(8)).in_aggregate(CN, AGG);
+        b.provider(STORAGE, "storage", None).inventory(STORAGE, DISK_GB, room(1000)).in_aggregate(STORAGE, AGG);
+        b.with_trait(STORAGE, SHARES).sharing_trait(SHARES);
         let snap = b.build().unwrap();
         let request = Request {
             groups: vec![Group { resources: vec![(VCPU, 1), (DISK_GB, 100)], ..Default::default() }],
@@ -234,6 +240,6 @@ mod tests {
         };
         let found = solve(&snap, &request, &Options { nested_aware: true, ..Default::default() }).unwrap();
         assert_eq!(found.candidates.len(), 1);
-        assert_eq!(found.candidates[0].resources, vec![(1, VCPU, 1), (9, DISK_GB, 100)]);
+        assert_eq!(found.candidates[0].resources, vec![(CN, VCPU, 1), (STORAGE, DISK_GB, 100)]);
     }
 }

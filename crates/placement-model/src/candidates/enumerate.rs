@@ -194,5 +194,10 @@ pub fn consolidate(chosen: &[&Areq]) -> Areq {
     let mut mappings: Vec<(GroupIndex, ProviderId)> = chosen.iter().flat_map(|a| a.mappings.iter().copied()).collect();
     mappings.sort_unstable();
     mappings.dedup();
-    Areq { anchor: chosen.first().map_or(0, |a| a.anchor), resources: merged, mappings, same_provider: false }
+    Areq {
+        anchor: chosen.first().map_or(ProviderId(0), |a| a.anchor),
+        resources: merged,
+        mappings,
+        same_provider: false,
+    }
 }

@@ -23,14 +23,58 @@ pub use solve::{Candidate, Options, Solution, Strategy, solve};
 
 use std::collections::BTreeSet;
 
-/// Database id of a resource provider.
-pub type ProviderId = i32;
-/// Database id of a resource class.
-pub type ClassId = i32;
-/// Database id of a trait.
-pub type TraitId = i32;
-/// Database id of an aggregate.
-pub type AggregateId = i32;
+/// A database id of one kind: a provider's can't be passed where a class's
+/// is wanted. The integer is public: ids come from and go to the database.
+macro_rules! database_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[repr(transparent)]
+        pub struct $name(pub i32);
+
+        impl $name {
+            /// The smallest id, for ranges over ids.
+            pub const MIN: $name = $name(i32::MIN);
+            /// The largest id, for ranges over ids.
+            pub const MAX: $name = $name(i32::MAX);
+        }
+
+        impl From<i32> for $name {
+            fn from(id: i32) -> Self {
+                $name(id)
+            }
+        }
+
+        impl From<$name> for i32 {
+            fn from(id: $name) -> i32 {
+                id.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+database_id!(
+    /// Database id of a resource provider.
+    ProviderId
+);
+database_id!(
+    /// Database id of a resource class.
+    ClassId
+);
+database_id!(
+    /// Database id of a trait.
+    TraitId
+);
+database_id!(
+    /// Database id of an aggregate.
+    AggregateId
+);
 /// Index of a request group (its position in the request).
 pub type GroupIndex = u16;
 

@@ -7,9 +7,9 @@ use placement_server::cli::{self, CommonArgs};
 use placement_server::report::{Align, table, wrap};
 use placement_server::{Config, init_logging, load_config, open_database, out, outln};
 use placement_storage::Database;
+use placement_storage::StorageResult;
 use placement_storage::conn::DbConnection;
 use placement_storage::data_migrations;
-use placement_storage::StorageResult;
 
 /// Checks whether the database and configuration are ready for this
 /// release: missing root provider ids, incomplete consumers, a
