@@ -269,16 +269,18 @@ mod tests {
 
     #[test]
     fn an_idle_thread_releases_once_per_idle_spell_and_not_while_busy() {
-        let threads = CostlyThreads::new(1).release_when_idle(Duration::from_millis(150), record_release);
+        // Idle spells of 400 ms: far longer than a busy machine keeps the
+        // test thread from handing over its next job.
+        let threads = CostlyThreads::new(1).release_when_idle(Duration::from_millis(400), record_release);
         // Back-to-back jobs: never idle for long enough.
         for _ in 0..10 {
             block_on(threads.run(|| std::thread::sleep(Duration::from_millis(20)))).unwrap();
         }
         assert!(RELEASES.lock().unwrap().is_empty());
-        std::thread::sleep(Duration::from_millis(600));
+        std::thread::sleep(Duration::from_millis(1200));
         assert_eq!(*RELEASES.lock().unwrap(), ["placement-costly-1"], "once, on the thread itself");
         block_on(threads.run(|| ())).unwrap();
-        std::thread::sleep(Duration::from_millis(400));
+        std::thread::sleep(Duration::from_millis(1200));
         assert_eq!(RELEASES.lock().unwrap().len(), 2, "once more after the next job");
     }
 }
