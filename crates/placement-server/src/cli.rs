@@ -30,6 +30,24 @@ pub const HELP_TEMPLATE: &str = "usage: {usage}\n\n{about-with-newline}\n{all-ar
 /// from it.
 pub const HELP_WIDTH: usize = 90;
 
+/// Parse the command line into `P`, laid out as every binary's is: `--help`
+/// from [`HELP_TEMPLATE`] at [`HELP_WIDTH`], no `help` sub-command, and
+/// `--version` left to [`CommonArgs::version`] (each binary prints its own).
+pub fn parse<P: clap::Parser>() -> P {
+    let matches = shared_layout(P::command()).get_matches();
+    P::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+/// End as clap ends on a usage error (the message, the usage line, exit
+/// status 2): for a command line that names no command.
+pub fn missing_command<P: clap::CommandFactory>(message: &str) -> ! {
+    shared_layout(P::command()).error(clap::error::ErrorKind::MissingSubcommand, message).exit()
+}
+
+fn shared_layout(command: clap::Command) -> clap::Command {
+    command.help_template(HELP_TEMPLATE).term_width(HELP_WIDTH).disable_help_subcommand(true).disable_version_flag(true)
+}
+
 /// The end of every binary's `--help`.
 pub const ENVIRONMENT: &str = "Any option of a configuration file can also be set from the environment as
 OS_<GROUP>__<OPTION>, for example OS_PLACEMENT_DATABASE__CONNECTION.";

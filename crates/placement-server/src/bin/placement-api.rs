@@ -9,8 +9,7 @@ use tokio::signal::unix::{SignalKind, signal};
 
 /// Serves the Placement API.
 #[derive(Parser)]
-#[command(name = "placement-api", help_template = cli::HELP_TEMPLATE, term_width = cli::HELP_WIDTH, after_help = cli::ENVIRONMENT)]
-#[command(disable_version_flag = true, disable_help_subcommand = true)]
+#[command(name = "placement-api", after_help = cli::ENVIRONMENT)]
 struct Options {
     #[command(flatten)]
     common: CommonArgs,
@@ -27,7 +26,7 @@ struct Options {
 }
 
 fn main() {
-    let cli = Options::parse();
+    let cli: Options = cli::parse();
     if cli.common.version {
         outln!("placement-api {}", env!("CARGO_PKG_VERSION"));
         return;

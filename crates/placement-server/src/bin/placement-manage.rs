@@ -21,8 +21,7 @@ const COMMANDS: &str = "db commands:
 /// Creates, upgrades and repairs the Placement database, as upstream's
 /// placement-manage.
 #[derive(Parser)]
-#[command(name = "placement-manage", help_template = cli::HELP_TEMPLATE, term_width = cli::HELP_WIDTH, disable_version_flag = true, disable_help_subcommand = true)]
-#[command(override_usage = "placement-manage [OPTIONS] db COMMAND")]
+#[command(name = "placement-manage", override_usage = "placement-manage [OPTIONS] db COMMAND")]
 #[command(after_help = format!("{COMMANDS}\n\n{}", cli::ENVIRONMENT))]
 struct Options {
     #[command(flatten)]
@@ -65,14 +64,12 @@ enum Db {
 const BATCH: i64 = 50;
 
 fn main() {
-    let cli = Options::parse();
+    let cli: Options = cli::parse();
     if cli.common.version {
         outln!("{}", env!("CARGO_PKG_VERSION"));
         return;
     }
-    let Some(Top::Db { command }) = cli.command else {
-        usage_error("a command is required");
-    };
+    let Some(Top::Db { command }) = cli.command else { cli::missing_command::<Options>("a command is required") };
     let config = load_config(&cli.common).unwrap_or_else(|e| fail(&e));
     init_logging(&config, "placement-manage").unwrap_or_else(|e| fail(&e));
     let db = open_database(&config).unwrap_or_else(|e| fail(&e));
@@ -169,10 +166,6 @@ fn online_data_migrations(db: &Database, config: &Config, max_count: Option<&str
         return 2;
     }
     i32::from(ran > 0)
-}
-
-fn usage_error(message: &str) -> ! {
-    <Options as clap::CommandFactory>::command().error(clap::error::ErrorKind::MissingSubcommand, message).exit()
 }
 
 fn fail(message: &str) -> ! {

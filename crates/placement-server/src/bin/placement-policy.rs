@@ -11,8 +11,7 @@ use placement_server::{load_config, out, outln, policy_config};
 /// The policy as enforced, for operators: list, write out and check
 /// Placement's rules.
 #[derive(Parser)]
-#[command(name = "placement-policy", help_template = cli::HELP_TEMPLATE, term_width = cli::HELP_WIDTH, after_help = cli::ENVIRONMENT)]
-#[command(disable_version_flag = true, disable_help_subcommand = true)]
+#[command(name = "placement-policy", after_help = cli::ENVIRONMENT)]
 struct Options {
     #[command(flatten)]
     common: CommonArgs,
@@ -44,16 +43,12 @@ enum Command {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let cli = Options::parse();
+    let cli: Options = cli::parse();
     if cli.common.version {
         outln!("{}", env!("CARGO_PKG_VERSION"));
         return;
     }
-    let Some(command) = cli.command else {
-        <Options as clap::CommandFactory>::command()
-            .error(clap::error::ErrorKind::MissingSubcommand, "a command is required")
-            .exit()
-    };
+    let Some(command) = cli.command else { cli::missing_command::<Options>("a command is required") };
     match command {
         Command::Sample => out!("{}", sample_yaml()),
         Command::Csv => out!("{}", render_csv(&default_lines().unwrap_or_else(|e| fail(&e.to_string())))),

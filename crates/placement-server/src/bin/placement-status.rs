@@ -15,8 +15,8 @@ use placement_storage::data_migrations;
 /// release: missing root provider ids, incomplete consumers, a
 /// JSON-formatted policy file.
 #[derive(Parser)]
-#[command(name = "placement-status", help_template = cli::HELP_TEMPLATE, term_width = cli::HELP_WIDTH, disable_version_flag = true, disable_help_subcommand = true)]
-#[command(override_usage = "placement-status [OPTIONS] upgrade check", after_help = cli::ENVIRONMENT)]
+#[command(name = "placement-status", override_usage = "placement-status [OPTIONS] upgrade check")]
+#[command(after_help = cli::ENVIRONMENT)]
 struct Options {
     #[command(flatten)]
     common: CommonArgs,
@@ -54,15 +54,13 @@ type Check = (Code, Option<String>);
 type CheckFn = fn(&Database, &Config) -> Result<Check, String>;
 
 fn main() {
-    let cli = Options::parse();
+    let cli: Options = cli::parse();
     if cli.common.version {
         outln!("{}", env!("CARGO_PKG_VERSION"));
         return;
     }
     let Some(Top::Upgrade { command: Upgrade::Check }) = cli.command else {
-        <Options as clap::CommandFactory>::command()
-            .error(clap::error::ErrorKind::MissingSubcommand, "a command is required: upgrade check")
-            .exit()
+        cli::missing_command::<Options>("a command is required: upgrade check")
     };
     let config = load_config(&cli.common).unwrap_or_else(|e| error(&e));
     init_logging(&config, "placement-status").unwrap_or_else(|e| error(&e));
