@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use placement_model::candidates::{
-    AggregateId, Capacity, ClassId, Group, Options, ProviderId, ProviderNode, Request, Snapshot, TraitId, solve,
+    AggregateId, Capacity, ClassId, Group, Limits, Options, ProviderId, ProviderNode, Request, Snapshot, TraitId, solve,
 };
 
 const VCPU: ClassId = ClassId(0);
@@ -16,15 +16,15 @@ const VF: ClassId = ClassId(7);
 const AVX2: TraitId = TraitId(1);
 const AGG: AggregateId = AggregateId(1);
 
-fn capacity(total: i64, min_unit: i64, max_unit: i64) -> Capacity {
-    Capacity { total, reserved: 0, min_unit, max_unit, step_size: 1, allocation_ratio: 1.0, used: 0 }
+fn capacity(total: i32, min_unit: i32, max_unit: i32) -> Capacity {
+    Capacity::new(Limits { total, reserved: 0, min_unit, max_unit, step_size: 1, allocation_ratio: 1.0 }, 0)
 }
 
 /// Flat compute nodes as the perf job's loader makes them.
 fn perfload(count: i32) -> Snapshot {
     let mut snap = Snapshot::default();
     for id in (1..=count).map(ProviderId) {
-        snap.add_provider(ProviderNode { id, uuid: format!("{:032}", id.0), parent: None, root: id });
+        snap.add_provider(ProviderNode { id, uuid: format!("{:032}", id.0).into(), parent: None, root: id });
         snap.add_inventory(id, VCPU, capacity(32, 1, 16));
         snap.add_inventory(id, MEMORY_MB, capacity(8192, 128, 8192));
         snap.add_inventory(id, DISK_GB, capacity(8192, 5, 8192));
@@ -54,7 +54,12 @@ fn nested(trees: i32) -> Snapshot {
     let mut add = |snap: &mut Snapshot, parent: Option<ProviderId>, root: Option<ProviderId>| {
         id += 1;
         let node = ProviderId(id);
-        snap.add_provider(ProviderNode { id: node, uuid: format!("{id:032}"), parent, root: root.unwrap_or(node) });
+        snap.add_provider(ProviderNode {
+            id: node,
+            uuid: format!("{id:032}").into(),
+            parent,
+            root: root.unwrap_or(node),
+        });
         node
     };
     for _ in 0..trees {

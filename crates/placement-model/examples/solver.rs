@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use placement_model::candidates::{self as cands, Capacity, Options, ProviderId, SnapshotBuilder};
+use placement_model::candidates::{self as cands, Capacity, Limits, Options, ProviderId, SnapshotBuilder};
 use placement_model::{Microversion, request, standard};
 
 /// Ids as a database would give them: a standard class's id is its place
@@ -21,8 +21,11 @@ fn trait_id(name: &str) -> cands::TraitId {
     cands::TraitId(TRAITS.iter().position(|t| *t == name).expect("a trait of this cloud") as i32 + 1)
 }
 
-fn capacity(total: i64, used: i64) -> Capacity {
-    Capacity { total, reserved: 0, min_unit: 1, max_unit: total, step_size: 1, allocation_ratio: 1.0, used }
+fn capacity(total: i32, used: i64) -> Capacity {
+    Capacity::new(
+        Limits { total, reserved: 0, min_unit: 1, max_unit: total, step_size: 1, allocation_ratio: 1.0 },
+        used,
+    )
 }
 
 fn main() {

@@ -28,7 +28,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use placement_model::candidates::{
-    AggregateId, Capacity, ClassId, Group, Options, ProviderId, ProviderNode, Request, Snapshot, TraitId, solve,
+    AggregateId, Capacity, ClassId, Group, Limits, Options, ProviderId, ProviderNode, Request, Snapshot, TraitId, solve,
 };
 use proptest::prelude::*;
 
@@ -67,14 +67,18 @@ fn forest(rng: &mut Rng) -> Snapshot {
         let root = next_id;
         next_id += 1;
         let root_id = ProviderId(root);
-        snap.add_provider(ProviderNode { id: root_id, uuid: format!("rp{root}"), parent: None, root: root_id });
+        snap.add_provider(ProviderNode { id: root_id, uuid: format!("rp{root}").into(), parent: None, root: root_id });
         let children = rng.below(3);
         for _ in 0..children {
             let id = next_id;
             next_id += 1;
             let parent = ProviderId(if rng.chance(30) && id > root + 1 { id - 1 } else { root });
-            let node =
-                ProviderNode { id: ProviderId(id), uuid: format!("rp{id}"), parent: Some(parent), root: root_id };
+            let node = ProviderNode {
+                id: ProviderId(id),
+                uuid: format!("rp{id}").into(),
+                parent: Some(parent),
+                root: root_id,
+            };
             snap.add_provider(node);
         }
     }
@@ -82,19 +86,21 @@ fn forest(rng: &mut Rng) -> Snapshot {
     for &rp in &ids {
         for rc in CLASSES {
             if rng.chance(60) {
-                let total = 2 + rng.below(8) as i64;
+                let total = 2 + rng.below(8) as i32;
                 snap.add_inventory(
                     rp,
                     rc,
-                    Capacity {
-                        total,
-                        reserved: rng.below(2) as i64,
-                        min_unit: if rng.chance(80) { 1 } else { 2 },
-                        max_unit: 2 + rng.below(6) as i64,
-                        step_size: if rng.chance(80) { 1 } else { 2 },
-                        allocation_ratio: if rng.chance(30) { 1.5 } else { 1.0 },
-                        used: rng.below(3) as i64,
-                    },
+                    Capacity::new(
+                        Limits {
+                            total,
+                            reserved: rng.below(2) as i32,
+                            min_unit: if rng.chance(80) { 1 } else { 2 },
+                            max_unit: 2 + rng.below(6) as i32,
+                            step_size: if rng.chance(80) { 1 } else { 2 },
+                            allocation_ratio: if rng.chance(30) { 1.5 } else { 1.0 },
+                        },
+                        rng.below(3) as i64,
+                    ),
                 );
             }
         }
@@ -333,7 +339,7 @@ fn accept(snap: &Snapshot, req: &Request, chosen: &[&Vec<(ClassId, ProviderId)>]
     }
     for ((rp, rc), total) in &amounts {
         let cap = &snap.inventory[&(*rp, *rc)];
-        if cap.used + total > cap.capacity() || *total > cap.max_unit {
+        if cap.used + total > cap.capacity() || *total > i64::from(cap.max_unit) {
             return None;
         }
     }

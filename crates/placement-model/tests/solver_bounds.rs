@@ -7,30 +7,30 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use placement_model::candidates::{
-    Capacity, ClassId, Exhausted, Group, Options, ProviderId, ProviderNode, Request, Snapshot, TraitId, solve,
+    Capacity, ClassId, Exhausted, Group, Limits, Options, ProviderId, ProviderNode, Request, Snapshot, TraitId, solve,
 };
 
 const PGPU: ClassId = ClassId(1);
 const SMALL: TraitId = TraitId(1);
 const ROOT: ProviderId = ProviderId(1);
 
-fn capacity(total: i64) -> Capacity {
-    Capacity { total, reserved: 0, min_unit: 1, max_unit: total, step_size: 1, allocation_ratio: 1.0, used: 0 }
+fn capacity(total: i32) -> Capacity {
+    Capacity::new(Limits { total, reserved: 0, min_unit: 1, max_unit: total, step_size: 1, allocation_ratio: 1.0 }, 0)
 }
 
 /// One root with `small` children of one PGPU each (trait SMALL), and
 /// optionally a big child of 100 PGPU without the trait.
 fn wide_tree(small: i32, big: bool) -> Snapshot {
     let mut snap = Snapshot { has_trees: true, ..Default::default() };
-    snap.add_provider(ProviderNode { id: ROOT, uuid: format!("{:032}", 1), parent: None, root: ROOT });
+    snap.add_provider(ProviderNode { id: ROOT, uuid: format!("{:032}", 1).into(), parent: None, root: ROOT });
     for id in (2..small + 2).map(ProviderId) {
-        snap.add_provider(ProviderNode { id, uuid: format!("{:032}", id.0), parent: Some(ROOT), root: ROOT });
+        snap.add_provider(ProviderNode { id, uuid: format!("{:032}", id.0).into(), parent: Some(ROOT), root: ROOT });
         snap.add_inventory(id, PGPU, capacity(1));
         snap.add_trait(id, SMALL);
     }
     if big {
         let id = ProviderId(small + 2);
-        snap.add_provider(ProviderNode { id, uuid: format!("{:032}", id.0), parent: Some(ROOT), root: ROOT });
+        snap.add_provider(ProviderNode { id, uuid: format!("{:032}", id.0).into(), parent: Some(ROOT), root: ROOT });
         snap.add_inventory(id, PGPU, capacity(100));
     }
     snap

@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use diesel::dsl::sum;
 use diesel::prelude::*;
 use placement_model::DomainError;
-use placement_model::candidates::{self as cands, AggregateId, ClassId, ProviderId, ProviderNode, Snapshot, TraitId};
+use placement_model::candidates::{
+    self as cands, AggregateId, Capacity, ClassId, ProviderId, ProviderNode, Snapshot, TraitId,
+};
 use placement_model::request::CandidateRequest;
 use placement_model::standard::{self, MIN_CUSTOM_RESOURCE_CLASS_ID};
 
@@ -347,7 +349,7 @@ fn load_trees(conn: &mut DbConnection, roots: &[i32], snap: &mut Snapshot) -> St
     for (id, uuid, parent, root) in providers {
         let node = ProviderNode {
             id: ProviderId(id),
-            uuid,
+            uuid: uuid.into(),
             parent: parent.map(ProviderId),
             root: ProviderId(root.unwrap_or(id)),
         };
@@ -368,7 +370,7 @@ fn load_trees(conn: &mut DbConnection, roots: &[i32], snap: &mut Snapshot) -> St
         .load(conn)?;
     let mysql = conn.backend() == crate::url::Backend::Mysql;
     for row in inventory {
-        snap.add_inventory(ProviderId(row.provider_id), ClassId(row.class_id), row.capacity(mysql));
+        snap.add_inventory(ProviderId(row.provider_id), ClassId(row.class_id), Capacity::new(row.limits(mysql), 0));
     }
     Ok(())
 }

@@ -8,7 +8,7 @@ use chrono::NaiveDateTime;
 use diesel::dsl::sum;
 use diesel::prelude::*;
 use placement_model::DomainError;
-use placement_model::candidates::Capacity;
+use placement_model::candidates::Limits;
 use placement_model::inventory::Inventory;
 use placement_model::provider::ResourceProvider;
 
@@ -266,17 +266,16 @@ impl InventoryRecord {
         }
     }
 
-    /// The solver's view, usage left at zero; on MySQL the ratio as its
+    /// The solver's view of its limits; on MySQL the ratio as its
     /// single-precision column holds it.
-    pub(crate) fn capacity(&self, mysql: bool) -> Capacity {
-        Capacity {
-            total: self.total.into(),
-            reserved: self.reserved.into(),
-            min_unit: self.min_unit.into(),
-            max_unit: self.max_unit.into(),
-            step_size: self.step_size.into(),
+    pub(crate) fn limits(&self, mysql: bool) -> Limits {
+        Limits {
+            total: self.total,
+            reserved: self.reserved,
+            min_unit: self.min_unit,
+            max_unit: self.max_unit,
+            step_size: self.step_size,
             allocation_ratio: if mysql { single_precision(self.allocation_ratio) } else { self.allocation_ratio },
-            used: 0,
         }
     }
 }

@@ -31,7 +31,7 @@ use chrono::NaiveDateTime;
 use diesel::dsl::sum;
 use diesel::prelude::*;
 use placement_model::candidates::{
-    AggregateId, Capacity, ClassId, FastMap, ProviderId, ProviderNode, Snapshot, TraitId,
+    AggregateId, Capacity, ClassId, FastMap, LimitsPool, ProviderId, ProviderNode, Snapshot, TraitId,
 };
 use placement_model::standard::is_standard_trait;
 
@@ -248,6 +248,8 @@ impl TreeCache {
         if !rows.is_sorted_by_key(|r| r.id) {
             rows.sort_unstable_by_key(|r| r.id);
         }
+        // Started before `now` is read, so no entry is dated after its read.
+        std::sync::LazyLock::force(&EPOCH);
         let now = Instant::now();
         let last = self.assembled.read().unwrap_or_else(|e| e.into_inner()).clone();
         if let Some(last) = &last
@@ -279,14 +281,13 @@ struct Entry {
 /// Every provider's node, traits and inventories (usage as cached) as of
 /// `rows`, put together once and shared by the queries that follow while
 /// no provider changes; what is kept of a provider between queries is
-/// kept only here (once: at 100,000 providers, about 60 MB).
+/// kept only here (once: at 100,000 providers and 300,000 inventories,
+/// about 20 MB).
 #[derive(Debug)]
 struct Assembled {
-    /// Every provider as last read (but its uuid, kept in `providers`), in
-    /// id order.
+    /// What identifies each of `providers`' entries besides its node, and
+    /// when the entry was read, in the same (id) order.
     stamps: Vec<Stamp>,
-    /// When each of `stamps`' traits and inventories were read.
-    read_at: Vec<Instant>,
     /// When the first of them expires.
     expires: Instant,
     providers: Arc<BTreeMap<ProviderId, ProviderNode>>,
@@ -300,23 +301,18 @@ impl Assembled {
     /// Whether these are exactly `rows` (in id order).
     fn holds(&self, rows: &[ProviderRow]) -> bool {
         rows.len() == self.stamps.len()
-            && rows
-                .iter()
-                .zip(self.stamps.iter().zip(self.providers.values()))
-                .all(|(row, (stamp, node))| *stamp == Stamp::of(row) && node.uuid == row.uuid)
+            && rows.iter().zip(self.stamps.iter().zip(self.providers.values())).all(|(row, kept)| same(row, kept))
     }
 
     /// For each of `rows` (in id order), the index of its entry here when
     /// that entry is current: the same row, not expired.
     fn current(&self, rows: &[ProviderRow], now: Instant) -> Vec<Option<usize>> {
-        let mut mine = self.stamps.iter().enumerate().peekable();
+        let mut mine = self.stamps.iter().zip(self.providers.values()).enumerate().peekable();
         rows.iter()
             .map(|row| {
-                while mine.next_if(|(_, s)| s.id < row.id).is_some() {}
-                let (i, stamp) = mine.next_if(|(_, s)| s.id == row.id)?;
-                let same = *stamp == Stamp::of(row)
-                    && self.providers.get(&ProviderId(row.id)).is_some_and(|n| n.uuid == row.uuid);
-                (same && now < expiry(row.id, self.read_at[i])).then_some(i)
+                while mine.next_if(|(_, (_, node))| node.id.0 < row.id).is_some() {}
+                let (i, kept) = mine.next_if(|(_, (_, node))| node.id.0 == row.id)?;
+                (same(row, kept) && now < expiry(row.id, kept.0.read_at())).then_some(i)
             })
             .collect()
     }
@@ -330,14 +326,15 @@ impl Assembled {
         mut fresh: FastMap<i32, Entry>,
         now: Instant,
     ) -> Assembled {
-        let mut read_at = Vec::with_capacity(rows.len());
+        let mut stamps = Vec::with_capacity(rows.len());
         let mut traits = FastMap::default();
         let mut inventory = Vec::with_capacity(rows.len() * 3);
+        let read_now = Seconds::at(now);
         for (row, kept) in rows.iter().zip(kept) {
             let id = ProviderId(row.id);
             match kept.zip(last) {
                 Some((i, last)) => {
-                    read_at.push(last.read_at[i]);
+                    stamps.push(Stamp::of(row, last.stamps[i].read_at));
                     if let Some(ts) = last.traits.get(&id) {
                         traits.insert(id, ts.clone());
                     }
@@ -346,7 +343,7 @@ impl Assembled {
                     );
                 }
                 None => {
-                    read_at.push(now);
+                    stamps.push(Stamp::of(row, read_now));
                     let entry = fresh.remove(&row.id).unwrap_or_default();
                     if !entry.traits.is_empty() {
                         traits.insert(id, entry.traits);
@@ -355,21 +352,19 @@ impl Assembled {
                 }
             }
         }
-        let expires = rows.iter().zip(&read_at).map(|(row, at)| expiry(row.id, *at)).min().unwrap_or(now);
-        let stamps = rows.iter().map(Stamp::of).collect();
+        let expires = rows.iter().zip(&stamps).map(|(row, s)| expiry(row.id, s.read_at())).min().unwrap_or(now);
         // Collected rather than inserted one by one: built in bulk.
         let providers = rows
             .into_iter()
             .map(|row| {
                 let (id, root) = (ProviderId(row.id), ProviderId(row.root()));
-                (id, ProviderNode { id, uuid: row.uuid, parent: row.parent.map(ProviderId), root })
+                (id, ProviderNode { id, uuid: row.uuid.into(), parent: row.parent.map(ProviderId), root })
             })
             .collect();
         let trait_ids = traits.values().flat_map(|ts: &Arc<BTreeSet<TraitId>>| ts.iter().copied()).collect();
         Assembled {
             trait_ids: Arc::new(trait_ids),
             stamps,
-            read_at,
             expires,
             providers: Arc::new(providers),
             traits: Arc::new(traits),
@@ -385,19 +380,49 @@ impl Assembled {
     }
 }
 
-/// A [`ProviderRow`] without its uuid.
-#[derive(Debug, PartialEq, Eq)]
+/// Whether `row` is the provider an entry was made from: its node (id,
+/// uuid, parent, root) and stamp.
+fn same(row: &ProviderRow, (stamp, node): (&Stamp, &ProviderNode)) -> bool {
+    stamp.generation == row.generation
+        && stamp.updated_at == row.updated_at
+        && node.parent.map(|p| p.0) == row.parent
+        && node.root.0 == row.root()
+        && node.uuid == row.uuid
+}
+
+/// What of a [`ProviderRow`] its node does not hold, and when the entry
+/// was read: 28 bytes a provider, kept for every provider of the cloud.
+#[derive(Debug)]
 struct Stamp {
-    id: i32,
     generation: Option<i32>,
     updated_at: Option<NaiveDateTime>,
-    parent: Option<i32>,
-    root: Option<i32>,
+    read_at: Seconds,
 }
 
 impl Stamp {
-    fn of(row: &ProviderRow) -> Stamp {
-        Stamp { id: row.id, generation: row.generation, updated_at: row.updated_at, parent: row.parent, root: row.root }
+    fn of(row: &ProviderRow, read_at: Seconds) -> Stamp {
+        Stamp { generation: row.generation, updated_at: row.updated_at, read_at }
+    }
+
+    fn read_at(&self) -> Instant {
+        self.read_at.instant()
+    }
+}
+
+/// A time as whole seconds since the process's first use of it, rounded
+/// down: an entry so dated expires up to a second early, never late.
+#[derive(Clone, Copy, Debug)]
+struct Seconds(u32);
+
+static EPOCH: std::sync::LazyLock<Instant> = std::sync::LazyLock::new(Instant::now);
+
+impl Seconds {
+    fn at(t: Instant) -> Seconds {
+        Seconds(u32::try_from(t.saturating_duration_since(*EPOCH).as_secs()).unwrap_or(u32::MAX))
+    }
+
+    fn instant(self) -> Instant {
+        *EPOCH + Duration::from_secs(self.0.into())
     }
 }
 
@@ -461,10 +486,13 @@ fn load_entries(
             }
         }
     }
+    // So do most inventories of one class.
+    let mut alike = LimitsPool::default();
     let mysql = conn.backend() == crate::url::Backend::Mysql;
     for row in inventory {
         if let Some(e) = by_id.get_mut(&row.provider_id) {
-            e.inventory.push((ClassId(row.class_id), row.capacity(mysql)));
+            let capacity = Capacity { limits: alike.share(row.limits(mysql)), used: 0 };
+            e.inventory.push((ClassId(row.class_id), capacity));
         }
     }
     for (provider, class, amount) in used {

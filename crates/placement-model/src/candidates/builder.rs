@@ -102,7 +102,7 @@ impl SnapshotBuilder {
         let mut snap = Snapshot::default();
         for (id, uuid, parent) in &self.providers {
             let root = root_of(&parents, *id)?;
-            snap.add_provider(ProviderNode { id: *id, uuid: uuid.clone(), parent: *parent, root });
+            snap.add_provider(ProviderNode { id: *id, uuid: uuid.as_str().into(), parent: *parent, root });
         }
         for (provider, class, capacity) in &self.inventory {
             known("inventory", provider)?;
@@ -158,7 +158,7 @@ fn root_of(parents: &BTreeMap<ProviderId, Option<ProviderId>>, id: ProviderId) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::candidates::{Group, Options, Request, solve};
+    use crate::candidates::{Group, Limits, Options, Request, solve};
 
     const VCPU: ClassId = ClassId(0);
     const DISK_GB: ClassId = ClassId(2);
@@ -170,8 +170,11 @@ mod tests {
     const UNKNOWN: ProviderId = ProviderId(5);
     const STORAGE: ProviderId = ProviderId(9);
 
-    fn room(total: i64) -> Capacity {
-        Capacity { total, reserved: 0, min_unit: 1, max_unit: total, step_size: 1, allocation_ratio: 1.0, used: 0 }
+    fn room(total: i32) -> Capacity {
+        Capacity::new(
+            Limits { total, reserved: 0, min_unit: 1, max_unit: total, step_size: 1, allocation_ratio: 1.0 },
+            0,
+        )
     }
 
     #[test]

@@ -102,7 +102,7 @@ impl<'a> AnchorWalk<'a> {
         areq.resources.iter().all(|(rp, rc, amount)| {
             let total = self.claimed((*rp, *rc)).saturating_add(*amount);
             match rules.snapshot.inventory.get(&(*rp, *rc)) {
-                Some(cap) => cap.used.saturating_add(total) <= cap.capacity() && total <= cap.max_unit,
+                Some(cap) => cap.used.saturating_add(total) <= cap.capacity() && total <= i64::from(cap.max_unit),
                 None => false,
             }
         })

@@ -15,11 +15,13 @@ mod builder;
 mod enumerate;
 mod snapshot;
 mod solve;
+mod uuid_text;
 
 pub use budget::Exhausted;
 pub use builder::{SnapshotBuilder, SnapshotError};
-pub use snapshot::{Capacity, FastMap, FastSet, ProviderNode, Snapshot};
+pub use snapshot::{Capacity, FastMap, FastSet, Limits, LimitsPool, ProviderNode, Snapshot};
 pub use solve::{Candidate, Options, Solution, Strategy, solve};
+pub use uuid_text::UuidText;
 
 use std::collections::BTreeSet;
 

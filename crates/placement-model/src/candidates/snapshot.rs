@@ -1,9 +1,10 @@
 //! What the solver knows about the providers that can matter to a request.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::ops::Deref;
 use std::sync::Arc;
 
-use super::{AggregateId, ClassId, ProviderId, TraitId};
+use super::{AggregateId, ClassId, ProviderId, TraitId, UuidText};
 
 /// Sets and maps of the solver's small integer keys, with rustc's fast
 /// (not DoS-resistant: the keys are database ids) hasher.
@@ -17,46 +18,96 @@ pub struct ProviderNode {
     /// The provider's database id.
     pub id: ProviderId,
     /// The provider's uuid.
-    pub uuid: String,
+    pub uuid: UuidText,
     /// The parent's id; `None` for a root.
     pub parent: Option<ProviderId>,
     /// The id of the tree's root (its own, for a root).
     pub root: ProviderId,
 }
 
-/// One inventory and its current usage.
+/// What an inventory allows, apart from its usage. The amounts are
+/// 32-bit, as upstream's columns are. Inventories that are alike (a cloud
+/// has a few kinds of host) can share one ([`LimitsPool`]).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Capacity {
+pub struct Limits {
     /// Units the provider has of this class.
-    pub total: i64,
+    pub total: i32,
     /// Units held back from allocation.
-    pub reserved: i64,
+    pub reserved: i32,
     /// Smallest amount one allocation may take.
-    pub min_unit: i64,
+    pub min_unit: i32,
     /// Largest amount one allocation may take.
-    pub max_unit: i64,
+    pub max_unit: i32,
     /// Allocations must be a multiple of this.
-    pub step_size: i64,
+    pub step_size: i32,
     /// Overcommit factor applied to `total - reserved`.
     pub allocation_ratio: f64,
+}
+
+/// Every field of [`Limits`], the ratio by its bits: equal keys, equal
+/// limits.
+type LimitsKey = (i32, i32, i32, i32, i32, u64);
+
+impl Limits {
+    fn key(&self) -> LimitsKey {
+        (self.total, self.reserved, self.min_unit, self.max_unit, self.step_size, self.allocation_ratio.to_bits())
+    }
+}
+
+/// One copy of each distinct [`Limits`], for a cache that holds hundreds
+/// of thousands of inventories: 16 bytes each then, instead of 40.
+#[derive(Debug, Default)]
+pub struct LimitsPool(HashMap<LimitsKey, Arc<Limits>>);
+
+impl LimitsPool {
+    /// The pool's copy of `limits`, added if new.
+    pub fn share(&mut self, limits: Limits) -> Arc<Limits> {
+        self.0.entry(limits.key()).or_insert_with(|| Arc::new(limits)).clone()
+    }
+}
+
+/// One inventory and its current usage; reads as its [`Limits`] too
+/// (`capacity.total`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Capacity {
+    /// What the inventory allows, maybe shared with others alike.
+    pub limits: Arc<Limits>,
     /// Units already allocated.
     pub used: i64,
 }
 
+impl Deref for Capacity {
+    type Target = Limits;
+
+    fn deref(&self) -> &Limits {
+        &self.limits
+    }
+}
+
 impl Capacity {
+    /// An inventory with these limits and this much used.
+    pub fn new(limits: Limits, used: i64) -> Capacity {
+        Capacity { limits: Arc::new(limits), used }
+    }
+
     /// `int((total - reserved) * allocation_ratio)`, as summaries show it.
     pub fn capacity(&self) -> i64 {
-        ((self.total - self.reserved) as f64 * self.allocation_ratio) as i64
+        (self.unreserved() as f64 * self.allocation_ratio) as i64
+    }
+
+    /// `total - reserved`, without overflow.
+    fn unreserved(&self) -> i64 {
+        i64::from(self.total) - i64::from(self.reserved)
     }
 
     /// Whether `amount` more fits, by upstream's SQL test.
     pub fn fits(&self, amount: i64) -> bool {
         // Saturating: the amount comes from the client, up to i64::MAX.
-        (self.used.saturating_add(amount) as f64) <= (self.total - self.reserved) as f64 * self.allocation_ratio
-            && self.min_unit <= amount
-            && amount <= self.max_unit
+        (self.used.saturating_add(amount) as f64) <= self.unreserved() as f64 * self.allocation_ratio
+            && i64::from(self.min_unit) <= amount
+            && amount <= i64::from(self.max_unit)
             && self.step_size > 0
-            && amount % self.step_size == 0
+            && amount % i64::from(self.step_size) == 0
     }
 }
 
