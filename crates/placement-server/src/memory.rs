@@ -25,4 +25,42 @@ pub fn release_thread_memory() {
     unsafe {
         libmimalloc_sys::mi_collect(true)
     }
+    release_c_library_memory();
 }
+
+/// Keep the C library's malloc from holding on to large freed blocks: the
+/// database client libraries allocate there (libpq a whole result set,
+/// megabytes for a large cloud's inventories). glibc raises its thresholds
+/// after each large block is freed, up to tens of megabytes, and then
+/// keeps that much free at the top of each arena; fixed thresholds turn
+/// the adjustment off, so blocks over 128 KiB are mapped and unmapped on
+/// their own and a free top over 128 KiB is returned.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub fn bound_c_library_memory() {
+    const THRESHOLD: libc::c_int = 128 * 1024;
+    // SAFETY: mallopt takes no pointers; changing thresholds is allowed at
+    // any time and affects only later allocations and frees.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, THRESHOLD);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, THRESHOLD);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn bound_c_library_memory() {}
+
+/// Hand back the free pages the C library's malloc keeps between its
+/// blocks (what its thresholds above do not return).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn release_c_library_memory() {
+    // SAFETY: malloc_trim takes no pointers and only returns free memory;
+    // glibc locks each arena while it trims it.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn release_c_library_memory() {}
