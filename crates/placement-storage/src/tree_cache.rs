@@ -510,6 +510,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn entries_are_dated_no_later_than_they_were_read() {
+        let start = *EPOCH;
+        for after in [Duration::ZERO, Duration::from_millis(999), Duration::from_millis(1001), MAX_AGE * 7] {
+            let at = start + after;
+            let dated = Seconds::at(at).instant();
+            assert!(dated <= at && at - dated < Duration::from_secs(1), "{after:?}");
+        }
+    }
+
+    #[test]
     fn expiries_are_spread_over_one_more_max_age() {
         let t = Instant::now();
         let all: BTreeSet<Instant> = (0..64).map(|id| expiry(id, t)).collect();

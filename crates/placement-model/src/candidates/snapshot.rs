@@ -224,3 +224,34 @@ impl Snapshot {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(total: i32, allocation_ratio: f64) -> Limits {
+        Limits { total, reserved: 0, min_unit: 1, max_unit: total, step_size: 1, allocation_ratio }
+    }
+
+    #[test]
+    fn alike_limits_share_one_copy_and_any_difference_keeps_its_own() {
+        let mut pool = LimitsPool::default();
+        let first = pool.share(limits(8, 16.0));
+        assert!(Arc::ptr_eq(&first, &pool.share(limits(8, 16.0))));
+        for other in [limits(9, 16.0), limits(8, 16.000000000000004), Limits { step_size: 2, ..limits(8, 16.0) }] {
+            let kept = pool.share(other.clone());
+            assert!(!Arc::ptr_eq(&first, &kept));
+            assert_eq!(*kept, other);
+        }
+    }
+
+    #[test]
+    fn a_capacity_reads_as_its_limits_and_its_usage() {
+        let cap = Capacity::new(Limits { reserved: 2, ..limits(10, 1.5) }, 5);
+        assert_eq!((cap.total, cap.reserved, cap.capacity()), (10, 2, 12));
+        assert!(cap.fits(7));
+        assert!(!cap.fits(8));
+        let most = Capacity::new(Limits { reserved: i32::MIN, ..limits(i32::MAX, 1.0) }, 0);
+        assert_eq!(most.capacity(), i64::from(i32::MAX) - i64::from(i32::MIN), "no overflow at the extremes");
+    }
+}
