@@ -28,6 +28,7 @@ mod sync;
 pub mod traits;
 mod tree_cache;
 mod tx;
+mod uncached;
 mod url;
 pub mod usages;
 

@@ -42,6 +42,7 @@ use crate::schema::{
     allocations, inventories, placement_aggregates as agg, resource_provider_traits as rpt, resource_providers as rp,
     traits,
 };
+use crate::uncached::load_all;
 
 /// Ids are bound in chunks no backend refuses.
 const CHUNK: usize = 10_000;
@@ -212,10 +213,17 @@ impl TreeCache {
 
     /// Every provider, as the check needs it.
     pub fn providers(conn: &mut DbConnection) -> StorageResult<Vec<ProviderRow>> {
-        Ok(rp::table
-            .order(rp::id)
-            .select((rp::id, rp::uuid, rp::generation, rp::updated_at, rp::parent_provider_id, rp::root_provider_id))
-            .load(conn)?)
+        Ok(load_all(
+            conn,
+            rp::table.order(rp::id).select((
+                rp::id,
+                rp::uuid,
+                rp::generation,
+                rp::updated_at,
+                rp::parent_provider_id,
+                rp::root_provider_id,
+            )),
+        )?)
     }
 
     /// How many providers hold inventory of any of `classes`, and how
@@ -440,10 +448,10 @@ fn load_entries(
     let by_provider_and_class = (allocations::resource_provider_id, allocations::resource_class_id);
     if stale.len() * 2 >= rows.len() {
         // Mostly stale (a cold cache): one read of everything is cheaper.
-        traits = rpt::table.select((rpt::resource_provider_id, rpt::trait_id)).load(conn)?;
-        inventory = inventories::table.select(InventoryRecord::as_select()).load(conn)?;
+        traits = load_all(conn, rpt::table.select((rpt::resource_provider_id, rpt::trait_id)))?;
+        inventory = load_all(conn, inventories::table.select(InventoryRecord::as_select()))?;
         if usage {
-            used = allocations::table.group_by(by_provider_and_class).select(usage_columns).load(conn)?;
+            used = load_all(conn, allocations::table.group_by(by_provider_and_class).select(usage_columns))?;
         }
     } else {
         for chunk in stale.chunks(CHUNK) {
