@@ -226,7 +226,7 @@ pub fn load(conn: &mut DbConnection, req: &CandidateRequest, cache: &TreeCache) 
         ),
     };
     let trait_ids: std::sync::Arc<BTreeSet<TraitId>> = if relevant * 2 >= all_roots {
-        let rows = TreeCache::providers(conn)?;
+        let rows = TreeCache::providers(conn, all_roots as usize)?;
         snapshot.has_trees = rows.iter().any(|r| r.parent.is_some());
         let trait_ids = cache.fill(conn, rows, &mut snapshot)?;
         // Every provider's traits are at hand: the sharing ones among them.

@@ -211,8 +211,8 @@ impl TreeCache {
         }
     }
 
-    /// Every provider, as the check needs it.
-    pub fn providers(conn: &mut DbConnection) -> StorageResult<Vec<ProviderRow>> {
+    /// Every provider, as the check needs it; about `expected` of them.
+    pub fn providers(conn: &mut DbConnection, expected: usize) -> StorageResult<Vec<ProviderRow>> {
         Ok(load_all(
             conn,
             rp::table.order(rp::id).select((
@@ -223,6 +223,7 @@ impl TreeCache {
                 rp::parent_provider_id,
                 rp::root_provider_id,
             )),
+            expected,
         )?)
     }
 
@@ -448,10 +449,11 @@ fn load_entries(
     let by_provider_and_class = (allocations::resource_provider_id, allocations::resource_class_id);
     if stale.len() * 2 >= rows.len() {
         // Mostly stale (a cold cache): one read of everything is cheaper.
-        traits = load_all(conn, rpt::table.select((rpt::resource_provider_id, rpt::trait_id)))?;
-        inventory = load_all(conn, inventories::table.select(InventoryRecord::as_select()))?;
+        let n = rows.len();
+        traits = load_all(conn, rpt::table.select((rpt::resource_provider_id, rpt::trait_id)), n)?;
+        inventory = load_all(conn, inventories::table.select(InventoryRecord::as_select()), n)?;
         if usage {
-            used = load_all(conn, allocations::table.group_by(by_provider_and_class).select(usage_columns))?;
+            used = load_all(conn, allocations::table.group_by(by_provider_and_class).select(usage_columns), n)?;
         }
     } else {
         for chunk in stale.chunks(CHUNK) {
