@@ -55,7 +55,8 @@ impl Limits {
 }
 
 /// One copy of each distinct [`Limits`], for a cache that holds hundreds
-/// of thousands of inventories: 16 bytes each then, instead of 40.
+/// of thousands of inventories: each is then a 16-byte [`Capacity`] and
+/// the few kinds of limits are held once.
 #[derive(Debug, Default)]
 pub struct LimitsPool(HashMap<LimitsKey, Arc<Limits>>);
 
