@@ -4,7 +4,7 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use regex::Regex;
 use serde_json::{Map, Value};
@@ -12,14 +12,16 @@ use serde_json::{Map, Value};
 use super::pyrepr::{pretty, pretty_schema, repr, str_repr};
 
 /// A schema pattern, compiled once: the schemas are fixed, so the cache
-/// stays small, and compiling costs more than most requests.
-fn compiled(pattern: &str) -> Option<Regex> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Option<Regex>>>> = OnceLock::new();
+/// stays small, and compiling costs more than most requests. Shared, not
+/// cloned: a clone of a `Regex` starts without its search caches, and
+/// building them cost more than the rest of a body's validation.
+fn compiled(pattern: &str) -> Option<Arc<Regex>> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Option<Arc<Regex>>>>> = OnceLock::new();
     let mut cache = CACHE.get_or_init(Mutex::default).lock().unwrap_or_else(|e| e.into_inner());
     if let Some(known) = cache.get(pattern) {
         return known.clone();
     }
-    let re = Regex::new(pattern).ok();
+    let re = Regex::new(pattern).ok().map(Arc::new);
     cache.insert(pattern.to_string(), re.clone());
     re
 }
@@ -498,7 +500,7 @@ fn number_not_bool(v: &Value) -> Option<f64> {
 
 fn additional_properties(obj: &Map<String, Value>, keywords: &Map<String, Value>) -> Vec<String> {
     let props = keywords.get("properties").and_then(Value::as_object);
-    let patterns: Vec<Regex> = keywords
+    let patterns: Vec<Arc<Regex>> = keywords
         .get("patternProperties")
         .and_then(Value::as_object)
         .map(|p| p.keys().filter_map(|k| compiled(k)).collect())
