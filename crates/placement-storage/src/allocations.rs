@@ -169,6 +169,7 @@ fn prepare<'a>(
     ids: &OwnerIds,
     writes: &'a [ConsumerWrite],
     bump_early: bool,
+    touched: &mut TouchedProviders,
 ) -> StorageResult<Vec<Prepared<'a>>> {
     let mut out = Vec::new();
     let mut made = Created::default();
@@ -189,8 +190,32 @@ fn prepare<'a>(
             generation: i32::from(bumped),
         };
         // A client expecting no consumer (Nova's new instances) is usually
-        // right: where the insert says whether the row existed, try it first.
+        // right: where the insert says whether the row existed, try it
+        // first; on one provider, bump that in the same statement.
+        #[cfg_attr(not(feature = "postgres"), allow(unused_mut))]
+        let mut tried = false;
+        #[cfg(feature = "postgres")]
+        if let (DbConnection::Postgresql(pg), true, GenerationCheck::Expect(None), [(provider, _)]) =
+            (&mut *conn, bump_early && writes.len() == 1, w.generation, w.allocations.as_slice())
+        {
+            let (id, provider_bumped) = crate::pg_write::create_consumer_and_bump(pg, new.row(), provider)?;
+            if let Some((provider_id, generation)) = provider_bumped {
+                touched.add(Touched {
+                    id: provider_id,
+                    uuid: provider.clone(),
+                    generation: generation - 1,
+                    bumped: true,
+                });
+            }
+            if let Some(id) = id {
+                let consumer = new.made(id);
+                out.push(Prepared { write: w, consumer, created: true, bumped, project_id, user_id, type_id });
+                continue;
+            }
+            tried = true;
+        }
         if postgres
+            && !tried
             && w.generation == GenerationCheck::Expect(None)
             && let Some(consumer) = consumers::create(conn, &new)?
         {
@@ -246,11 +271,11 @@ struct Pending {
 }
 
 /// A row to insert into `allocations`.
-struct NewRow<'a> {
-    provider_id: i32,
-    class_id: i32,
-    consumer_uuid: &'a str,
-    used: i32,
+pub(crate) struct NewRow<'a> {
+    pub(crate) provider_id: i32,
+    pub(crate) class_id: i32,
+    pub(crate) consumer_uuid: &'a str,
+    pub(crate) used: i32,
 }
 
 /// A checked-in write, ready to apply: consumers exist, providers are
@@ -259,6 +284,8 @@ pub struct Plan<'a> {
     prepared: Vec<Prepared<'a>>,
     touched: Vec<Touched>,
     pending: Vec<Pending>,
+    /// The providers freed are stamped already (see `freed`).
+    stamped: bool,
 }
 
 impl Plan<'_> {
@@ -293,25 +320,30 @@ fn plan_with<'a>(
     writes: &'a [ConsumerWrite],
     lock_early: bool,
 ) -> StorageResult<Plan<'a>> {
-    let prepared = prepare(conn, ids, writes, lock_early)?;
+    // Providers (and their generations) are read before any usage, so a
+    // concurrent writer either shows in the usage or fails our bump.
+    let mut touched = TouchedProviders::default();
+    let prepared = prepare(conn, ids, writes, lock_early, &mut touched)?;
+    #[cfg_attr(not(feature = "postgres"), allow(unused_mut))]
+    let mut stamped = false;
     #[cfg(feature = "postgres")]
     if let (DbConnection::Postgresql(pg), true) = (&mut *conn, lock_early) {
         let mut uuids: Vec<String> =
             writes.iter().flat_map(|w| w.allocations.iter().map(|(uuid, _)| uuid.clone())).collect();
         uuids.sort_unstable();
         uuids.dedup();
-        // New consumers on one provider lock nothing else: the bump below
-        // is their only lock. On several, the bumps would lock them in
+        // New consumers on one provider lock nothing else: its bump is
+        // their only lock. On several, bumps one by one would lock them in
         // the order of their uuids, not of their ids as everyone else.
         if prepared.iter().any(|p| !p.created) || uuids.len() > 1 {
             let consumers: Vec<String> =
                 prepared.iter().filter(|p| !p.created).map(|p| p.consumer.uuid.clone()).collect();
-            crate::pg_write::lock_in_order(pg, &uuids, &consumers)?;
+            for (uuid, id, generation) in crate::pg_write::lock_bump_and_stamp(pg, &uuids, &consumers)? {
+                touched.add(Touched { id, uuid, generation: generation - 1, bumped: true });
+            }
+            stamped = true;
         }
     }
-    // Providers (and their generations) are read before any usage, so a
-    // concurrent writer either shows in the usage or fails our bump.
-    let mut touched = TouchedProviders::default();
     let mut pending: Vec<Pending> = Vec::new();
     for (i, p) in prepared.iter().enumerate() {
         if p.write.allocations.is_empty() {
@@ -330,7 +362,7 @@ fn plan_with<'a>(
             }
         }
     }
-    Ok(Plan { prepared, touched: touched.list, pending })
+    Ok(Plan { prepared, touched: touched.list, pending, stamped })
 }
 
 /// The providers touched so far, in order, with an index by uuid (a write
@@ -362,17 +394,24 @@ fn touch(conn: &mut DbConnection, touched: &mut TouchedProviders, uuid: &str, lo
     };
     let exists = found.is_some();
     if let Some(t) = found {
-        touched.known.insert(t.uuid.clone());
-        touched.list.push(t);
+        touched.add(t);
     }
     Ok(exists)
+}
+
+impl TouchedProviders {
+    fn add(&mut self, t: Touched) {
+        if self.known.insert(t.uuid.clone()) {
+            self.list.push(t);
+        }
+    }
 }
 
 /// Apply a plan: update owners, replace the allocations with capacity
 /// checked, bump provider and consumer generations, drop emptied
 /// consumers. Returns the touched providers' new generations by id.
 pub fn apply(conn: &mut DbConnection, plan: Plan<'_>) -> StorageResult<HashMap<i32, i32>> {
-    let Plan { prepared, touched, pending } = plan;
+    let Plan { prepared, touched, pending, stamped } = plan;
     for p in &prepared {
         if p.project_id != p.consumer.project_id
             || p.user_id != p.consumer.user_id
@@ -425,12 +464,6 @@ pub fn apply(conn: &mut DbConnection, plan: Plan<'_>) -> StorageResult<HashMap<i
     }
     let provider_ids: Vec<i32> = touched.iter().map(|t| t.id).collect();
     let wanted_classes: Vec<i32> = class_ids.values().copied().collect();
-    // Usage before the write matters only if it removes allocations.
-    let removes = !prepared.iter().all(|p| p.created);
-    if removes {
-        crate::freed::mark(conn, &consumer_uuids)?;
-    }
-    let (available, before) = remove_and_read(conn, &consumer_uuids, &provider_ids, &wanted_classes, removes)?;
     let ids_by_uuid: HashMap<&str, i32> = touched.iter().map(|t| (t.uuid.as_str(), t.id)).collect();
     let id_of = |uuid: &str| ids_by_uuid.get(uuid).copied().unwrap_or(0);
     let claims: Vec<Claim> = pending
@@ -443,7 +476,6 @@ pub fn apply(conn: &mut DbConnection, plan: Plan<'_>) -> StorageResult<HashMap<i
             used: p.used,
         })
         .collect();
-    check_claims(&claims, &available, &before)?;
     let rows: Vec<NewRow> = pending
         .iter()
         .zip(&claims)
@@ -455,7 +487,20 @@ pub fn apply(conn: &mut DbConnection, plan: Plan<'_>) -> StorageResult<HashMap<i
             used: i32::try_from(claim.used).unwrap_or(i32::MAX),
         })
         .collect();
-    insert(conn, &rows)?;
+    // Usage before the write matters only if it removes allocations.
+    let removes = !prepared.iter().all(|p| p.created);
+    if removes && !stamped {
+        crate::freed::mark(conn, &consumer_uuids)?;
+    }
+    let removal =
+        Removal { consumer_uuids: &consumer_uuids, provider_ids: &provider_ids, class_ids: &wanted_classes, removes };
+    let (available, before, inserted) = replace_and_read(conn, &removal, &rows)?;
+    // A claim that does not fit fails the transaction, and with it any
+    // rows already inserted.
+    check_claims(&claims, &available, &before)?;
+    if !inserted {
+        insert(conn, &rows)?;
+    }
     let holding: HashSet<&str> =
         pending.iter().filter(|p| p.used > 0).map(|p| prepared[p.consumer].consumer.uuid.as_str()).collect();
     let emptied: Vec<String> = consumer_uuids.iter().filter(|u| !holding.contains(u.as_str())).cloned().collect();
@@ -469,17 +514,6 @@ fn insert(conn: &mut DbConnection, rows: &[NewRow<'_>]) -> StorageResult<()> {
         return Ok(());
     }
     let stamp = now();
-    #[cfg(feature = "postgres")]
-    if let DbConnection::Postgresql(pg) = conn {
-        let mut columns = crate::pg_write::NewAllocations::default();
-        for row in rows {
-            columns.providers.push(row.provider_id);
-            columns.classes.push(row.class_id);
-            columns.consumers.push(row.consumer_uuid.to_string());
-            columns.used.push(row.used);
-        }
-        return crate::pg_write::insert_allocations(pg, &columns, stamp);
-    }
     let values: Vec<_> = rows
         .iter()
         .map(|row| {
@@ -495,6 +529,10 @@ fn insert(conn: &mut DbConnection, rows: &[NewRow<'_>]) -> StorageResult<()> {
     // One statement where the backend takes several rows (a round trip
     // each otherwise); SQLite is in-process, so a loop costs little there.
     match conn {
+        #[cfg(feature = "mysql")]
+        DbConnection::Mysql(my) if crate::my_write::keeps(&[rows.len()]) => {
+            crate::my_write::insert_allocations(my, rows, stamp)?;
+        }
         #[cfg(feature = "mysql")]
         DbConnection::Mysql(my) => {
             for chunk in values.chunks(crate::MAX_BOUND / 8) {
@@ -513,41 +551,67 @@ fn insert(conn: &mut DbConnection, rows: &[NewRow<'_>]) -> StorageResult<()> {
 type Usage = HashMap<(i32, i32), i64>;
 type Availability = HashMap<(i32, i32), Available>;
 
+/// The allocations a write removes, and what it reads beside.
+struct Removal<'a> {
+    consumer_uuids: &'a [String],
+    provider_ids: &'a [i32],
+    class_ids: &'a [i32],
+    /// Whether anything may be removed (else usage before is usage after).
+    removes: bool,
+}
+
 /// Remove the consumers' allocations; the inventories of these providers
 /// and classes with their usage after that, and (when `removes`, else the
-/// same) the usage before.
-fn remove_and_read(
+/// same) the usage before. On PostgreSQL the same statement inserts
+/// `rows` (true returned); elsewhere the caller inserts them.
+#[cfg_attr(not(feature = "postgres"), allow(unused_variables))]
+fn replace_and_read(
     conn: &mut DbConnection,
-    consumer_uuids: &[String],
-    provider_ids: &[i32],
-    class_ids: &[i32],
-    removes: bool,
-) -> StorageResult<(Availability, Usage)> {
-    let (available, before): (Availability, Option<Usage>) = match conn {
+    removal: &Removal<'_>,
+    rows: &[NewRow<'_>],
+) -> StorageResult<(Availability, Usage, bool)> {
+    let Removal { consumer_uuids, provider_ids, class_ids, removes } = *removal;
+    let (available, before, inserted): (Availability, Option<Usage>, bool) = match conn {
         #[cfg(feature = "postgres")]
         DbConnection::Postgresql(pg) => {
-            let rows = crate::pg_write::remove_and_read(pg, consumer_uuids, provider_ids, class_ids)?;
+            let mut columns = crate::pg_write::NewAllocations::default();
+            for row in rows {
+                columns.providers.push(row.provider_id);
+                columns.classes.push(row.class_id);
+                columns.consumers.push(row.consumer_uuid.to_string());
+                columns.used.push(row.used);
+            }
+            let read = crate::pg_write::replace_and_read(pg, consumer_uuids, &columns, provider_ids, class_ids, now())?;
             let before =
-                removes.then(|| rows.iter().map(|(r, before, _)| ((r.provider_id, r.class_id), *before)).collect());
-            let available = rows
+                removes.then(|| read.iter().map(|(r, before, _)| ((r.provider_id, r.class_id), *before)).collect());
+            let available = read
                 .into_iter()
                 .map(|(r, _, after)| ((r.provider_id, r.class_id), Available { inventory: r.inventory(), used: after }))
                 .collect();
-            (available, before)
+            (available, before, true)
         }
         _ => {
             let before = match removes {
                 true => Some(available(conn, provider_ids, class_ids)?.into_iter().map(|(k, a)| (k, a.used)).collect()),
                 false => None,
             };
-            for chunk in consumer_uuids.chunks(crate::MAX_BOUND) {
-                diesel::delete(allocations::table.filter(allocations::consumer_id.eq_any(chunk))).execute(conn)?;
+            match conn {
+                #[cfg(feature = "mysql")]
+                DbConnection::Mysql(my) if crate::my_write::keeps(&[consumer_uuids.len()]) => {
+                    crate::my_write::delete_allocations(my, consumer_uuids)?
+                }
+                _ => {
+                    for chunk in consumer_uuids.chunks(crate::MAX_BOUND) {
+                        diesel::delete(allocations::table.filter(allocations::consumer_id.eq_any(chunk)))
+                            .execute(conn)?;
+                    }
+                }
             }
-            (available(conn, provider_ids, class_ids)?, before)
+            (available(conn, provider_ids, class_ids)?, before, false)
         }
     };
     let before = before.unwrap_or_else(|| available.iter().map(|(key, a)| (*key, a.used)).collect());
-    Ok((available, before))
+    Ok((available, before, inserted))
 }
 
 /// Inventory and usage per (provider, class) among these, in one
@@ -561,6 +625,15 @@ fn available(conn: &mut DbConnection, provider_ids: &[i32], class_ids: &[i32]) -
 }
 
 fn available_among(conn: &mut DbConnection, provider_ids: &[i32], class_ids: &[i32]) -> StorageResult<Availability> {
+    #[cfg(feature = "mysql")]
+    if let DbConnection::Mysql(my) = conn
+        && crate::my_write::keeps(&[provider_ids.len(), class_ids.len()])
+    {
+        return Ok(crate::my_write::available(my, provider_ids, class_ids)?
+            .into_iter()
+            .map(|(r, used)| ((r.provider_id, r.class_id), Available { inventory: r.inventory(), used }))
+            .collect());
+    }
     let found: Vec<(InventoryRecord, Option<i64>)> = inv::table
         .left_join(
             allocations::table.on(allocations::resource_provider_id

@@ -147,6 +147,15 @@ fn session_setup(backend: Backend, sqlite_synchronous: bool) -> String {
     }
 }
 
+/// Set once a connection of this process found itself on a Galera node.
+static GALERA_SEEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether this process's database is a Galera cluster (as far as its
+/// connections have seen).
+pub(crate) fn on_galera() -> bool {
+    GALERA_SEEN.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Whether `conn` is to a Galera node; if so, its reads (and the start
 /// of every transaction) wait until the node has applied every write
 /// committed anywhere in the cluster before them (`wsrep_sync_wait = 1`):
@@ -173,6 +182,7 @@ fn galera_session(conn: &mut DbConnection) -> Result<bool, ConnectionError> {
         };
         if on {
             my.batch_execute("SET SESSION wsrep_sync_wait = 1").map_err(ConnectionError::CouldntSetupConfiguration)?;
+            GALERA_SEEN.store(true, std::sync::atomic::Ordering::Relaxed);
         }
         return Ok(on);
     }

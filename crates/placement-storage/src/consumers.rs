@@ -165,22 +165,41 @@ pub struct NewConsumer<'a> {
     pub generation: i32,
 }
 
+impl NewConsumer<'_> {
+    /// The consumer as inserted with this id.
+    pub(crate) fn made(&self, id: i32) -> Consumer {
+        Consumer {
+            id,
+            uuid: self.uuid.to_string(),
+            project_id: self.project.0,
+            project: self.project.1.to_string(),
+            user_id: self.user.0,
+            user: self.user.1.to_string(),
+            generation: self.generation,
+            consumer_type_id: self.consumer_type_id,
+        }
+    }
+
+    /// Its row for PostgreSQL's insert, created now.
+    #[cfg(feature = "postgres")]
+    pub(crate) fn row(&self) -> crate::pg_write::NewConsumerRow<'_> {
+        crate::pg_write::NewConsumerRow {
+            uuid: self.uuid,
+            project_id: self.project.0,
+            user_id: self.user.0,
+            generation: self.generation,
+            consumer_type_id: self.consumer_type_id,
+            now: now(),
+        }
+    }
+}
+
 /// Create a consumer; `None` where PostgreSQL found one with that uuid
 /// (elsewhere that is a unique violation, a lost race).
 pub fn create(conn: &mut DbConnection, new: &NewConsumer<'_>) -> StorageResult<Option<Consumer>> {
     let id: Option<i32> = match conn {
         #[cfg(feature = "postgres")]
-        DbConnection::Postgresql(pg) => crate::pg_write::create_consumer(
-            pg,
-            crate::pg_write::NewConsumerRow {
-                uuid: new.uuid,
-                project_id: new.project.0,
-                user_id: new.user.0,
-                generation: new.generation,
-                consumer_type_id: new.consumer_type_id,
-                now: now(),
-            },
-        )?,
+        DbConnection::Postgresql(pg) => crate::pg_write::create_consumer(pg, new.row())?,
         _ => {
             let values = (
                 consumers::uuid.eq(new.uuid),
@@ -194,16 +213,7 @@ pub fn create(conn: &mut DbConnection, new: &NewConsumer<'_>) -> StorageResult<O
             Some(consumers::table.filter(consumers::uuid.eq(new.uuid)).select(consumers::id).first(conn)?)
         }
     };
-    Ok(id.map(|id| Consumer {
-        id,
-        uuid: new.uuid.to_string(),
-        project_id: new.project.0,
-        project: new.project.1.to_string(),
-        user_id: new.user.0,
-        user: new.user.1.to_string(),
-        generation: new.generation,
-        consumer_type_id: new.consumer_type_id,
-    }))
+    Ok(id.map(|id| new.made(id)))
 }
 
 /// Change a consumer's owners or type without bumping its generation.

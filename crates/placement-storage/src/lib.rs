@@ -16,7 +16,11 @@ mod error;
 mod freed;
 mod health;
 pub mod inventories;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod kept;
 pub mod migrate;
+#[cfg(feature = "mysql")]
+mod my_write;
 #[cfg(feature = "postgres")]
 mod pg_write;
 pub mod providers;

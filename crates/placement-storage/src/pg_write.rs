@@ -2,9 +2,7 @@
 //! takes one round trip and stays prepared on its connection.
 //!
 //! Round trips, and parsing and planning statements anew, were most of
-//! PostgreSQL's time per write. Diesel never keeps an UPDATE, an ON
-//! CONFLICT, raw SQL or a multi-row INSERT prepared (their text may vary
-//! between calls); the text of these is fixed, so they are marked safe.
+//! PostgreSQL's time per write; these are kept prepared (see `kept`).
 //!
 //! Each statement sees what committed before it started (READ COMMITTED,
 //! PostgreSQL's default), so once one statement holds a provider's row
@@ -12,58 +10,27 @@
 //! Under a stricter isolation level a conflicting update fails instead,
 //! with a serialization error that is retried in a new transaction.
 
-use std::marker::PhantomData;
-
 use chrono::NaiveDateTime;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{Array, BigInt, Double, Integer, Nullable, Text, Timestamp};
+use diesel::query_builder::AstPass;
+use diesel::sql_types::{Array, BigInt, Bool, Double, Integer, Nullable, Text, Timestamp};
 
 use crate::consumers::{Consumer, ConsumerRow};
 use crate::error::StorageResult;
 use crate::inventories::InventoryRecord;
+use crate::kept::{Fixed, kept};
 use crate::now;
 
-/// The text and binds of one fixed statement.
-trait Fixed {
-    fn walk<'b>(&'b self, out: AstPass<'_, 'b, Pg>) -> QueryResult<()>;
-}
-
-/// A fixed statement returning rows of `T`, which diesel keeps prepared.
-struct Kept<S, T> {
-    statement: S,
-    returns: PhantomData<T>,
-}
-
-fn kept<T, S: Fixed>(statement: S) -> Kept<S, T> {
-    Kept { statement, returns: PhantomData }
-}
-
-impl<S: Fixed, T> QueryFragment<Pg> for Kept<S, T> {
-    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        self.statement.walk(out)
-    }
-}
-
-impl<S, T> QueryId for Kept<S, T> {
-    type QueryId = ();
-    // Cached by its text, which never varies.
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl<S, T: diesel::sql_types::SqlType + diesel::query_builder::QueryId> Query for Kept<S, T> {
-    type SqlType = T;
-}
-
-impl<S, T> RunQueryDsl<PgConnection> for Kept<S, T> {}
+/// A provider's id and its generation.
+pub type IdAndGeneration = (i32, i32);
 
 struct BumpProvider<'a> {
     uuid: &'a str,
     now: NaiveDateTime,
 }
 
-impl Fixed for BumpProvider<'_> {
+impl Fixed<Pg> for BumpProvider<'_> {
     fn walk<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql("UPDATE resource_providers SET generation = generation + 1, updated_at = ");
         out.push_bind_param::<Timestamp, _>(&self.now)?;
@@ -74,36 +41,64 @@ impl Fixed for BumpProvider<'_> {
     }
 }
 
-struct LockInOrder<'a> {
+struct LockBumpAndStamp<'a> {
     uuids: &'a [String],
     consumers: &'a [String],
+    now: NaiveDateTime,
 }
 
-impl Fixed for LockInOrder<'_> {
+impl Fixed<Pg> for LockBumpAndStamp<'_> {
     fn walk<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         // The ids first (an InitPlan, by index), then the rows by primary
-        // key: an OR of the two conditions would scan every provider.
+        // key: an OR of the two conditions would scan every provider. The
+        // CTE is materialized so its locks come in its id order before
+        // the UPDATE changes any row.
+        out.push_sql("WITH locked AS MATERIALIZED (SELECT id, uuid = ANY(");
+        out.push_bind_param::<Array<Text>, _>(self.uuids)?;
         out.push_sql(
-            "SELECT id FROM resource_providers WHERE id = ANY(ARRAY(\
+            ") AS claimed FROM resource_providers WHERE id = ANY(ARRAY(\
              SELECT id FROM resource_providers WHERE uuid = ANY(",
         );
         out.push_bind_param::<Array<Text>, _>(self.uuids)?;
         out.push_sql(") UNION SELECT resource_provider_id FROM allocations WHERE consumer_id = ANY(");
         out.push_bind_param::<Array<Text>, _>(self.consumers)?;
-        out.push_sql("))) ORDER BY id FOR UPDATE");
+        out.push_sql(
+            "))) ORDER BY id FOR UPDATE) \
+             UPDATE resource_providers r SET \
+             generation = CASE WHEN l.claimed THEN r.generation + 1 ELSE r.generation END, \
+             updated_at = CASE WHEN l.claimed THEN ",
+        );
+        out.push_bind_param::<Timestamp, _>(&self.now)?;
+        out.push_sql(" ELSE GREATEST(");
+        out.push_bind_param::<Timestamp, _>(&self.now)?;
+        out.push_sql(
+            ", r.updated_at + INTERVAL '1 microsecond') END \
+             FROM locked l WHERE r.id = l.id RETURNING l.claimed, r.uuid, r.id, r.generation",
+        );
         Ok(())
     }
 }
 
-/// Lock, in id order, the providers named by uuid and those holding the
-/// consumers' allocations now. A write that frees one provider and claims
-/// on another would otherwise lock the two in its own order, and two moves
-/// in opposite directions wait on each other until PostgreSQL's deadlock
-/// check (a second by default) aborts one. Rows are locked as the sorted
-/// scan returns them.
-pub fn lock_in_order(pg: &mut PgConnection, uuids: &[String], consumers: &[String]) -> StorageResult<()> {
-    kept::<Integer, _>(LockInOrder { uuids, consumers }).load::<i32>(pg)?;
-    Ok(())
+/// In one statement, lock in id order the providers named by uuid and
+/// those holding the consumers' allocations now, bump the generation of
+/// the named ones and stamp the others as freed (see `freed`). A write
+/// that frees one provider and claims on another would otherwise lock the
+/// two in its own order, and two moves in opposite directions wait on each
+/// other until PostgreSQL's deadlock check (a second by default) aborts
+/// one. Returns each named provider found: uuid, id, new generation.
+pub fn lock_bump_and_stamp(
+    pg: &mut PgConnection,
+    uuids: &[String],
+    consumers: &[String],
+) -> StorageResult<Vec<(String, i32, i32)>> {
+    let rows: Vec<(bool, String, i32, Option<i32>)> =
+        kept::<(Bool, Text, Integer, Nullable<Integer>), _>(LockBumpAndStamp { uuids, consumers, now: now() })
+            .load(pg)?;
+    Ok(rows
+        .into_iter()
+        .filter(|(claimed, ..)| *claimed)
+        .map(|(_, uuid, id, generation)| (uuid, id, generation.unwrap_or(0)))
+        .collect())
 }
 
 struct StampFreed<'a> {
@@ -111,7 +106,7 @@ struct StampFreed<'a> {
     now: NaiveDateTime,
 }
 
-impl Fixed for StampFreed<'_> {
+impl Fixed<Pg> for StampFreed<'_> {
     fn walk<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql("UPDATE resource_providers SET updated_at = GREATEST(");
         out.push_bind_param::<Timestamp, _>(&self.now)?;
@@ -140,7 +135,7 @@ pub fn stamp_freed(pg: &mut PgConnection, consumers: &[String]) -> StorageResult
 
 /// Bump a provider's generation, taking its row lock; its id and new
 /// generation, or `None` when there is no such provider.
-pub fn bump_provider(pg: &mut PgConnection, uuid: &str) -> StorageResult<Option<(i32, i32)>> {
+pub fn bump_provider(pg: &mut PgConnection, uuid: &str) -> StorageResult<Option<IdAndGeneration>> {
     let bumped: Option<(i32, Option<i32>)> =
         kept::<(Integer, Nullable<Integer>), _>(BumpProvider { uuid, now: now() }).get_result(pg).optional()?;
     Ok(bumped.map(|(id, generation)| (id, generation.unwrap_or(0))))
@@ -162,7 +157,7 @@ pub struct NewConsumerRow<'a> {
     pub now: NaiveDateTime,
 }
 
-impl Fixed for NewConsumerRow<'_> {
+impl Fixed<Pg> for NewConsumerRow<'_> {
     fn walk<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql(
             "INSERT INTO consumers (uuid, project_id, user_id, generation, consumer_type_id, created_at) VALUES (",
@@ -183,6 +178,41 @@ impl Fixed for NewConsumerRow<'_> {
     }
 }
 
+struct CreateAndBump<'a> {
+    consumer: NewConsumerRow<'a>,
+    provider: BumpProvider<'a>,
+}
+
+impl Fixed<Pg> for CreateAndBump<'_> {
+    // The consumer's insert runs first: the SELECT reads it first.
+    fn walk<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("WITH c AS (");
+        self.consumer.walk(out.reborrow())?;
+        out.push_sql("), p AS (");
+        self.provider.walk(out.reborrow())?;
+        out.push_sql(") SELECT (SELECT id FROM c), (SELECT id FROM p), (SELECT generation FROM p)");
+        Ok(())
+    }
+}
+
+/// A new consumer's first write, on one provider: insert the consumer and
+/// bump (so lock) the provider in one statement. The consumer's id, or
+/// `None` when one with that uuid exists; the provider's id and new
+/// generation, or `None` when there is no such provider.
+pub fn create_consumer_and_bump(
+    pg: &mut PgConnection,
+    consumer: NewConsumerRow<'_>,
+    provider: &str,
+) -> StorageResult<(Option<i32>, Option<IdAndGeneration>)> {
+    let (consumer, provider_id, generation): (Option<i32>, Option<i32>, Option<i32>) =
+        kept::<(Nullable<Integer>, Nullable<Integer>, Nullable<Integer>), _>(CreateAndBump {
+            provider: BumpProvider { uuid: provider, now: consumer.now },
+            consumer,
+        })
+        .get_result(pg)?;
+    Ok((consumer, provider_id.map(|id| (id, generation.unwrap_or(0)))))
+}
+
 /// Insert a consumer; its id, or `None` when one with that uuid exists.
 pub fn create_consumer(pg: &mut PgConnection, row: NewConsumerRow<'_>) -> StorageResult<Option<i32>> {
     Ok(kept::<Integer, _>(row).get_result(pg).optional()?)
@@ -194,7 +224,7 @@ struct BumpConsumer {
     now: NaiveDateTime,
 }
 
-impl Fixed for BumpConsumer {
+impl Fixed<Pg> for BumpConsumer {
     fn walk<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql("UPDATE consumers SET generation = generation + 1, updated_at = ");
         out.push_bind_param::<Timestamp, _>(&self.now)?;
@@ -218,7 +248,7 @@ struct BumpExpected<'a> {
     now: NaiveDateTime,
 }
 
-impl Fixed for BumpExpected<'_> {
+impl Fixed<Pg> for BumpExpected<'_> {
     fn walk<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql("WITH c AS (UPDATE consumers SET generation = generation + 1, updated_at = ");
         out.push_bind_param::<Timestamp, _>(&self.now)?;
@@ -249,20 +279,54 @@ pub fn bump_expected_consumer(pg: &mut PgConnection, uuid: &str, expected: i32) 
     Ok(row.map(Consumer::from))
 }
 
-struct RemoveAndRead<'a> {
-    consumers: &'a [String],
-    providers: &'a [i32],
-    classes: &'a [i32],
+/// Allocation rows, column by column.
+#[derive(Default)]
+pub struct NewAllocations {
+    /// Each row's provider id.
+    pub providers: Vec<i32>,
+    /// Each row's resource class id.
+    pub classes: Vec<i32>,
+    /// Each row's consumer uuid.
+    pub consumers: Vec<String>,
+    /// Each row's amount.
+    pub used: Vec<i32>,
 }
 
-impl Fixed for RemoveAndRead<'_> {
-    // The statements of a WITH share one snapshot: the usage summed here
-    // still counts the rows the DELETE removes, so their sum comes beside.
+struct ReplaceAndRead<'a> {
+    consumers: &'a [String],
+    rows: &'a NewAllocations,
+    providers: &'a [i32],
+    classes: &'a [i32],
+    now: NaiveDateTime,
+}
+
+impl Fixed<Pg> for ReplaceAndRead<'_> {
+    // The parts of a WITH share one snapshot: the usage summed here counts
+    // the rows the DELETE removes and not those the INSERT adds, so the
+    // removed rows' sum comes beside it. The new rows go in before their
+    // claim is checked; a claim that does not fit fails the transaction,
+    // and they go with it. Arrays rather than a VALUES list keep the text
+    // the same for any number of rows.
     fn walk<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql("WITH removed AS (DELETE FROM allocations WHERE consumer_id = ANY(");
         out.push_bind_param::<Array<Text>, _>(self.consumers)?;
         out.push_sql(
-            ") RETURNING resource_provider_id, resource_class_id, used) \
+            ") RETURNING resource_provider_id, resource_class_id, used), \
+            added AS (INSERT INTO allocations \
+            (resource_provider_id, resource_class_id, consumer_id, used, created_at) \
+            SELECT p, c, u, n, ",
+        );
+        out.push_bind_param::<Timestamp, _>(&self.now)?;
+        out.push_sql(" FROM UNNEST(");
+        out.push_bind_param::<Array<Integer>, _>(&self.rows.providers)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Integer>, _>(&self.rows.classes)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.rows.consumers)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Integer>, _>(&self.rows.used)?;
+        out.push_sql(
+            ") AS t(p, c, u, n)) \
             SELECT i.resource_provider_id, i.resource_class_id, i.total, i.reserved, \
             i.min_unit, i.max_unit, i.step_size, i.allocation_ratio, \
             COALESCE((SELECT SUM(a.used) FROM allocations a \
@@ -283,62 +347,21 @@ impl Fixed for RemoveAndRead<'_> {
 
 type InventoryWithUsage = (InventoryRecord, i64, i64);
 
-/// Remove these consumers' allocations and read the inventories of these
-/// providers and classes, each with its usage before and after.
-pub fn remove_and_read(
+/// In one statement: remove these consumers' allocations, insert `rows`
+/// (created at `now`), and read the inventories of these providers and
+/// classes, each with its usage before and after the removal (not
+/// counting the rows inserted). The caller checks the claims and fails the
+/// transaction if they do not fit.
+pub fn replace_and_read(
     pg: &mut PgConnection,
     consumers: &[String],
+    rows: &NewAllocations,
     providers: &[i32],
     classes: &[i32],
+    now: NaiveDateTime,
 ) -> StorageResult<Vec<InventoryWithUsage>> {
     type Record = (Integer, Integer, Integer, Integer, Integer, Integer, Integer, Double);
     let rows: Vec<(InventoryRecord, i64, i64)> =
-        kept::<(Record, BigInt, BigInt), _>(RemoveAndRead { consumers, providers, classes }).load(pg)?;
+        kept::<(Record, BigInt, BigInt), _>(ReplaceAndRead { consumers, rows, providers, classes, now }).load(pg)?;
     Ok(rows.into_iter().map(|(record, before, removed)| (record, before, before - removed)).collect())
-}
-
-/// Allocation rows, column by column.
-#[derive(Default)]
-pub struct NewAllocations {
-    /// Each row's provider id.
-    pub providers: Vec<i32>,
-    /// Each row's resource class id.
-    pub classes: Vec<i32>,
-    /// Each row's consumer uuid.
-    pub consumers: Vec<String>,
-    /// Each row's amount.
-    pub used: Vec<i32>,
-}
-
-struct InsertAllocations<'a> {
-    rows: &'a NewAllocations,
-    now: NaiveDateTime,
-}
-
-impl Fixed for InsertAllocations<'_> {
-    // Arrays rather than a VALUES list, so the text is the same for any
-    // number of rows.
-    fn walk<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql(
-            "INSERT INTO allocations (resource_provider_id, resource_class_id, consumer_id, used, created_at) \
-            SELECT p, c, u, n, ",
-        );
-        out.push_bind_param::<Timestamp, _>(&self.now)?;
-        out.push_sql(" FROM UNNEST(");
-        out.push_bind_param::<Array<Integer>, _>(&self.rows.providers)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Integer>, _>(&self.rows.classes)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Text>, _>(&self.rows.consumers)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Integer>, _>(&self.rows.used)?;
-        out.push_sql(") AS t(p, c, u, n)");
-        Ok(())
-    }
-}
-
-/// Insert these rows in one statement, all created at `now`.
-pub fn insert_allocations(pg: &mut PgConnection, rows: &NewAllocations, now: NaiveDateTime) -> StorageResult<()> {
-    kept::<Integer, _>(InsertAllocations { rows, now }).execute(pg)?;
-    Ok(())
 }

@@ -117,6 +117,50 @@ fn statements(conn: &PoolConn, mode: Mode) -> Statements {
     }
 }
 
+/// Send one of a transaction's statements. On MySQL outside Galera, a
+/// single statement goes as a prepared statement kept on the connection:
+/// diesel sends text (`batch_execute`) between two commands that switch
+/// multi-statements on and off, three round trips where this takes one.
+/// MySQL (unlike MariaDB) cannot prepare BEGIN: then, and from then on in
+/// this process, as text.
+fn send(conn: &mut PoolConn, sql: &'static str) -> diesel::QueryResult<()> {
+    #[cfg(feature = "mysql")]
+    if let (DbConnection::Mysql(my), false) = (&mut conn.conn, conn.galera)
+        && !sql.contains(';')
+        && !(sql == "BEGIN" && BEGIN_AS_TEXT.load(std::sync::atomic::Ordering::Relaxed))
+    {
+        use diesel::RunQueryDsl;
+        match crate::kept::kept::<diesel::sql_types::Integer, _>(Verb(sql)).execute(my) {
+            Err(diesel::result::Error::DatabaseError(_, info))
+                if sql == "BEGIN" && info.message().contains("prepared statement protocol") =>
+            {
+                BEGIN_AS_TEXT.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            other => return other.map(|_| ()),
+        }
+    }
+    conn.conn.batch_execute(sql)
+}
+
+/// Set once MySQL refused to prepare BEGIN.
+#[cfg(feature = "mysql")]
+static BEGIN_AS_TEXT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A statement without parameters, kept prepared.
+#[cfg(feature = "mysql")]
+struct Verb(&'static str);
+
+#[cfg(feature = "mysql")]
+impl crate::kept::Fixed<diesel::mysql::Mysql> for Verb {
+    fn walk<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::mysql::Mysql>,
+    ) -> diesel::QueryResult<()> {
+        out.push_sql(self.0);
+        Ok(())
+    }
+}
+
 /// Run `work` inside BEGIN/COMMIT on `conn`, rolling back on error (and on
 /// panic, so a pooled connection never keeps an open transaction); a
 /// failed rollback marks the connection broken.
@@ -126,13 +170,13 @@ pub fn in_transaction<T>(
     work: impl FnOnce(&mut DbConnection) -> StorageResult<T>,
 ) -> StorageResult<T> {
     let statements = statements(conn, mode);
-    conn.conn.batch_execute(statements.begin)?;
+    send(conn, statements.begin)?;
     let mut tx = OpenTransaction { conn, rollback: statements.rollback, finished: false };
     let value = work(&mut tx.conn.conn)?;
     if let Some(check) = statements.check {
         tx.conn.conn.batch_execute(check)?;
     }
-    if let Err(e) = tx.conn.conn.batch_execute("COMMIT") {
+    if let Err(e) = send(tx.conn, "COMMIT") {
         let e = StorageError::from(e);
         if e.is_connection_lost() {
             // Nothing to roll back on a lost connection.
@@ -168,12 +212,12 @@ impl Drop for OpenTransaction<'_> {
         // A Galera node reports a brute-force abort to the next statement,
         // which may be this ROLLBACK: the transaction is gone all the same,
         // so once more, to run what follows it.
-        let mut result = self.conn.conn.batch_execute(self.rollback);
+        let mut result = send(self.conn, self.rollback);
         if let Err(e) = &result
             && self.conn.galera
             && e.to_string().to_ascii_lowercase().contains("deadlock")
         {
-            result = self.conn.conn.batch_execute(self.rollback);
+            result = send(self.conn, self.rollback);
         }
         if let Err(e) = result {
             log::warn!("rollback failed, dropping the connection: {e}");
