@@ -148,10 +148,12 @@ fn session_setup(backend: Backend, sqlite_synchronous: bool) -> String {
 }
 
 /// Set once a connection of this process found itself on a Galera node.
+#[cfg(feature = "mysql")]
 static GALERA_SEEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Whether this process's database is a Galera cluster (as far as its
 /// connections have seen).
+#[cfg(feature = "mysql")]
 pub(crate) fn on_galera() -> bool {
     GALERA_SEEN.load(std::sync::atomic::Ordering::Relaxed)
 }

@@ -247,6 +247,15 @@ pub fn bump_generation(conn: &mut DbConnection, id: i32, expected: i32) -> Stora
             false => Err(DomainError::ConsumerConcurrentUpdate.into()),
         };
     }
+    #[cfg(feature = "mysql")]
+    if let DbConnection::Mysql(my) = conn
+        && crate::my_write::keeps(&[])
+    {
+        return match crate::my_write::bump_consumer(my, id, expected, now())? {
+            true => Ok(expected + 1),
+            false => Err(DomainError::ConsumerConcurrentUpdate.into()),
+        };
+    }
     let changed =
         diesel::update(consumers::table.filter(consumers::id.eq(id)).filter(consumers::generation.eq(expected)))
             .set((consumers::generation.eq(expected + 1), consumers::updated_at.eq(now())))

@@ -50,15 +50,22 @@ fn mark_on_mysql(conn: &mut DbConnection, consumers: &[String], now: NaiveDateTi
     let DbConnection::Mysql(my) = conn else {
         return Ok(());
     };
-    let mut ids: Vec<i32> = allocations::table
-        .filter(allocations::consumer_id.eq_any(consumers))
-        .select(allocations::resource_provider_id)
-        .for_update()
-        .load(my)?;
+    let kept = crate::my_write::keeps(&[consumers.len()]);
+    let mut ids: Vec<i32> = match kept {
+        true => crate::my_write::holding(my, consumers)?,
+        false => allocations::table
+            .filter(allocations::consumer_id.eq_any(consumers))
+            .select(allocations::resource_provider_id)
+            .for_update()
+            .load(my)?,
+    };
     ids.sort_unstable();
     ids.dedup();
     if ids.is_empty() {
         return Ok(());
+    }
+    if crate::my_write::keeps(&[ids.len()]) {
+        return crate::my_write::stamp_freed(my, &ids, now);
     }
     let later = sql::<Nullable<Timestamp>>("COALESCE(GREATEST(")
         .bind::<Timestamp, _>(now)

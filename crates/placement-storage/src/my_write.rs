@@ -163,3 +163,69 @@ pub fn insert_allocations(my: &mut MysqlConnection, rows: &[NewRow<'_>], now: Na
     kept::<Integer, _>(InsertAllocations { rows, now }).execute(my)?;
     Ok(())
 }
+
+struct BumpConsumer {
+    id: i32,
+    expected: i32,
+    now: NaiveDateTime,
+}
+
+impl Fixed<Mysql> for BumpConsumer {
+    fn walk<'b>(&'b self, mut out: AstPass<'_, 'b, Mysql>) -> QueryResult<()> {
+        out.push_sql("UPDATE consumers SET generation = generation + 1, updated_at = ");
+        out.push_bind_param::<Timestamp, _>(&self.now)?;
+        out.push_sql(" WHERE id = ");
+        out.push_bind_param::<Integer, _>(&self.id)?;
+        out.push_sql(" AND generation = ");
+        out.push_bind_param::<Integer, _>(&self.expected)?;
+        Ok(())
+    }
+}
+
+/// Bump a consumer from the generation read; false if it had moved.
+pub fn bump_consumer(my: &mut MysqlConnection, id: i32, expected: i32, now: NaiveDateTime) -> StorageResult<bool> {
+    Ok(kept::<Integer, _>(BumpConsumer { id, expected, now }).execute(my)? == 1)
+}
+
+struct HoldingLocked<'a> {
+    consumers: &'a [String],
+}
+
+impl Fixed<Mysql> for HoldingLocked<'_> {
+    fn walk<'b>(&'b self, mut out: AstPass<'_, 'b, Mysql>) -> QueryResult<()> {
+        out.push_sql("SELECT resource_provider_id FROM allocations WHERE consumer_id IN ");
+        texts(&mut out, self.consumers)?;
+        out.push_sql(" FOR UPDATE");
+        Ok(())
+    }
+}
+
+/// The providers holding these consumers' allocations (see [`keeps`]),
+/// read with locks (the latest committed rows).
+pub fn holding(my: &mut MysqlConnection, consumers: &[String]) -> StorageResult<Vec<i32>> {
+    Ok(kept::<Integer, _>(HoldingLocked { consumers }).load(my)?)
+}
+
+struct StampFreed<'a> {
+    providers: &'a [i32],
+    now: NaiveDateTime,
+}
+
+impl Fixed<Mysql> for StampFreed<'_> {
+    // Upstream's schema keeps whole seconds; GREATEST is NULL if
+    // `updated_at` is.
+    fn walk<'b>(&'b self, mut out: AstPass<'_, 'b, Mysql>) -> QueryResult<()> {
+        out.push_sql("UPDATE resource_providers SET updated_at = COALESCE(GREATEST(");
+        out.push_bind_param::<Timestamp, _>(&self.now)?;
+        out.push_sql(", updated_at + INTERVAL 1 SECOND), ");
+        out.push_bind_param::<Timestamp, _>(&self.now)?;
+        out.push_sql(") WHERE id IN ");
+        ints(&mut out, self.providers)
+    }
+}
+
+/// Move `updated_at` of these providers (see [`keeps`]) strictly forward.
+pub fn stamp_freed(my: &mut MysqlConnection, providers: &[i32], now: NaiveDateTime) -> StorageResult<()> {
+    kept::<Integer, _>(StampFreed { providers, now }).execute(my)?;
+    Ok(())
+}
