@@ -187,25 +187,6 @@ pub fn bump_consumer(my: &mut MysqlConnection, id: i32, expected: i32, now: Naiv
     Ok(kept::<Integer, _>(BumpConsumer { id, expected, now }).execute(my)? == 1)
 }
 
-struct HoldingLocked<'a> {
-    consumers: &'a [String],
-}
-
-impl Fixed<Mysql> for HoldingLocked<'_> {
-    fn walk<'b>(&'b self, mut out: AstPass<'_, 'b, Mysql>) -> QueryResult<()> {
-        out.push_sql("SELECT resource_provider_id FROM allocations WHERE consumer_id IN ");
-        texts(&mut out, self.consumers)?;
-        out.push_sql(" FOR UPDATE");
-        Ok(())
-    }
-}
-
-/// The providers holding these consumers' allocations (see [`keeps`]),
-/// read with locks (the latest committed rows).
-pub fn holding(my: &mut MysqlConnection, consumers: &[String]) -> StorageResult<Vec<i32>> {
-    Ok(kept::<Integer, _>(HoldingLocked { consumers }).load(my)?)
-}
-
 struct StampFreed<'a> {
     providers: &'a [i32],
     now: NaiveDateTime,
