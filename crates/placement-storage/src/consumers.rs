@@ -240,27 +240,10 @@ pub fn set_owner(
 /// Bump the generation from the one read; another writer got there first
 /// if it changed.
 pub fn bump_generation(conn: &mut DbConnection, id: i32, expected: i32) -> StorageResult<i32> {
-    #[cfg(feature = "postgres")]
-    if let DbConnection::Postgresql(pg) = conn {
-        return match crate::pg_write::bump_consumer(pg, id, expected)? {
-            true => Ok(expected + 1),
-            false => Err(DomainError::ConsumerConcurrentUpdate.into()),
-        };
+    match crate::generation::bump(conn, crate::generation::Generational::Consumers, id, expected)? {
+        true => Ok(expected + 1),
+        false => Err(DomainError::ConsumerConcurrentUpdate.into()),
     }
-    #[cfg(feature = "mysql")]
-    if let DbConnection::Mysql(my) = conn
-        && crate::my_write::keeps(&[])
-    {
-        return match crate::my_write::bump_consumer(my, id, expected, now())? {
-            true => Ok(expected + 1),
-            false => Err(DomainError::ConsumerConcurrentUpdate.into()),
-        };
-    }
-    let changed =
-        diesel::update(consumers::table.filter(consumers::id.eq(id)).filter(consumers::generation.eq(expected)))
-            .set((consumers::generation.eq(expected + 1), consumers::updated_at.eq(now())))
-            .execute(conn)?;
-    if changed == 1 { Ok(expected + 1) } else { Err(DomainError::ConsumerConcurrentUpdate.into()) }
 }
 
 /// Delete those of these consumers that have no allocations left.

@@ -14,9 +14,9 @@ pub mod data_migrations;
 
 mod error;
 mod freed;
+mod generation;
 mod health;
 pub mod inventories;
-#[cfg(any(feature = "postgres", feature = "mysql"))]
 mod kept;
 pub mod migrate;
 #[cfg(feature = "mysql")]

@@ -49,29 +49,6 @@ fn texts<'b>(out: &mut AstPass<'_, 'b, Mysql>, items: &'b [String]) -> QueryResu
     Ok(())
 }
 
-struct BumpProvider {
-    id: i32,
-    expected: i32,
-    now: NaiveDateTime,
-}
-
-impl Fixed<Mysql> for BumpProvider {
-    fn walk<'b>(&'b self, mut out: AstPass<'_, 'b, Mysql>) -> QueryResult<()> {
-        out.push_sql("UPDATE resource_providers SET generation = generation + 1, updated_at = ");
-        out.push_bind_param::<Timestamp, _>(&self.now)?;
-        out.push_sql(" WHERE id = ");
-        out.push_bind_param::<Integer, _>(&self.id)?;
-        out.push_sql(" AND generation = ");
-        out.push_bind_param::<Integer, _>(&self.expected)?;
-        Ok(())
-    }
-}
-
-/// Bump a provider from the generation read; false if it had moved.
-pub fn bump_provider(my: &mut MysqlConnection, id: i32, expected: i32, now: NaiveDateTime) -> StorageResult<bool> {
-    Ok(kept::<Integer, _>(BumpProvider { id, expected, now }).execute(my)? == 1)
-}
-
 struct DeleteAllocations<'a> {
     consumers: &'a [String],
 }
@@ -162,29 +139,6 @@ impl Fixed<Mysql> for InsertAllocations<'_> {
 pub fn insert_allocations(my: &mut MysqlConnection, rows: &[NewRow<'_>], now: NaiveDateTime) -> StorageResult<()> {
     kept::<Integer, _>(InsertAllocations { rows, now }).execute(my)?;
     Ok(())
-}
-
-struct BumpConsumer {
-    id: i32,
-    expected: i32,
-    now: NaiveDateTime,
-}
-
-impl Fixed<Mysql> for BumpConsumer {
-    fn walk<'b>(&'b self, mut out: AstPass<'_, 'b, Mysql>) -> QueryResult<()> {
-        out.push_sql("UPDATE consumers SET generation = generation + 1, updated_at = ");
-        out.push_bind_param::<Timestamp, _>(&self.now)?;
-        out.push_sql(" WHERE id = ");
-        out.push_bind_param::<Integer, _>(&self.id)?;
-        out.push_sql(" AND generation = ");
-        out.push_bind_param::<Integer, _>(&self.expected)?;
-        Ok(())
-    }
-}
-
-/// Bump a consumer from the generation read; false if it had moved.
-pub fn bump_consumer(my: &mut MysqlConnection, id: i32, expected: i32, now: NaiveDateTime) -> StorageResult<bool> {
-    Ok(kept::<Integer, _>(BumpConsumer { id, expected, now }).execute(my)? == 1)
 }
 
 struct StampFreed<'a> {

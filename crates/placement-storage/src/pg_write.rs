@@ -218,30 +218,6 @@ pub fn create_consumer(pg: &mut PgConnection, row: NewConsumerRow<'_>) -> Storag
     Ok(kept::<Integer, _>(row).get_result(pg).optional()?)
 }
 
-struct BumpConsumer {
-    id: i32,
-    expected: i32,
-    now: NaiveDateTime,
-}
-
-impl Fixed<Pg> for BumpConsumer {
-    fn walk<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql("UPDATE consumers SET generation = generation + 1, updated_at = ");
-        out.push_bind_param::<Timestamp, _>(&self.now)?;
-        out.push_sql(" WHERE id = ");
-        out.push_bind_param::<Integer, _>(&self.id)?;
-        out.push_sql(" AND generation = ");
-        out.push_bind_param::<Integer, _>(&self.expected)?;
-        Ok(())
-    }
-}
-
-/// Bump a consumer from the generation read; false if it had moved.
-pub fn bump_consumer(pg: &mut PgConnection, id: i32, expected: i32) -> StorageResult<bool> {
-    let changed = kept::<Integer, _>(BumpConsumer { id, expected, now: now() }).execute(pg)?;
-    Ok(changed == 1)
-}
-
 struct BumpExpected<'a> {
     uuid: &'a str,
     expected: i32,

@@ -407,17 +407,8 @@ pub fn delete(conn: &mut DbConnection, uuid: &str) -> StorageResult<()> {
 /// Bump the generation from `expected`; a different stored value means
 /// another writer got there first.
 pub fn bump_generation(conn: &mut DbConnection, id: i32, expected: i32) -> StorageResult<i32> {
-    #[cfg(feature = "mysql")]
-    if let DbConnection::Mysql(my) = conn
-        && crate::my_write::keeps(&[])
-    {
-        return match crate::my_write::bump_provider(my, id, expected, now())? {
-            true => Ok(expected + 1),
-            false => Err(DomainError::ProviderConcurrentUpdate.into()),
-        };
+    match crate::generation::bump(conn, crate::generation::Generational::Providers, id, expected)? {
+        true => Ok(expected + 1),
+        false => Err(DomainError::ProviderConcurrentUpdate.into()),
     }
-    let changed = diesel::update(rp::table.filter(rp::id.eq(id)).filter(rp::generation.eq(expected)))
-        .set((rp::generation.eq(expected + 1), rp::updated_at.eq(now())))
-        .execute(conn)?;
-    if changed == 1 { Ok(expected + 1) } else { Err(DomainError::ProviderConcurrentUpdate.into()) }
 }

@@ -18,7 +18,7 @@ use crate::url::Backend;
 
 /// `Q`, never kept prepared.
 #[derive(Debug, Clone, Copy)]
-pub struct Uncached<Q>(Q);
+pub struct Uncached<Q>(pub(crate) Q);
 
 impl<Q: QueryFragment<DB>, DB: DieselBackend> QueryFragment<DB> for Uncached<Q> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
