@@ -150,7 +150,10 @@ fn auth_keystone_answers_as_upstream() {
         for (what, method, path, headers) in cases {
             let theirs = ask(&upstream.base, method, path, headers);
             let mine = ask(&ours.base, method, path, headers);
-            assert_eq!(mine, theirs, "{what}: ours (left) and upstream's (right) differ");
+            // Why ours could not ask Keystone, if that is the difference.
+    let log = ours.log_text();
+    let cause: Vec<&str> = log.lines().filter(|l| l.contains("cannot validate")).collect();
+    assert_eq!(mine, theirs, "{what}: ours (left) and upstream's (right) differ; ours logged {cause:?}");
         }
     };
     compare(&cases);
@@ -190,7 +193,10 @@ fn same(upstream: &Upstream, ours: &Server, what: &str, user: &str, service: Opt
     }
     let theirs = ask(&upstream.base, "GET", "/resource_providers", &headers);
     let mine = ask(&ours.base, "GET", "/resource_providers", &headers);
-    assert_eq!(mine, theirs, "{what}: ours (left) and upstream's (right) differ");
+    // Why ours could not ask Keystone, if that is the difference.
+    let log = ours.log_text();
+    let cause: Vec<&str> = log.lines().filter(|l| l.contains("cannot validate")).collect();
+    assert_eq!(mine, theirs, "{what}: ours (left) and upstream's (right) differ; ours logged {cause:?}");
     mine.status
 }
 
