@@ -151,9 +151,9 @@ fn auth_keystone_answers_as_upstream() {
             let theirs = ask(&upstream.base, method, path, headers);
             let mine = ask(&ours.base, method, path, headers);
             // Why ours could not ask Keystone, if that is the difference.
-    let log = ours.log_text();
-    let cause: Vec<&str> = log.lines().filter(|l| l.contains("cannot validate")).collect();
-    assert_eq!(mine, theirs, "{what}: ours (left) and upstream's (right) differ; ours logged {cause:?}");
+            let log = ours.log_text();
+            let cause: Vec<&str> = log.lines().filter(|l| l.contains("cannot validate")).collect();
+            assert_eq!(mine, theirs, "{what}: ours (left) and upstream's (right) differ; ours logged {cause:?}");
         }
     };
     compare(&cases);

@@ -378,7 +378,15 @@ fn race_occupied(all: &[&Server], label: &str, length: Duration, occupied: i64) 
     assert_eq!(o.wrong_usages, 0, "{label}: usages differ from what the clients hold");
     assert_eq!((o.orphans, o.lost), (0, 0), "{label}: orphaned or lost allocations");
     assert_eq!(o.wrong_consumers, 0, "{label}: consumers differ from what the clients hold");
-    assert!(o.requests > 100, "{label}: the race ran ({} requests)", o.requests);
+    // The race ran: every client got through on average, and capacity was
+    // pressed against (refusals). Not a rate: CI's load once held the
+    // occupied SQLite race to 92 requests, all of them right.
+    assert!(
+        o.requests >= CLIENTS as u64 && o.refused > 0,
+        "{label}: the race ran ({} requests, {} refused for capacity)",
+        o.requests,
+        o.refused
+    );
 }
 
 fn race(backend: Backend, processes: usize, occupied: i64) {
