@@ -489,11 +489,17 @@ pub fn apply(conn: &mut DbConnection, plan: Plan<'_>) -> StorageResult<HashMap<i
         .collect();
     // Usage before the write matters only if it removes allocations.
     let removes = !prepared.iter().all(|p| p.created);
-    if removes && !stamped {
-        crate::freed::mark(conn, &consumer_uuids)?;
-    }
-    let removal =
-        Removal { consumer_uuids: &consumer_uuids, provider_ids: &provider_ids, class_ids: &wanted_classes, removes };
+    let removed = match removes && !stamped {
+        true => crate::freed::mark(conn, &consumer_uuids)?,
+        false => None,
+    };
+    let removal = Removal {
+        consumer_uuids: &consumer_uuids,
+        provider_ids: &provider_ids,
+        class_ids: &wanted_classes,
+        removes,
+        removed,
+    };
     let (available, before, inserted) = replace_and_read(conn, &removal, &rows)?;
     // A claim that does not fit fails the transaction, and with it any
     // rows already inserted.
@@ -558,6 +564,8 @@ struct Removal<'a> {
     class_ids: &'a [i32],
     /// Whether anything may be removed (else usage before is usage after).
     removes: bool,
+    /// What will be removed, if stamping the freed providers read it.
+    removed: crate::freed::Removed,
 }
 
 /// Remove the consumers' allocations; the inventories of these providers
@@ -570,7 +578,7 @@ fn replace_and_read(
     removal: &Removal<'_>,
     rows: &[NewRow<'_>],
 ) -> StorageResult<(Availability, Usage, bool)> {
-    let Removal { consumer_uuids, provider_ids, class_ids, removes } = *removal;
+    let Removal { consumer_uuids, provider_ids, class_ids, removes, ref removed } = *removal;
     let (available, before, inserted): (Availability, Option<Usage>, bool) = match conn {
         #[cfg(feature = "postgres")]
         DbConnection::Postgresql(pg) => {
@@ -591,7 +599,8 @@ fn replace_and_read(
             (available, before, true)
         }
         _ => {
-            let before = match removes {
+            // Read before the removal only if the removed rows are unknown.
+            let before = match removes && removed.is_none() {
                 true => Some(available(conn, provider_ids, class_ids)?.into_iter().map(|(k, a)| (k, a.used)).collect()),
                 false => None,
             };
@@ -607,11 +616,24 @@ fn replace_and_read(
                     }
                 }
             }
-            (available(conn, provider_ids, class_ids)?, before, false)
+            let after = available(conn, provider_ids, class_ids)?;
+            let before = before.or_else(|| removed.as_deref().map(|rows| usage_before(&after, rows)));
+            (after, before, false)
         }
     };
     let before = before.unwrap_or_else(|| available.iter().map(|(key, a)| (*key, a.used)).collect());
     Ok((available, before, inserted))
+}
+
+/// Usage before `removed` went, from usage after it.
+fn usage_before(after: &Availability, removed: &[(i32, i32, i32)]) -> Usage {
+    let mut before: Usage = after.iter().map(|(key, a)| (*key, a.used)).collect();
+    for (provider, class, used) in removed {
+        if let Some(u) = before.get_mut(&(*provider, *class)) {
+            *u += i64::from(*used);
+        }
+    }
+    before
 }
 
 /// Inventory and usage per (provider, class) among these, in one

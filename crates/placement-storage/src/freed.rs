@@ -12,10 +12,16 @@ use crate::error::StorageResult;
 use crate::schema::{allocations, resource_providers as rp};
 use crate::url::Backend;
 
+/// The allocations (provider id, class id, used) a write is about to
+/// remove, where stamping read them: usage before the removal is usage
+/// after it plus these. `None` where they were not read.
+pub type Removed = Option<Vec<(i32, i32, i32)>>;
+
 /// Stamp every provider holding allocations of these consumers; call it
 /// before removing them.
-pub fn mark(conn: &mut DbConnection, consumers: &[String]) -> StorageResult<()> {
+pub fn mark(conn: &mut DbConnection, consumers: &[String]) -> StorageResult<Removed> {
     let now = crate::now();
+    let mut removed: Removed = None;
     for chunk in consumers.chunks(crate::MAX_BOUND) {
         let holding =
             allocations::table.filter(allocations::consumer_id.eq_any(chunk)).select(allocations::resource_provider_id);
@@ -25,7 +31,7 @@ pub fn mark(conn: &mut DbConnection, consumers: &[String]) -> StorageResult<()> 
             // latest committed value: strictly later even when two writers
             // free the same provider at once (pg_write keeps it prepared).
             Backend::Postgres => stamp_on_postgres(conn, chunk)?,
-            Backend::Mysql => mark_on_mysql(conn, chunk, now)?,
+            Backend::Mysql => removed.get_or_insert_with(Vec::new).extend(mark_on_mysql(conn, chunk, now)?),
             // SQLite's writers are serialized: computed here.
             Backend::Sqlite => {
                 let previous: Vec<Option<NaiveDateTime>> = freed.clone().select(rp::updated_at).load(conn)?;
@@ -35,37 +41,43 @@ pub fn mark(conn: &mut DbConnection, consumers: &[String]) -> StorageResult<()> 
             }
         }
     }
-    Ok(())
+    Ok(removed)
 }
 
 /// MariaDB runs an UPDATE's `IN (subquery)` as a scan that locks every
-/// provider row it reads (all moves then queue on one another): the ids
+/// provider row it reads (all moves then queue on one another): the rows
 /// first, by a locking read (the latest committed rows, as the DELETE that
-/// follows sees them), then an UPDATE by primary key. Upstream's schema
-/// keeps whole seconds; GREATEST is NULL if `updated_at` is.
+/// follows sees them; returned), then an UPDATE by primary key. Upstream's
+/// schema keeps whole seconds; GREATEST is NULL if `updated_at` is.
 #[cfg(feature = "mysql")]
-fn mark_on_mysql(conn: &mut DbConnection, consumers: &[String], now: NaiveDateTime) -> StorageResult<()> {
+fn mark_on_mysql(
+    conn: &mut DbConnection,
+    consumers: &[String],
+    now: NaiveDateTime,
+) -> StorageResult<Vec<(i32, i32, i32)>> {
     use diesel::dsl::sql;
     use diesel::sql_types::{Nullable, Timestamp};
     let DbConnection::Mysql(my) = conn else {
-        return Ok(());
+        return Ok(Vec::new());
     };
     // Not kept prepared (see `my_write`): with this locking read kept,
     // 10 clients' moves on MariaDB hung within seconds, a request waiting
     // for an answer while its connection sat idle in the processlist. Why
     // is not known yet; deadlocks among the moves are reported here.
-    let mut ids: Vec<i32> = allocations::table
+    let removed: Vec<(i32, i32, i32)> = allocations::table
         .filter(allocations::consumer_id.eq_any(consumers))
-        .select(allocations::resource_provider_id)
+        .select((allocations::resource_provider_id, allocations::resource_class_id, allocations::used))
         .for_update()
         .load(my)?;
+    let mut ids: Vec<i32> = removed.iter().map(|(provider, _, _)| *provider).collect();
     ids.sort_unstable();
     ids.dedup();
     if ids.is_empty() {
-        return Ok(());
+        return Ok(removed);
     }
     if crate::my_write::keeps(&[ids.len()]) {
-        return crate::my_write::stamp_freed(my, &ids, now);
+        crate::my_write::stamp_freed(my, &ids, now)?;
+        return Ok(removed);
     }
     let later = sql::<Nullable<Timestamp>>("COALESCE(GREATEST(")
         .bind::<Timestamp, _>(now)
@@ -73,7 +85,7 @@ fn mark_on_mysql(conn: &mut DbConnection, consumers: &[String], now: NaiveDateTi
         .bind::<Timestamp, _>(now)
         .sql(")");
     diesel::update(rp::table.filter(rp::id.eq_any(&ids))).set(rp::updated_at.eq(later)).execute(my)?;
-    Ok(())
+    Ok(removed)
 }
 
 #[cfg(feature = "postgres")]
@@ -90,6 +102,6 @@ fn stamp_on_postgres(_: &mut DbConnection, _: &[String]) -> StorageResult<()> {
 }
 
 #[cfg(not(feature = "mysql"))]
-fn mark_on_mysql(_: &mut DbConnection, _: &[String], _: NaiveDateTime) -> StorageResult<()> {
-    Ok(())
+fn mark_on_mysql(_: &mut DbConnection, _: &[String], _: NaiveDateTime) -> StorageResult<Vec<(i32, i32, i32)>> {
+    Ok(Vec::new())
 }
