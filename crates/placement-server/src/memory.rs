@@ -27,6 +27,25 @@ pub fn release_thread_memory() {
     }
 }
 
+/// The index of mimalloc's `purge_delay` option (version 3, as
+/// libmimalloc-sys builds it, names no constant for it;
+/// `purge_delay_is_the_option_we_set` checks the index).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Hand a page back to the system as soon as it falls empty. By default
+/// mimalloc purges an emptied page a second later, but only when the thread
+/// that owns it allocates again: a handler thread that idles or exits
+/// after a burst keeps all it freed (200 clients listing 1000 providers:
+/// 325 MB private 12 s after, 15 MB with this; docs/benchmarks.md).
+pub fn purge_freed_memory_at_once() {
+    // SAFETY: mi_option_set takes no pointers; purge_delay is read each
+    // time a page is freed, so setting it while threads run is allowed.
+    #[allow(unsafe_code)]
+    unsafe {
+        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0)
+    }
+}
+
 /// Keep the C library's malloc from holding on to large freed blocks: the
 /// database client libraries allocate there (libpq a whole result set,
 /// megabytes for a large cloud's providers). glibc raises its mmap
@@ -49,3 +68,21 @@ pub fn bound_c_library_memory() {
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 pub fn bound_c_library_memory() {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn purge_delay_is_the_option_we_set() {
+        // mimalloc 3's default purge_delay is 1000 ms, and no other option
+        // defaults to 1000; after setting, it reads back 0.
+        #[allow(unsafe_code)]
+        let before = unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) };
+        assert_eq!(before, 1000, "the option at index {MI_OPTION_PURGE_DELAY} is not purge_delay");
+        purge_freed_memory_at_once();
+        #[allow(unsafe_code)]
+        let after = unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) };
+        assert_eq!(after, 0);
+    }
+}
