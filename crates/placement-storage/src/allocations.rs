@@ -520,6 +520,12 @@ fn insert(conn: &mut DbConnection, rows: &[NewRow<'_>]) -> StorageResult<()> {
         return Ok(());
     }
     let stamp = now();
+    #[cfg(feature = "mysql")]
+    if let DbConnection::Mysql(my) = conn
+        && crate::my_write::keeps(&[rows.len()])
+    {
+        return crate::my_write::insert_allocations(my, rows, stamp);
+    }
     let values: Vec<_> = rows
         .iter()
         .map(|row| {
@@ -535,10 +541,6 @@ fn insert(conn: &mut DbConnection, rows: &[NewRow<'_>]) -> StorageResult<()> {
     // One statement where the backend takes several rows (a round trip
     // each otherwise); SQLite is in-process, so a loop costs little there.
     match conn {
-        #[cfg(feature = "mysql")]
-        DbConnection::Mysql(my) if crate::my_write::keeps(&[rows.len()]) => {
-            crate::my_write::insert_allocations(my, rows, stamp)?;
-        }
         #[cfg(feature = "mysql")]
         DbConnection::Mysql(my) => {
             for chunk in values.chunks(crate::MAX_BOUND / 8) {

@@ -9,7 +9,8 @@ use chrono::NaiveDateTime;
 use diesel::mysql::{Mysql, MysqlConnection};
 use diesel::prelude::*;
 use diesel::query_builder::AstPass;
-use diesel::sql_types::{BigInt, Double, Integer, Text, Timestamp};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, Double, HasSqlType, Integer, Text, Timestamp};
 
 use crate::allocations::NewRow;
 use crate::error::StorageResult;
@@ -29,21 +30,16 @@ pub fn keeps(lengths: &[usize]) -> bool {
     lengths.iter().all(|n| *n <= KEPT_ITEMS) && !crate::conn::on_galera()
 }
 
-fn ints<'b>(out: &mut AstPass<'_, 'b, Mysql>, items: &'b [i32]) -> QueryResult<()> {
+/// `(?, ?, ...)`, one placeholder of SQL type `ST` per item.
+fn list<'b, ST, T>(out: &mut AstPass<'_, 'b, Mysql>, items: &'b [T]) -> QueryResult<()>
+where
+    Mysql: HasSqlType<ST>,
+    T: ToSql<ST, Mysql>,
+{
     out.push_sql("(");
     for (i, item) in items.iter().enumerate() {
         out.push_sql(if i == 0 { "" } else { ", " });
-        out.push_bind_param::<Integer, _>(item)?;
-    }
-    out.push_sql(")");
-    Ok(())
-}
-
-fn texts<'b>(out: &mut AstPass<'_, 'b, Mysql>, items: &'b [String]) -> QueryResult<()> {
-    out.push_sql("(");
-    for (i, item) in items.iter().enumerate() {
-        out.push_sql(if i == 0 { "" } else { ", " });
-        out.push_bind_param::<Text, _>(item)?;
+        out.push_bind_param::<ST, _>(item)?;
     }
     out.push_sql(")");
     Ok(())
@@ -56,7 +52,7 @@ struct DeleteAllocations<'a> {
 impl Fixed<Mysql> for DeleteAllocations<'_> {
     fn walk<'b>(&'b self, mut out: AstPass<'_, 'b, Mysql>) -> QueryResult<()> {
         out.push_sql("DELETE FROM allocations WHERE consumer_id IN ");
-        texts(&mut out, self.consumers)
+        list::<Text, _>(&mut out, self.consumers)
     }
 }
 
@@ -84,9 +80,9 @@ impl Fixed<Mysql> for Available<'_> {
              ON a.resource_provider_id = i.resource_provider_id AND a.resource_class_id = i.resource_class_id \
              WHERE i.resource_provider_id IN ",
         );
-        ints(&mut out, self.providers)?;
+        list::<Integer, _>(&mut out, self.providers)?;
         out.push_sql(" AND i.resource_class_id IN ");
-        ints(&mut out, self.classes)?;
+        list::<Integer, _>(&mut out, self.classes)?;
         // Every selected column: MariaDB's ONLY_FULL_GROUP_BY does not
         // infer functional dependencies.
         out.push_sql(
@@ -155,7 +151,7 @@ impl Fixed<Mysql> for StampFreed<'_> {
         out.push_sql(", updated_at + INTERVAL 1 SECOND), ");
         out.push_bind_param::<Timestamp, _>(&self.now)?;
         out.push_sql(") WHERE id IN ");
-        ints(&mut out, self.providers)
+        list::<Integer, _>(&mut out, self.providers)
     }
 }
 
