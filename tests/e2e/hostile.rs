@@ -414,9 +414,9 @@ fn status_figure(s: &Server, field: &str) -> u64 {
 
 /// A burst of large answers to many clients at once: once the threads it
 /// started are gone, the server holds about what it held before, not
-/// what each thread freed (mimalloc purges a page as it falls empty:
-/// 15 MiB after from 6, and 84 MiB without; the margin leaves room for
-/// the pool's new connections' page caches).
+/// what each thread freed (each handler thread hands its freed memory back
+/// as it exits: 16 MiB after from 6, and 84 MiB without; the margin
+/// leaves room for the pool's new connections' page caches).
 #[test]
 fn a_burst_of_large_answers_gives_its_memory_back() {
     let s = Server::start(Backend::Sqlite, "");

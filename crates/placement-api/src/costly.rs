@@ -72,9 +72,10 @@ impl CostlyThreads {
         CostlyThreads { shared: Arc::new(Shared { most: most.max(1), release: None, state: Mutex::default() }) }
     }
 
-    /// One thread per core.
-    pub fn per_core() -> Self {
-        Self::new(std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get))
+    /// One thread per core and one more, to search while another waits on
+    /// the database.
+    pub fn per_core_and_one() -> Self {
+        Self::new(std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get) + 1)
     }
 
     /// Have each thread call `release` on itself once it has had no work

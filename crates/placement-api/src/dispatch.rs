@@ -345,7 +345,15 @@ async fn handle(
         let state = ctx.state.clone();
         state.costly.run(move || handler(&ctx)).await.unwrap_or_else(|_| Err(ApiError::internal("handler failed")))
     } else {
-        match web::block(move || handler(&ctx)).await {
+        let release = ctx.state.release_at_thread_exit;
+        match web::block(move || {
+            if let Some(release) = release {
+                crate::thread_exit::call_at_exit(release);
+            }
+            handler(&ctx)
+        })
+        .await
+        {
             Ok(result) => result,
             Err(e) => Err(ApiError::internal(format!("handler failed: {e}"))),
         }

@@ -22,6 +22,7 @@ pub mod openapi;
 pub mod routes;
 pub mod schema;
 pub mod state;
+pub mod thread_exit;
 
 use std::sync::Arc;
 

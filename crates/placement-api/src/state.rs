@@ -73,6 +73,9 @@ pub struct AppState {
     pub intake: crate::intake::Intake,
     /// Where allocation candidates are searched.
     pub costly: crate::costly::CostlyThreads,
+    /// Called by each handler thread as it exits (the server's allocator
+    /// hands that thread's freed memory back there).
+    pub release_at_thread_exit: Option<fn()>,
     /// `[oslo_middleware] enable_proxy_headers_parsing`.
     pub proxy_headers: bool,
     /// `[api] enable_api_docs`: serve the OpenAPI documents and Swagger UI.
@@ -104,7 +107,8 @@ impl AppState {
             cors: None,
             placement: PlacementSettings::default(),
             intake: crate::intake::Intake::new(crate::intake::Limits::default()),
-            costly: crate::costly::CostlyThreads::per_core(),
+            costly: crate::costly::CostlyThreads::per_core_and_one(),
+            release_at_thread_exit: None,
             proxy_headers: false,
             api_docs: true,
             healthcheck: None,

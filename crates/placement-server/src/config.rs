@@ -25,7 +25,7 @@ pub struct ApiOptions {
     /// processes and threads); `None`: one per core.
     pub workers: Option<usize>,
     /// Threads that answer allocation candidates requests (ours); `None`:
-    /// one per core.
+    /// one per core and one more.
     pub candidates_threads: Option<usize>,
     /// Serve the OpenAPI documents and Swagger UI at `/api-docs/` (ours).
     pub enable_api_docs: bool,

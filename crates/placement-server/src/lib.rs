@@ -191,9 +191,9 @@ pub async fn build_state(config: &Config, db: Database) -> Result<Arc<AppState>,
         candidates_time_limit: Duration::from_secs_f64(p.allocation_candidates_time_limit),
     };
     state.intake = Intake::new(limits);
-    let threads = config.api.candidates_threads.map_or_else(CostlyThreads::per_core, CostlyThreads::new);
+    let threads = config.api.candidates_threads.map_or_else(CostlyThreads::per_core_and_one, CostlyThreads::new);
     memory::bound_c_library_memory();
-    memory::purge_freed_memory_at_once();
+    state.release_at_thread_exit = Some(memory::release_thread_memory);
     state.costly = threads.release_when_idle(memory::IDLE_RELEASE, memory::release_thread_memory);
     state.proxy_headers = config.enable_proxy_headers_parsing;
     state.api_docs = config.api.enable_api_docs;
