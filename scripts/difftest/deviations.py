@@ -244,7 +244,7 @@ def _sharing_under_every_anchor(req, up, ours):
     # each use a sharing provider, with nothing else changed.
     if req.method != 'GET' or req.path != '/allocation_candidates':
         return False
-    if not (up.status == ours.status == 200) or req.query_values('limit'):
+    if not (up.status == ours.status == 200):
         return False
     if not any(re.fullmatch(r'(resources|required|member_of|in_tree)[A-Za-z0-9_-]+', k) for k, _ in req.query):
         return False
@@ -252,6 +252,10 @@ def _sharing_under_every_anchor(req, up, ours):
         return False
     a, b = canon_json(up.json), canon_json(ours.json)
     if set(a) != set(b) or set(a) - {'allocation_requests', 'provider_summaries'}:
+        return False
+    # A limit that cut our answer may have cut the two differently; one
+    # above it cut neither (upstream's is a subset of ours).
+    if any(not v.isdigit() or int(v) <= len(b['allocation_requests']) for v in req.query_values('limit')):
         return False
     theirs = [_dumps(x) for x in a['allocation_requests']]
     mine = [_dumps(x) for x in b['allocation_requests']]
