@@ -239,15 +239,8 @@ fn random_requests(s: &Server) {
 on_every_backend!(random_requests);
 
 /// The server's resident memory, from /proc.
-fn rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0);
-    kib / 1024.0
+fn rss_mib(s: &Server) -> f64 {
+    s.status_figure("VmRSS:").unwrap_or(0) as f64 / 1024.0
 }
 
 /// The memory a server may hold while hostile requests arrive at once.
@@ -256,7 +249,7 @@ const RSS_LIMIT_MIB: f64 = 200.0;
 #[test]
 fn hostile_requests_at_once_keep_memory_bounded() {
     let s = Server::start(Backend::Sqlite, "[placement]\nallocation_candidates_time_limit = 3\n");
-    let idle = rss_mib(s.pid());
+    let idle = rss_mib(&s);
     let bomb = {
         use std::io::Write;
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
@@ -275,7 +268,7 @@ fn hostile_requests_at_once_keep_memory_bounded() {
     let (ordinary, slowest) = std::thread::scope(|scope| {
         scope.spawn(|| {
             while !stop.load(Ordering::Relaxed) {
-                peak.fetch_max(rss_mib(s.pid()) as u64, Ordering::Relaxed);
+                peak.fetch_max(rss_mib(&s) as u64, Ordering::Relaxed);
                 std::thread::sleep(Duration::from_millis(20));
             }
         });

@@ -265,6 +265,13 @@ impl Server {
         self.child.id()
     }
 
+    /// A figure of the server's /proc status (`"VmRSS:"`, `"Threads:"`),
+    /// in its unit (kB for memory); `None` once the process is gone.
+    pub fn status_figure(&self, field: &str) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
+        status.lines().find_map(|l| l.strip_prefix(field))?.split_whitespace().next()?.parse().ok()
+    }
+
     /// What the server has logged so far.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
