@@ -165,7 +165,7 @@ pub fn parse_json(body: &[u8], schema: &Value) -> Result<Value, ApiError> {
 pub struct Reply {
     pub status: u16,
     /// Serialised JSON.
-    pub body: Option<String>,
+    pub body: Option<Vec<u8>>,
     pub location: Option<String>,
     pub last_modified: Option<DateTime<Utc>>,
     pub cache_control: bool,
@@ -180,6 +180,11 @@ impl Reply {
 
     /// A 200 with a body already serialised.
     pub fn text(json: String) -> Self {
+        Reply::bytes(json.into_bytes())
+    }
+
+    /// A 200 with a body already serialised, as UTF-8 bytes.
+    pub fn bytes(json: Vec<u8>) -> Self {
         Reply { status: 200, body: Some(json), ..Default::default() }
     }
 

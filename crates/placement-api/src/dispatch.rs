@@ -368,7 +368,7 @@ async fn handle(
 /// version's OpenAPI document does not describe.
 fn check_against_document(incoming: &Incoming, version: Microversion, pattern: &str, result: &Result<Reply, ApiError>) {
     let (status, body) = match result {
-        Ok(reply) => (reply.status, reply.body.clone()),
+        Ok(reply) => (reply.status, reply.body.as_deref().map(|b| String::from_utf8_lossy(b).into_owned())),
         Err(e) => {
             // The document describes the JSON form.
             let ctx = RenderContext { accept: "application/json", ..render_context(incoming, Some(version), false) };

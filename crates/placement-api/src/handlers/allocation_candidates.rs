@@ -69,7 +69,7 @@ pub fn list(ctx: &Ctx) -> Result<Reply, ApiError> {
             if let Some(metrics) = &ctx.state.metrics {
                 metrics.observe_solve(started.elapsed().as_secs_f64(), solution.candidates.len());
             }
-            Reply::text(candidates_json::write(ctx.version, &prepared, &solution))
+            Reply::bytes(candidates_json::write(ctx.version, &prepared, &solution))
         }
     };
     Ok(reply.modified(ctx.version, None))

@@ -21,7 +21,7 @@ pub use budget::Exhausted;
 pub use builder::{SnapshotBuilder, SnapshotError};
 pub use snapshot::{Capacity, FastMap, FastSet, Limits, LimitsPool, ProviderNode, Snapshot};
 pub use solve::{Candidate, Options, Solution, Strategy, solve};
-pub use uuid_text::UuidText;
+pub use uuid_text::{UuidText, is_json_plain};
 
 use std::collections::BTreeSet;
 

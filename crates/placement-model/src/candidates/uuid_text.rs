@@ -15,7 +15,12 @@ pub struct UuidText(Repr);
 
 #[derive(Clone, PartialEq, Eq)]
 enum Repr {
-    Inline { len: u8, bytes: [u8; INLINE] },
+    /// `plain`: whether the text may go between JSON quotes as it is.
+    Inline {
+        len: u8,
+        plain: bool,
+        bytes: [u8; INLINE],
+    },
     Heap(Box<str>),
 }
 
@@ -24,10 +29,33 @@ impl UuidText {
     pub fn as_str(&self) -> &str {
         match &self.0 {
             // Always whole UTF-8: copied from a `str` in `from`.
-            Repr::Inline { len, bytes } => std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default(),
+            Repr::Inline { len, bytes, .. } => std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default(),
             Repr::Heap(text) => text,
         }
     }
+
+    /// The text's bytes, without the UTF-8 check `as_str` makes: for
+    /// comparing and for writing out, where that check is most of the cost.
+    pub fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            Repr::Inline { len, bytes, .. } => &bytes[..usize::from(*len)],
+            Repr::Heap(text) => text.as_bytes(),
+        }
+    }
+
+    /// Whether the text goes between JSON quotes unchanged (no quote,
+    /// backslash or control character): known when kept, true of uuids.
+    pub fn is_json_plain(&self) -> bool {
+        match &self.0 {
+            Repr::Inline { plain, .. } => *plain,
+            Repr::Heap(text) => is_json_plain(text.as_bytes()),
+        }
+    }
+}
+
+/// Whether `text` goes between JSON quotes unchanged.
+pub fn is_json_plain(text: &[u8]) -> bool {
+    !text.iter().any(|b| *b < 0x20 || *b == b'"' || *b == b'\\')
 }
 
 impl From<&str> for UuidText {
@@ -38,7 +66,7 @@ impl From<&str> for UuidText {
         let mut bytes = [0; INLINE];
         bytes[..text.len()].copy_from_slice(text.as_bytes());
         // At most 36: fits.
-        UuidText(Repr::Inline { len: text.len() as u8, bytes })
+        UuidText(Repr::Inline { len: text.len() as u8, plain: is_json_plain(text.as_bytes()), bytes })
     }
 }
 
@@ -58,13 +86,13 @@ impl Deref for UuidText {
 
 impl PartialEq<str> for UuidText {
     fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
+        self.as_bytes() == other.as_bytes()
     }
 }
 
 impl PartialEq<String> for UuidText {
     fn eq(&self, other: &String) -> bool {
-        self.as_str() == other
+        self.as_bytes() == other.as_bytes()
     }
 }
 
@@ -93,6 +121,11 @@ mod tests {
             assert_eq!(kept.as_str(), text);
             assert_eq!(kept, *text);
             assert_eq!(kept.to_string(), text);
+            assert_eq!(kept.as_bytes(), text.as_bytes());
+            assert!(kept.is_json_plain());
+        }
+        for text in ["a\"b", "back\\slash", "new\nline", &("\"".repeat(40))] {
+            assert!(!UuidText::from(text).is_json_plain(), "{text:?}");
         }
         assert!(matches!(UuidText::from(uuid).0, Repr::Inline { .. }));
         assert!(matches!(UuidText::from(long.as_str()).0, Repr::Heap(_)));
