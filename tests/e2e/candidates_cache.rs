@@ -114,6 +114,18 @@ pub fn follows_every_change(s: &Server, other: &Server, fresh: &dyn Fn() -> Serv
         .expect(200);
     assert_eq!(generation(other, CN2), before);
     agree(s, fresh, "setting aggregates without a generation bump");
+    // Out and in again, several times within a second (MariaDB keeps
+    // `updated_at` in whole seconds), each seen at once.
+    for (step, aggregates) in [("leaving", json!([])), ("rejoining", json!([AGG]))].iter().cycle().take(4) {
+        let path = format!("/resource_providers/{CN2}/aggregates");
+        other.req("PUT", &path).version("1.18").json(aggregates.clone()).send().expect(200);
+        let member_of = format!("/allocation_candidates?resources=VCPU:1&member_of={AGG}");
+        let found = s.req("GET", &member_of).version("1.39").send().expect(200).json;
+        let expected = if *step == "leaving" { Value::Null } else { json!({CN2: {"resources": {"VCPU": 1}}}) };
+        assert_eq!(found["allocation_requests"][0]["allocations"], expected, "{step}");
+    }
+    assert_eq!(generation(other, CN2), before);
+    agree(s, fresh, "leaving and rejoining an aggregate without a generation bump");
 
     create(other, SHARED, "shared", None);
     set_inventory(other, SHARED, json!({"DISK_GB": {"total": 100}}));

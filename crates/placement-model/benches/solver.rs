@@ -29,7 +29,7 @@ fn perfload(count: i32) -> Snapshot {
         snap.add_inventory(id, MEMORY_MB, capacity(8192, 128, 8192));
         snap.add_inventory(id, DISK_GB, capacity(8192, 5, 8192));
         snap.add_trait(id, AVX2);
-        snap.aggregates.insert(id, vec![AGG]);
+        snap.set_aggregates(id, [AGG]);
     }
     snap
 }

@@ -113,7 +113,7 @@ fn forest(rng: &mut Rng) -> Snapshot {
         }
         let aggs = rng.subset(&AGGS, 45);
         if !aggs.is_empty() {
-            snap.aggregates.insert(rp, aggs.into_iter().collect());
+            snap.set_aggregates(rp, aggs);
         }
     }
     snap.has_trees = snap.providers.values().any(|p| p.parent.is_some());

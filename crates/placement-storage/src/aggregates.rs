@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use crate::conn::DbConnection;
 use crate::error::StorageResult;
 use crate::schema::{placement_aggregates as agg, resource_provider_aggregates as rpa};
-use crate::{now, providers};
+use crate::{freed, now, providers};
 
 /// Internal ids of the aggregates among `uuids` that exist.
 pub fn ids_for_uuids(conn: &mut DbConnection, uuids: &BTreeSet<String>) -> StorageResult<Vec<i32>> {
@@ -54,9 +54,17 @@ pub fn set_for_provider(
     let to_remove: Vec<i32> =
         existing.iter().filter(|(_, u)| !u.as_deref().is_some_and(|u| wanted.contains(u))).map(|(id, _)| *id).collect();
     let have: BTreeSet<&str> = existing.iter().filter_map(|(_, u)| u.as_deref()).collect();
-    let new_generation = if bump { providers::bump_generation(conn, provider_id, generation)? } else { generation };
+    let to_add: Vec<&str> = wanted.iter().copied().filter(|u| !have.contains(u)).collect();
+    let new_generation = if bump {
+        providers::bump_generation(conn, provider_id, generation)?
+    } else {
+        if !to_add.is_empty() || !to_remove.is_empty() {
+            freed::stamp(conn, &[provider_id])?;
+        }
+        generation
+    };
     let stamp = now();
-    for uuid in wanted.iter().filter(|u| !have.contains(*u)) {
+    for uuid in to_add {
         let agg_id = ensure_aggregate(conn, uuid)?;
         diesel::insert_into(rpa::table)
             .values((

@@ -240,8 +240,9 @@ pub fn load(conn: &mut DbConnection, req: &CandidateRequest, cache: &TreeCache) 
             .filter(|rp| classes.iter().any(|c| snapshot.inventory.contains_key(&(*rp, *c))))
             .collect();
         (snapshot.anchors, _) = anchors(conn, &serving)?;
-        let usage = !cache.keeps_usage();
-        load_memberships_and_usage(conn, None, &aggregates, usage, &mut snapshot)?;
+        if !cache.keeps_usage_and_aggregates() {
+            load_memberships_and_usage(conn, None, &aggregates, &mut snapshot)?;
+        }
         trait_ids
     } else {
         if let Some(t) = sharing_trait {
@@ -289,7 +290,7 @@ pub fn load(conn: &mut DbConnection, req: &CandidateRequest, cache: &TreeCache) 
         let roots: Vec<i32> = raw(&roots);
         for chunk in roots.chunks(CHUNK) {
             load_trees(conn, chunk, &mut snapshot)?;
-            load_memberships_and_usage(conn, Some(chunk), &aggregates, true, &mut snapshot)?;
+            load_memberships_and_usage(conn, Some(chunk), &aggregates, &mut snapshot)?;
         }
         std::sync::Arc::new(snapshot.traits.values().flat_map(|ts| ts.iter().copied()).collect())
     };
@@ -376,14 +377,12 @@ fn load_trees(conn: &mut DbConnection, roots: &[i32], snap: &mut Snapshot) -> St
 }
 
 /// Memberships in `aggregates` (the only ones the solver consults: those
-/// the request names) and, with `usage`, usage, of the trees with these
-/// roots (all trees when `None`): memberships are never cached, as they
-/// may change without a bump; usage is unless the cache was made without.
+/// the request names) and usage of the trees with these roots (all trees
+/// when `None`), for a snapshot the cache lent without them.
 fn load_memberships_and_usage(
     conn: &mut DbConnection,
     roots: Option<&[i32]>,
     aggregates: &[AggregateId],
-    usage: bool,
     snap: &mut Snapshot,
 ) -> StorageResult<()> {
     let aggregates = raw(aggregates);
@@ -400,12 +399,13 @@ fn load_memberships_and_usage(
             .select((rpa::resource_provider_id, rpa::aggregate_id))
             .load(conn)?,
     };
+    let mut memberships: cands::FastMap<ProviderId, Vec<AggregateId>> = cands::FastMap::default();
     for (provider, aggregate) in in_aggs {
         // Unique per (provider, aggregate), so never repeated.
-        snap.aggregates.entry(ProviderId(provider)).or_default().push(AggregateId(aggregate));
+        memberships.entry(ProviderId(provider)).or_default().push(AggregateId(aggregate));
     }
-    if !usage {
-        return Ok(());
+    for (provider, aggregates) in memberships {
+        snap.set_aggregates(provider, aggregates);
     }
     let usage = (allocations::resource_provider_id, allocations::resource_class_id, sum(allocations::used));
     let used: Vec<(i32, i32, Option<i64>)> = match roots {

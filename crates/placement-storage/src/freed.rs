@@ -1,8 +1,8 @@
 //! Providers a write removes allocations from move their `updated_at`
 //! strictly forward, in the write's transaction, so that a cache keyed by
-//! (generation, `updated_at`) sees their usage fall (docs/usage-cache.md).
-//! Their generation stays: upstream bumps none there, and clients cache
-//! generations.
+//! (generation, `updated_at`) sees their usage fall (docs/usage-cache.md);
+//! so do providers whose aggregates are set before 1.19. Their generation
+//! stays: upstream bumps none there, and clients cache generations.
 
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
@@ -32,16 +32,48 @@ pub fn mark(conn: &mut DbConnection, consumers: &[String]) -> StorageResult<Remo
             // free the same provider at once (pg_write keeps it prepared).
             Backend::Postgres => stamp_on_postgres(conn, chunk)?,
             Backend::Mysql => removed.get_or_insert_with(Vec::new).extend(mark_on_mysql(conn, chunk, now)?),
-            // SQLite's writers are serialized: computed here.
             Backend::Sqlite => {
-                let previous: Vec<Option<NaiveDateTime>> = freed.clone().select(rp::updated_at).load(conn)?;
-                let latest = previous.into_iter().flatten().max();
-                let stamp = latest.map_or(now, |t| now.max(t + TimeDelta::microseconds(1)));
-                diesel::update(freed).set(rp::updated_at.eq(stamp)).execute(conn)?;
+                let ids: Vec<i32> = freed.select(rp::id).load(conn)?;
+                stamp_on_sqlite(conn, &ids, now)?;
             }
         }
     }
     Ok(removed)
+}
+
+/// Stamp these providers; for a change that bumps no generation and
+/// removes no allocation (aggregates set before 1.19).
+pub fn stamp(conn: &mut DbConnection, providers: &[i32]) -> StorageResult<()> {
+    let now = crate::now();
+    for chunk in providers.chunks(crate::MAX_BOUND) {
+        match conn {
+            #[cfg(feature = "postgres")]
+            DbConnection::Postgresql(pg) => {
+                use diesel::dsl::sql;
+                use diesel::sql_types::{Nullable, Timestamp};
+                // Evaluated under the row lock, as in `pg_write`.
+                let later = sql::<Nullable<Timestamp>>("GREATEST(")
+                    .bind::<Timestamp, _>(now)
+                    .sql(", updated_at + INTERVAL '1 microsecond')");
+                diesel::update(rp::table.filter(rp::id.eq_any(chunk))).set(rp::updated_at.eq(later)).execute(pg)?;
+            }
+            #[cfg(feature = "mysql")]
+            DbConnection::Mysql(my) => stamp_on_mysql(my, chunk, now)?,
+            DbConnection::Sqlite(_) => stamp_on_sqlite(conn, chunk, now)?,
+        }
+    }
+    Ok(())
+}
+
+/// SQLite's writers are serialized: the stamp is computed here, later
+/// than every one it replaces.
+fn stamp_on_sqlite(conn: &mut DbConnection, providers: &[i32], now: NaiveDateTime) -> StorageResult<()> {
+    let stamped = rp::table.filter(rp::id.eq_any(providers));
+    let previous: Vec<Option<NaiveDateTime>> = stamped.clone().select(rp::updated_at).load(conn)?;
+    let latest = previous.into_iter().flatten().max();
+    let stamp = latest.map_or(now, |t| now.max(t + TimeDelta::microseconds(1)));
+    diesel::update(stamped).set(rp::updated_at.eq(stamp)).execute(conn)?;
+    Ok(())
 }
 
 /// MariaDB runs an UPDATE's `IN (subquery)` as a scan that locks every
@@ -55,8 +87,6 @@ fn mark_on_mysql(
     consumers: &[String],
     now: NaiveDateTime,
 ) -> StorageResult<Vec<(i32, i32, i32)>> {
-    use diesel::dsl::sql;
-    use diesel::sql_types::{Nullable, Timestamp};
     let DbConnection::Mysql(my) = conn else {
         return Ok(Vec::new());
     };
@@ -75,17 +105,26 @@ fn mark_on_mysql(
     if ids.is_empty() {
         return Ok(removed);
     }
-    if crate::my_write::keeps(&[ids.len()]) {
-        crate::my_write::stamp_freed(my, &ids, now)?;
-        return Ok(removed);
+    stamp_on_mysql(my, &ids, now)?;
+    Ok(removed)
+}
+
+/// Upstream's schema keeps whole seconds; GREATEST is NULL if
+/// `updated_at` is. An UPDATE reads the latest committed row.
+#[cfg(feature = "mysql")]
+fn stamp_on_mysql(my: &mut diesel::MysqlConnection, providers: &[i32], now: NaiveDateTime) -> StorageResult<()> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{Nullable, Timestamp};
+    if crate::my_write::keeps(&[providers.len()]) {
+        return crate::my_write::stamp_freed(my, providers, now);
     }
     let later = sql::<Nullable<Timestamp>>("COALESCE(GREATEST(")
         .bind::<Timestamp, _>(now)
         .sql(", updated_at + INTERVAL 1 SECOND), ")
         .bind::<Timestamp, _>(now)
         .sql(")");
-    diesel::update(rp::table.filter(rp::id.eq_any(&ids))).set(rp::updated_at.eq(later)).execute(my)?;
-    Ok(removed)
+    diesel::update(rp::table.filter(rp::id.eq_any(providers))).set(rp::updated_at.eq(later)).execute(my)?;
+    Ok(())
 }
 
 #[cfg(feature = "postgres")]

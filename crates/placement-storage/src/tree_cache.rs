@@ -1,18 +1,17 @@
-//! Providers' traits, inventories and usage, kept between candidates
-//! queries and checked against the database on every use.
+//! Providers' traits, inventories, usage and aggregates, kept between
+//! candidates queries and checked against the database on every use.
 //!
 //! Every change to a provider's traits or inventories bumps its generation
 //! in the same transaction (upstream Placement's rule, which this service
-//! follows), and every change to its allocations either bumps the
-//! generation or moves its `updated_at` strictly forward (ours: see
-//! docs/usage-cache.md). So a cached entry is current while the provider's
+//! follows), and every change to its allocations or, before 1.19, its
+//! aggregates either bumps the generation or moves its `updated_at`
+//! strictly forward (ours: see docs/usage-cache.md). So a cached entry is current while the provider's
 //! uuid, generation, `updated_at`, parent and root read now are those it
 //! was cached with. Each query therefore reads those few columns for every
-//! provider and reloads only the providers that changed. Usage is cached
-//! only when the cache is made with it ([`TreeCache::new`]): upstream's
-//! own processes free allocations without moving anything. Aggregate
-//! memberships can change without a bump (set before 1.19), so they are
-//! never cached. Entries also expire, each between [`MAX_AGE`] and twice
+//! provider and reloads only the providers that changed. Usage and
+//! aggregates are cached only when the cache is made with them
+//! ([`TreeCache::new`]): upstream's own processes free allocations and set
+//! aggregates before 1.19 without moving anything. Entries also expire, each between [`MAX_AGE`] and twice
 //! that after it was read, so that even changes made behind the API's back
 //! (direct SQL that bumps nothing) show within that time; spread by
 //! provider, so that what one query loaded is not read again all at once
@@ -39,8 +38,8 @@ use crate::conn::DbConnection;
 use crate::error::StorageResult;
 use crate::inventories::InventoryRecord;
 use crate::schema::{
-    allocations, inventories, placement_aggregates as agg, resource_provider_traits as rpt, resource_providers as rp,
-    traits,
+    allocations, inventories, placement_aggregates as agg, resource_provider_aggregates as rpa,
+    resource_provider_traits as rpt, resource_providers as rp, traits,
 };
 use crate::uncached::load_all;
 
@@ -80,7 +79,7 @@ impl ProviderRow {
     }
 }
 
-/// Providers' traits and inventories (and usage), kept between candidates
+/// Providers' traits and inventories (and usage and aggregates), kept between candidates
 /// queries and checked against the database on every use: a provider is
 /// reloaded when its generation, `updated_at`, parent or root changed, and
 /// at the latest after five to ten minutes. One per database
@@ -88,7 +87,7 @@ impl ProviderRow {
 /// docs/usage-cache.md.
 #[derive(Debug, Default)]
 pub struct TreeCache {
-    /// Whether entries carry usage.
+    /// Whether entries carry usage and aggregates.
     usage: bool,
     assembled: RwLock<Option<Arc<Assembled>>>,
     standard_traits: RwLock<StandardTraits>,
@@ -102,13 +101,14 @@ struct StandardTraits {
 }
 
 impl TreeCache {
-    /// A cache that keeps usage too when `usage` is set.
+    /// A cache that keeps usage and aggregates too when `usage` is set.
     pub fn new(usage: bool) -> TreeCache {
         TreeCache { usage, ..TreeCache::default() }
     }
 
-    /// Whether what [`TreeCache::fill`] lends carries usage.
-    pub fn keeps_usage(&self) -> bool {
+    /// Whether what [`TreeCache::fill`] lends carries usage and every
+    /// provider's aggregates.
+    pub fn keeps_usage_and_aggregates(&self) -> bool {
         self.usage
     }
 
@@ -279,12 +279,13 @@ impl TreeCache {
     }
 }
 
-/// One provider's traits and inventories (with usage when the cache
-/// keeps it), as just read.
+/// One provider's traits and inventories (with usage and aggregates when
+/// the cache keeps them), as just read.
 #[derive(Debug, Default)]
 struct Entry {
     traits: Arc<BTreeSet<TraitId>>,
     inventory: Vec<(ClassId, Capacity)>,
+    aggregates: Arc<[AggregateId]>,
 }
 
 /// Every provider's node, traits and inventories (usage as cached) as of
@@ -302,6 +303,8 @@ struct Assembled {
     providers: Arc<BTreeMap<ProviderId, ProviderNode>>,
     traits: Arc<FastMap<ProviderId, Arc<BTreeSet<TraitId>>>>,
     inventory: Arc<BTreeMap<(ProviderId, ClassId), Capacity>>,
+    /// Empty unless the cache keeps aggregates.
+    aggregates: Arc<FastMap<ProviderId, Arc<[AggregateId]>>>,
     /// Every trait id among `traits`.
     trait_ids: Arc<BTreeSet<TraitId>>,
 }
@@ -337,6 +340,7 @@ impl Assembled {
     ) -> Assembled {
         let mut stamps = Vec::with_capacity(rows.len());
         let mut traits = FastMap::default();
+        let mut aggregates = FastMap::default();
         let mut inventory = Vec::with_capacity(rows.len() * 3);
         let read_now = Seconds::at(now);
         for (row, kept) in rows.iter().zip(kept) {
@@ -347,6 +351,9 @@ impl Assembled {
                     if let Some(ts) = last.traits.get(&id) {
                         traits.insert(id, ts.clone());
                     }
+                    if let Some(a) = last.aggregates.get(&id) {
+                        aggregates.insert(id, a.clone());
+                    }
                     inventory.extend(
                         last.inventory.range((id, ClassId::MIN)..=(id, ClassId::MAX)).map(|(k, c)| (*k, c.clone())),
                     );
@@ -356,6 +363,9 @@ impl Assembled {
                     let entry = fresh.remove(&row.id).unwrap_or_default();
                     if !entry.traits.is_empty() {
                         traits.insert(id, entry.traits);
+                    }
+                    if !entry.aggregates.is_empty() {
+                        aggregates.insert(id, entry.aggregates);
                     }
                     inventory.extend(entry.inventory.into_iter().map(|(class, capacity)| ((id, class), capacity)));
                 }
@@ -378,6 +388,7 @@ impl Assembled {
             providers: Arc::new(providers),
             traits: Arc::new(traits),
             inventory: Arc::new(inventory.into_iter().collect()),
+            aggregates: Arc::new(aggregates),
         }
     }
 
@@ -386,6 +397,7 @@ impl Assembled {
         snap.providers = self.providers.clone();
         snap.traits = self.traits.clone();
         snap.inventory = self.inventory.clone();
+        snap.aggregates = self.aggregates.clone();
     }
 }
 
@@ -435,7 +447,8 @@ impl Seconds {
     }
 }
 
-/// Entries for the `stale` providers among `rows`, with usage if `usage`.
+/// Entries for the `stale` providers among `rows`, with usage and
+/// aggregates if `usage`.
 fn load_entries(
     conn: &mut DbConnection,
     rows: &[ProviderRow],
@@ -445,6 +458,8 @@ fn load_entries(
     let mut traits: Vec<(i32, i32)> = Vec::new();
     let mut inventory: Vec<InventoryRecord> = Vec::new();
     let mut used: Vec<(i32, i32, Option<i64>)> = Vec::new();
+    let mut memberships: Vec<(i32, i32)> = Vec::new();
+    let membership_columns = (rpa::resource_provider_id, rpa::aggregate_id);
     let usage_columns = (allocations::resource_provider_id, allocations::resource_class_id, sum(allocations::used));
     let by_provider_and_class = (allocations::resource_provider_id, allocations::resource_class_id);
     if stale.len() * 2 >= rows.len() {
@@ -454,6 +469,7 @@ fn load_entries(
         inventory = load_all(conn, inventories::table.select(InventoryRecord::as_select()), n)?;
         if usage {
             used = load_all(conn, allocations::table.group_by(by_provider_and_class).select(usage_columns), n)?;
+            memberships = load_all(conn, rpa::table.select(membership_columns), n)?;
         }
     } else {
         for chunk in stale.chunks(CHUNK) {
@@ -477,6 +493,12 @@ fn load_entries(
                         .select(usage_columns)
                         .load::<(i32, i32, Option<i64>)>(conn)?,
                 );
+                memberships.extend(
+                    rpa::table
+                        .filter(rpa::resource_provider_id.eq_any(chunk))
+                        .select(membership_columns)
+                        .load::<(i32, i32)>(conn)?,
+                );
             }
         }
     }
@@ -494,6 +516,19 @@ fn load_entries(
             None => {
                 interned.insert((*entry.traits).clone(), entry.traits.clone());
             }
+        }
+    }
+    let mut in_aggregates: FastMap<i32, Vec<AggregateId>> = FastMap::default();
+    for (provider, aggregate) in memberships {
+        // Unique per (provider, aggregate), so never repeated.
+        in_aggregates.entry(provider).or_default().push(AggregateId(aggregate));
+    }
+    // And one of a few sets of aggregates.
+    let mut alike_aggregates: HashMap<Vec<AggregateId>, Arc<[AggregateId]>> = HashMap::new();
+    for (provider, mut aggregates) in in_aggregates {
+        if let Some(e) = by_id.get_mut(&provider) {
+            aggregates.sort_unstable();
+            e.aggregates = alike_aggregates.entry(aggregates).or_insert_with_key(|a| a.as_slice().into()).clone();
         }
     }
     // So do most inventories of one class.

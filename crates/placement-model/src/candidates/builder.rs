@@ -113,13 +113,17 @@ impl SnapshotBuilder {
             snap.add_trait(*provider, *t);
         }
         let mut members: BTreeMap<AggregateId, BTreeSet<ProviderId>> = BTreeMap::new();
+        let mut memberships: BTreeMap<ProviderId, Vec<AggregateId>> = BTreeMap::new();
         for (provider, aggregate) in &self.aggregates {
             known("an aggregate", provider)?;
-            let mine = snap.aggregates.entry(*provider).or_default();
+            let mine = memberships.entry(*provider).or_default();
             if !mine.contains(aggregate) {
                 mine.push(*aggregate);
             }
             members.entry(*aggregate).or_default().insert(*provider);
+        }
+        for (provider, aggregates) in memberships {
+            snap.set_aggregates(provider, aggregates);
         }
         snap.has_trees = parents.values().any(Option::is_some);
         if let Some(t) = self.sharing_trait {

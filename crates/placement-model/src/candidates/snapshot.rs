@@ -122,9 +122,10 @@ pub struct Snapshot {
     pub providers: Arc<BTreeMap<ProviderId, ProviderNode>>,
     /// Each provider's traits (providers without any may be absent).
     pub traits: Arc<FastMap<ProviderId, Arc<BTreeSet<TraitId>>>>,
-    /// Memberships, without repeats; only those in aggregates the request
-    /// names are needed (a few per provider: a list is cheapest).
-    pub aggregates: FastMap<ProviderId, Vec<AggregateId>>,
+    /// Memberships, without repeats (a few per provider: a list is
+    /// cheapest); only those in aggregates the request names are needed,
+    /// though a cache may lend all. Shared, like the above.
+    pub aggregates: Arc<FastMap<ProviderId, Arc<[AggregateId]>>>,
     /// Each inventory with its usage, by provider and class.
     pub inventory: Arc<BTreeMap<(ProviderId, ClassId), Capacity>>,
     /// Every sharing provider in the deployment (not only these trees).
@@ -152,6 +153,11 @@ impl Snapshot {
         Arc::make_mut(Arc::make_mut(&mut self.traits).entry(rp).or_default()).insert(t);
     }
 
+    /// Put `rp` in exactly these aggregates (given without repeats).
+    pub fn set_aggregates(&mut self, rp: ProviderId, aggregates: impl IntoIterator<Item = AggregateId>) {
+        Arc::make_mut(&mut self.aggregates).insert(rp, aggregates.into_iter().collect());
+    }
+
     /// The traits of `rp`.
     pub fn traits_of(&self, rp: ProviderId) -> impl Iterator<Item = &TraitId> {
         self.traits.get(&rp).into_iter().flat_map(|ts| ts.iter())
@@ -159,7 +165,7 @@ impl Snapshot {
 
     /// The aggregates `rp` is in.
     pub fn aggregates_of(&self, rp: ProviderId) -> impl Iterator<Item = &AggregateId> {
-        self.aggregates.get(&rp).into_iter().flatten()
+        self.aggregates.get(&rp).into_iter().flat_map(|a| a.iter())
     }
 
     /// Whether `rp` has the trait `t`.
