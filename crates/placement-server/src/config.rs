@@ -102,8 +102,9 @@ pub struct PlacementOptions {
     pub allocation_candidates_search_steps: u64,
     /// Seconds one candidates request may search (ours).
     pub allocation_candidates_time_limit: f64,
-    /// Keep providers' usage and aggregates between candidates queries (ours; off while
-    /// upstream processes write to the same database: docs/usage-cache.md).
+    /// Keep providers' usage and aggregates between candidates queries
+    /// (ours; off while upstream processes write to the same database:
+    /// docs/usage-cache.md).
     pub usage_cache: bool,
 }
 

@@ -155,8 +155,8 @@ impl Database {
         self.backend
     }
 
-    /// Whether candidates queries keep providers' usage and aggregates between requests
-    /// (see [`TreeCache`]); on unless switched off here.
+    /// Whether candidates queries keep providers' usage and aggregates
+    /// between requests (see [`TreeCache`]); on unless switched off here.
     pub fn with_usage_cache(mut self, on: bool) -> Database {
         self.trees = std::sync::Arc::new(tree_cache::TreeCache::new(on));
         self

@@ -5,16 +5,16 @@
 //! in the same transaction (upstream Placement's rule, which this service
 //! follows), and every change to its allocations or, before 1.19, its
 //! aggregates either bumps the generation or moves its `updated_at`
-//! strictly forward (ours: see docs/usage-cache.md). So a cached entry is current while the provider's
-//! uuid, generation, `updated_at`, parent and root read now are those it
-//! was cached with. Each query therefore reads those few columns for every
+//! strictly forward (ours: see docs/usage-cache.md). So a cached entry is
+//! current while the provider's uuid, generation, `updated_at`, parent and
+//! root read now are those it was cached with. Each query therefore reads those few columns for every
 //! provider and reloads only the providers that changed. Usage and
 //! aggregates are cached only when the cache is made with them
 //! ([`TreeCache::new`]): upstream's own processes free allocations and set
-//! aggregates before 1.19 without moving anything. Entries also expire, each between [`MAX_AGE`] and twice
-//! that after it was read, so that even changes made behind the API's back
-//! (direct SQL that bumps nothing) show within that time; spread by
-//! provider, so that what one query loaded is not read again all at once
+//! aggregates before 1.19 without moving anything. Entries also expire,
+//! each between [`MAX_AGE`] and twice that after it was read, so that even
+//! changes made behind the API's back (direct SQL that bumps nothing) show
+//! within that time; spread by provider, so that what one query loaded is not read again all at once
 //! (at 600,000 allocation rows, reading all usage costs 100 ms or more).
 //!
 //! Standard traits' ids are kept for good: those rows are never deleted
@@ -79,10 +79,10 @@ impl ProviderRow {
     }
 }
 
-/// Providers' traits and inventories (and usage and aggregates), kept between candidates
-/// queries and checked against the database on every use: a provider is
-/// reloaded when its generation, `updated_at`, parent or root changed, and
-/// at the latest after five to ten minutes. One per database
+/// Providers' traits and inventories (and usage and aggregates), kept
+/// between candidates queries and checked against the database on every
+/// use: a provider is reloaded when its generation, `updated_at`, parent
+/// or root changed, and at the latest after five to ten minutes. One per database
 /// ([`crate::Database::tree_cache`]); why it stays exact:
 /// docs/usage-cache.md.
 #[derive(Debug, Default)]

@@ -30,6 +30,7 @@ pub fn write(v: Microversion, prepared: &Prepared, solution: &Solution) -> Vec<u
         nodes,
         classes: names.classes.iter().map(|(id, name)| (*id, quoted(name))).collect(),
         traits: FastMap::default(),
+        suffixes: prepared.request.groups.iter().map(|g| quoted(&g.suffix)).collect(),
     };
     w.out.extend_from_slice(br#"{"allocation_requests":["#);
     for (i, candidate) in solution.candidates.iter().enumerate() {
@@ -70,6 +71,8 @@ struct Writer<'a> {
     classes: FastMap<ClassId, Vec<u8>>,
     /// Trait names, quoted as they are met (`None`: no name known).
     traits: FastMap<TraitId, Option<Vec<u8>>>,
+    /// Each group's suffix, quoted, by index.
+    suffixes: Vec<Vec<u8>>,
 }
 
 impl Writer<'_> {
@@ -155,8 +158,10 @@ impl Writer<'_> {
             // Sorted by group, so each group's providers are adjacent.
             for (i, served) in c.mappings.chunk_by(|a, b| a.0 == b.0).enumerate() {
                 self.comma(i);
-                let group = self.prepared.request.groups.get(usize::from(served[0].0));
-                self.out.extend_from_slice(&quoted(group.map_or("", |g| g.suffix.as_str())));
+                match self.suffixes.get(usize::from(served[0].0)) {
+                    Some(suffix) => self.out.extend_from_slice(suffix),
+                    None => self.out.extend_from_slice(b"\"\""),
+                }
                 self.out.extend_from_slice(b":[");
                 for (j, (_, rp)) in served.iter().enumerate() {
                     self.comma(j);
@@ -235,7 +240,7 @@ mod tests {
     }
 
     #[test]
-    fn numbers_are_plain_integers() {
+    fn numbers_are_plain_integers_and_uuids_are_escaped_when_needed() {
         let prepared =
             Prepared { request: Default::default(), snapshot: Default::default(), names: Default::default() };
         let mut w = Writer {
@@ -245,6 +250,7 @@ mod tests {
             nodes: FastMap::default(),
             classes: FastMap::default(),
             traits: FastMap::default(),
+            suffixes: Vec::new(),
         };
         w.number(-12);
         w.number(0);
