@@ -154,8 +154,9 @@ const LOST_MARKERS: [&str; 16] = [
 ];
 
 /// A Galera node that is joining, donating or cut off from the primary
-/// component answers, but serves nobody until it is synced again.
-const NOT_READY_MARKERS: [&str; 1] = ["wsrep has not yet prepared node"];
+/// component answers, but serves nobody until it is synced again (a
+/// write caught there as its peer died was refused with the second).
+const NOT_READY_MARKERS: [&str; 2] = ["wsrep has not yet prepared node", "not connected to primary component"];
 
 /// The server answered, and said no.
 const REFUSAL_MARKERS: [&str; 6] = [
@@ -190,6 +191,8 @@ mod tests {
         assert!(has_marker("Cannot execute statement in a READ ONLY transaction", &CONFLICT_MARKERS));
         assert!(has_marker("MySQL server has gone away", &LOST_MARKERS));
         assert!(has_marker("WSREP has not yet prepared node for application use", &NOT_READY_MARKERS));
+        let cut_off = "Error while appending streaming replication fragment(provider status: Not connected to Primary Component)";
+        assert!(has_marker(cut_off, &NOT_READY_MARKERS));
         assert!(has_marker("no connection to the server\n", &LOST_MARKERS));
         assert!(has_marker("FATAL:  terminating connection due to administrator command", &LOST_MARKERS));
         assert!(!has_marker("UNIQUE constraint failed: traits.name", &CONFLICT_MARKERS));
