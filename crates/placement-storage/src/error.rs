@@ -191,7 +191,8 @@ mod tests {
         assert!(has_marker("Cannot execute statement in a READ ONLY transaction", &CONFLICT_MARKERS));
         assert!(has_marker("MySQL server has gone away", &LOST_MARKERS));
         assert!(has_marker("WSREP has not yet prepared node for application use", &NOT_READY_MARKERS));
-        let cut_off = "Error while appending streaming replication fragment(provider status: Not connected to Primary Component)";
+        let cut_off =
+            "Error while appending streaming replication fragment(provider status: Not connected to Primary Component)";
         assert!(has_marker(cut_off, &NOT_READY_MARKERS));
         assert!(has_marker("no connection to the server\n", &LOST_MARKERS));
         assert!(has_marker("FATAL:  terminating connection due to administrator command", &LOST_MARKERS));

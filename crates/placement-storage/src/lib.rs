@@ -72,6 +72,11 @@ pub struct Connections {
     checkout_timeout: std::time::Duration,
     retries: std::sync::Arc<Retries>,
     checkouts: std::sync::Arc<Checkouts>,
+    /// Taken by each SQLite write transaction of this process: its writers
+    /// queue here and are handed the database's write lock in turn, where
+    /// they would otherwise sleep in SQLite's busy handler while the lock
+    /// stood free.
+    sqlite_writes: std::sync::Arc<std::sync::Mutex<()>>,
 }
 
 /// Waits for a pooled connection, for metrics.
@@ -145,6 +150,7 @@ impl Database {
             checkout_timeout: options.checkout_timeout,
             retries: Default::default(),
             checkouts: Default::default(),
+            sqlite_writes: Default::default(),
         };
         let trees = std::sync::Arc::new(tree_cache::TreeCache::new(true));
         Ok(Database { connections, backend, trees, owners: Default::default() })

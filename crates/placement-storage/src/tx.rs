@@ -39,7 +39,10 @@ pub fn run<T>(
     let mut attempt = 1;
     loop {
         let result = connections.checkout().and_then(|mut conn| {
+            let sqlite_write = mode == Mode::Write && conn.conn.backend() == Backend::Sqlite;
+            let turn = sqlite_write.then(|| connections.sqlite_writes.lock().unwrap_or_else(|e| e.into_inner()));
             let result = in_transaction(&mut conn, mode, &mut work);
+            drop(turn);
             connections.settle(&mut conn, result)
         });
         match result {
