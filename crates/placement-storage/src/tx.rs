@@ -175,7 +175,16 @@ pub fn in_transaction<T>(
     let statements = statements(conn, mode);
     send(conn, statements.begin)?;
     let mut tx = OpenTransaction { conn, rollback: statements.rollback, finished: false };
-    let value = work(&mut tx.conn.conn)?;
+    let value = match work(&mut tx.conn.conn) {
+        Ok(value) => value,
+        // On a Galera node a failure may be a swallowed brute-force
+        // abort's doing (a row just inserted, then not found by the next
+        // statement, run alone): then it is the conflict, to retry.
+        Err(e) => match statements.check.map(|check| tx.conn.conn.batch_execute(check)) {
+            Some(Err(aborted)) => return Err(aborted.into()),
+            _ => return Err(e),
+        },
+    };
     if let Some(check) = statements.check {
         tx.conn.conn.batch_execute(check)?;
     }
@@ -298,6 +307,18 @@ mod galera_guard_tests {
         let err = in_transaction(&mut conn, Mode::Write, |c| {
             c.batch_execute("INSERT INTO guarded VALUES (5); ROLLBACK; SELECT 1")?;
             Ok(())
+        })
+        .unwrap_err();
+        assert!(err.is_transient() && err.to_string().contains("Deadlock"), "{err}");
+        assert_eq!(rows(&mut conn), 2);
+
+        // Lost, then a read that finds nothing where the lost write put a
+        // row: the conflict is returned, not the read's failure.
+        let err = in_transaction(&mut conn, Mode::Write, |c| {
+            c.batch_execute("INSERT INTO guarded VALUES (7); ROLLBACK")?;
+            let found: Count =
+                diesel::sql_query("SELECT CAST(n AS SIGNED) AS n FROM guarded WHERE n = 7").get_result(c)?;
+            Ok(found.n)
         })
         .unwrap_err();
         assert!(err.is_transient() && err.to_string().contains("Deadlock"), "{err}");
