@@ -180,10 +180,12 @@ pub fn in_transaction<T>(
         // On a Galera node a failure may be a swallowed brute-force
         // abort's doing (a row just inserted, then not found by the next
         // statement, run alone): then it is the conflict, to retry.
-        Err(e) => match statements.check.map(|check| tx.conn.conn.batch_execute(check)) {
-            Some(Err(aborted)) => return Err(aborted.into()),
-            _ => return Err(e),
-        },
+        Err(e) => {
+            if let Some(check) = statements.check {
+                tx.conn.conn.batch_execute(check)?;
+            }
+            return Err(e);
+        }
     };
     if let Some(check) = statements.check {
         tx.conn.conn.batch_execute(check)?;
